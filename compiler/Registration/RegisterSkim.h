@@ -1,0 +1,28 @@
+//===- RegisterSkim.h - one registration point for every tool ---*- C++ -*-===//
+//
+// skim-opt, skim and the unit tests register the same dialects and passes
+// through these functions, so a tool never misses a dialect another has.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SKIM_REGISTRATION_REGISTERSKIM_H
+#define SKIM_REGISTRATION_REGISTERSKIM_H
+
+#include "Skim/IR/SkimDialect.h"
+#include "Skim/Transforms/Passes.h"
+
+#include "mlir/IR/DialectRegistry.h"
+
+namespace mlir::skim {
+
+/// The dialects skim defines.
+inline void registerSkimDialects(DialectRegistry &registry) {
+  registry.insert<SkimDialect>();
+}
+
+/// The passes skim defines (global registry, for pipelines parsed from text).
+inline void registerSkimPassesOnce() { registerSkimPasses(); }
+
+} // namespace mlir::skim
+
+#endif // SKIM_REGISTRATION_REGISTERSKIM_H

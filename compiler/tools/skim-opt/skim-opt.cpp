@@ -1,0 +1,23 @@
+//===- skim-opt.cpp - mlir-opt with the skim dialects and passes ----------===//
+
+#include "Registration/RegisterSkim.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+
+int main(int argc, char **argv) {
+  mlir::registerAllPasses();
+  mlir::skim::registerSkimPassesOnce();
+
+  mlir::DialectRegistry registry;
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  mlir::skim::registerSkimDialects(registry);
+
+  return mlir::asMainReturnCode(mlir::MlirOptMain(
+      argc, argv, "skim optimizer driver: mlir-opt with skim's dialects and passes\n",
+      registry));
+}
