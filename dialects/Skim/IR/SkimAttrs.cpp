@@ -46,6 +46,11 @@ Attribute MaskAttr::parse(AsmParser &parser, Type) {
       return {};
     }
     if (key == "causal") {
+      if (succeeded(parser.parseOptionalEqual())) {
+        parser.emitError(keyLoc)
+            << "'causal' is a flag: write #skim.mask<causal>, or leave it out";
+        return {};
+      }
       causal = true;
       continue;
     }

@@ -13,6 +13,7 @@
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <cmath>
 #include <functional>
@@ -26,7 +27,15 @@ constexpr int64_t kDynamic = ShapedType::kDynamic;
 
 bool isStatic(int64_t size) { return !ShapedType::isDynamic(size); }
 
-int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t ceilDiv(int64_t a, int64_t b) { return a / b + (a % b != 0); }
+
+/// a * b, or nullopt when it overflows (then no static check is possible).
+std::optional<int64_t> checkedMul(int64_t a, int64_t b) {
+  int64_t result;
+  if (llvm::MulOverflow(a, b, result))
+    return std::nullopt;
+  return result;
+}
 
 /// Reports diagnostics at an optional location, so the same checks serve
 /// verifiers and type inference (which may run without a location).
@@ -48,7 +57,11 @@ struct Checker {
   /// `name` dim `dim` (`dimName`) must equal `expected` (taken from `from`).
   LogicalResult dim(StringRef name, Type type, unsigned dim, StringRef dimName,
                     int64_t expected, const Twine &from) const {
-    int64_t actual = cast<RankedTensorType>(type).getDimSize(dim);
+    auto shaped = dyn_cast<RankedTensorType>(type);
+    if (!shaped || shaped.getRank() <= static_cast<int64_t>(dim))
+      return emitError() << name << " has no dim " << dim << " (" << dimName
+                         << "), type " << type;
+    int64_t actual = shaped.getDimSize(dim);
     if (!isStatic(actual) || !isStatic(expected) || actual == expected)
       return success();
     return emitError() << name << " dim " << dim << " (" << dimName << ") is "
@@ -227,6 +240,9 @@ LogicalResult AttentionOp::verify() {
       failed(c.nonNegative("key_offset", getKeyOffset())) ||
       failed(c.positive("q_block", getQBlock())))
     return failure();
+  if (std::optional<int64_t> tokens = constantIndex(getKvTokens()))
+    if (*tokens < 0)
+      return emitOpError() << "kv_tokens must be >= 0, got " << *tokens;
 
   if (!getIndices()) {
     if (getCounts())
@@ -305,6 +321,10 @@ LogicalResult PoolOp::inferReturnTypes(MLIRContext *, std::optional<Location> lo
 LogicalResult PoolOp::verify() {
   Checker c{[this]() { return emitOpError(); }};
   Type in = getInput().getType();
+  if (failed(c.rank("input", in, 4, "[B, S, H, D]")) ||
+      failed(c.positive("block", getBlock())) ||
+      failed(c.positive("stride", getStride())))
+    return failure();
   if (getKind() == PoolKind::mean) {
     if (getWeights() || getPosEmb())
       return emitOpError("mean pooling takes no weights or pos_emb");
@@ -314,8 +334,11 @@ LogicalResult PoolOp::verify() {
   if (!w)
     return emitOpError("linear pooling needs weights [block * D, Dout]");
   int64_t d = dimOf(in, 3);
-  int64_t rows = isStatic(d) ? static_cast<int64_t>(getBlock()) * d : kDynamic;
-  if (failed(c.sameElementType("weights", w.getType(), "input", in)) ||
+  int64_t rows = kDynamic;
+  if (isStatic(d))
+    rows = checkedMul(getBlock(), d).value_or(kDynamic);
+  if (failed(c.rank("weights", w.getType(), 2, "[block * D, Dout]")) ||
+      failed(c.sameElementType("weights", w.getType(), "input", in)) ||
       failed(c.dim("weights", w.getType(), 0, "block * D", rows,
                    "block = " + std::to_string(getBlock()) + " times D of input")))
     return failure();
@@ -415,6 +438,8 @@ LogicalResult TopkOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location>
   IntegerAttr nAttr = inherentInt(adaptor, adaptor.getNAttr(), "n");
   if (!nAttr)
     return c.emitError() << "topk needs 'n'";
+  if (failed(c.positive("n", nAttr.getInt())))
+    return failure();
   auto i32 = IntegerType::get(ctx, 32);
   int64_t b = dimOf(scores, 0), t = dimOf(scores, 1), h = dimOf(scores, 2);
   results.push_back(RankedTensorType::get({b, t, h, nAttr.getInt()}, i32));
@@ -425,7 +450,8 @@ LogicalResult TopkOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location>
 LogicalResult TopkOp::verify() {
   Checker c{[this]() { return emitOpError(); }};
   int64_t n = getN(), ff = getForceFirst(), fl = getForceLast();
-  if (failed(c.positive("n", n)) || failed(c.positive("block", getBlock())) ||
+  if (failed(c.rank("scores", getScores().getType(), 4, "[B, T, H, blocks]")) ||
+      failed(c.positive("n", n)) || failed(c.positive("block", getBlock())) ||
       failed(c.nonNegative("force_first", ff)) ||
       failed(c.nonNegative("force_last", fl)))
     return failure();
@@ -456,7 +482,15 @@ LogicalResult CombineOp::inferReturnTypes(MLIRContext *, std::optional<Location>
 }
 
 /// All partial outputs of combine/merge share one type, rank 4.
-static LogicalResult verifyBranchOutputs(const Checker &c, ValueRange outputs) {
+static LogicalResult verifyBranchOutputs(const Checker &c, ValueRange outputs,
+                                         ValueRange partners,
+                                         StringRef partnerName) {
+  if (outputs.empty())
+    return c.emitError() << "needs at least one output";
+  if (partners.size() != outputs.size())
+    return c.emitError() << "has " << outputs.size() << " outputs but "
+                         << partners.size() << " " << partnerName
+                         << ": one per output";
   Type first = outputs.front().getType();
   if (failed(c.rank("outputs #0", first, 4, "[B, T, Hq, Dv]")))
     return failure();
@@ -469,7 +503,7 @@ static LogicalResult verifyBranchOutputs(const Checker &c, ValueRange outputs) {
 
 LogicalResult CombineOp::verify() {
   Checker c{[this]() { return emitOpError(); }};
-  if (failed(verifyBranchOutputs(c, getOutputs())))
+  if (failed(verifyBranchOutputs(c, getOutputs(), getGates(), "gates")))
     return failure();
   Type out = getOutputs().front().getType();
   for (auto [i, gate] : llvm::enumerate(getGates())) {
@@ -496,7 +530,7 @@ LogicalResult MergeOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location
 
 LogicalResult MergeOp::verify() {
   Checker c{[this]() { return emitOpError(); }};
-  if (failed(verifyBranchOutputs(c, getOutputs())))
+  if (failed(verifyBranchOutputs(c, getOutputs(), getLses(), "lse")))
     return failure();
   Type out = getOutputs().front().getType();
   for (auto [i, lse] : llvm::enumerate(getLses())) {
@@ -560,7 +594,8 @@ LogicalResult NsaOp::verify() {
                      "S of keys #0: every branch sees the same tokens")))
       return failure();
   }
-  Type out = getOut().getType();
+  if (static_cast<bool>(getKeyWeights()) != static_cast<bool>(getValueWeights()))
+    return emitOpError("pool_weights needs both key and value weights");
   for (auto [name, gate] : {std::pair<StringRef, Value>{"gate_cmp", getGateCmp()},
                             {"gate_slc", getGateSlc()},
                             {"gate_win", getGateWin()}}) {
@@ -568,7 +603,7 @@ LogicalResult NsaOp::verify() {
       return failure();
     for (unsigned d = 0; d < 3; ++d)
       if (failed(c.dim(name, gate.getType(), d, d == 0 ? "B" : d == 1 ? "T" : "Hq",
-                       dimOf(out, d), "query dim " + std::to_string(d))))
+                       dimOf(q, d), "query dim " + std::to_string(d))))
         return failure();
   }
 
@@ -597,7 +632,9 @@ LogicalResult NsaOp::verify() {
   if (Value kw = getKeyWeights()) {
     Value vw = getValueWeights();
     int64_t dk = dimOf(q, 3), dv = dimOf(getValues().front(), 3);
-    auto rows = [&](int64_t dim) { return isStatic(dim) ? l * dim : kDynamic; };
+    auto rows = [&](int64_t dim) {
+      return isStatic(dim) ? checkedMul(l, dim).value_or(kDynamic) : kDynamic;
+    };
     if (failed(c.rank("key pool_weights", kw.getType(), 2, "[cmp_block * D, D]")) ||
         failed(c.rank("value pool_weights", vw.getType(), 2,
                       "[cmp_block * Dv, Dv]")) ||

@@ -166,7 +166,7 @@ def Skim_TopkOp : Skim_Op<"topk", [Pure, InferTypeOpAdaptor]> {
   let hasVerifier = 1;
 }
 
-def Skim_CombineOp : Skim_Op<"combine", [Pure, SameVariadicOperandSize,
+def Skim_CombineOp : Skim_Op<"combine", [Pure, AttrSizedOperandSegments,
     InferTypeOpAdaptor]> {
   let summary = "gated sum of branch outputs";
   let description = [{
@@ -183,7 +183,7 @@ def Skim_CombineOp : Skim_Op<"combine", [Pure, SameVariadicOperandSize,
   let hasVerifier = 1;
 }
 
-def Skim_MergeOp : Skim_Op<"merge", [Pure, SameVariadicOperandSize,
+def Skim_MergeOp : Skim_Op<"merge", [Pure, AttrSizedOperandSegments,
     InferTypeOpAdaptor]> {
   let summary = "exact softmax merge of partial attentions by their LSEs";
   let description = [{
