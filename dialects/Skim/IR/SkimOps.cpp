@@ -410,7 +410,22 @@ LogicalResult BlockScoresOp::verify() {
   if (std::optional<int64_t> tokens = constantIndex(getKvTokens())) {
     if (*tokens < 0)
       return emitOpError() << "kv_tokens must be >= 0, got " << *tokens;
+    int64_t t = dimOf(q, 1);
+    if (isStatic(t) && *tokens < t)
+      return emitOpError() << "kv_tokens = " << *tokens
+                           << " is smaller than the T = " << t
+                           << " queries it must contain";
     blocks = ceilDiv(*tokens, getBlock());
+    // The keys are the pooled blocks of those tokens.
+    int64_t expected =
+        nsa ? (*tokens < *getCmpBlock()
+                   ? 0
+                   : (*tokens - *getCmpBlock()) / *getCmpStride() + 1)
+            : *tokens / getBlock();
+    if (failed(c.dim("keys", keys, 1, "blocks", expected,
+                     nsa ? "complete compressed blocks of kv_tokens"
+                         : "complete blocks of kv_tokens")))
+      return failure();
   }
   if (failed(c.rank("scores", scores, 4, "[B, T, H', ceil(L / block)]")) ||
       failed(c.dim("scores", scores, 0, "B", dimOf(q, 0), "B of query")) ||
@@ -461,6 +476,11 @@ LogicalResult TopkOp::verify() {
   if (std::optional<int64_t> tokens = constantIndex(getKvTokens())) {
     if (*tokens < 0)
       return emitOpError() << "kv_tokens must be >= 0, got " << *tokens;
+    int64_t t = dimOf(getScores(), 1);
+    if (isStatic(t) && *tokens < t)
+      return emitOpError() << "kv_tokens = " << *tokens
+                           << " is smaller than the T = " << t
+                           << " query rows it must contain";
     if (failed(c.dim("scores", getScores().getType(), 3, "blocks",
                      ceilDiv(*tokens, getBlock()), "ceil(kv_tokens / block)")))
       return failure();
@@ -591,7 +611,10 @@ LogicalResult NsaOp::verify() {
                      dimOf(getValues().front(), 3), "Dv of values #0")) ||
         failed(c.dim(k, getKeys()[i].getType(), 1, "S",
                      dimOf(getKeys().front(), 1),
-                     "S of keys #0: every branch sees the same tokens")))
+                     "S of keys #0: every branch sees the same tokens")) ||
+        failed(c.dim(k, getKeys()[i].getType(), 2, "Hkv",
+                     dimOf(getKeys().front(), 2),
+                     "Hkv of keys #0: the selection is shared per KV head")))
       return failure();
   }
   if (static_cast<bool>(getKeyWeights()) != static_cast<bool>(getValueWeights()))

@@ -119,7 +119,11 @@ def Skim_BlockScoresOp : Skim_Op<"block_scores", [Pure]> {
     `moba`: `⟨q, mean(K_j)⟩` for complete blocks j before the query's own
     block; `keys` are the block means. Result `[B, T, Hq, ⌈L / block⌉]`.
 
-    Invisible or future blocks score −inf. L is `kv_tokens`.
+    Future blocks score −inf; for nsa, so does every block of a row that sees
+    no compressed key yet, while a started block that no visible compressed
+    key overlaps scores 0 (see docs/Rationale.md). L is `kv_tokens`. `scale`
+    defaults to 1/√D for nsa (it must match the compressed attention) and to
+    1 for moba (the raw inner product).
   }];
   let arguments = (ins
     Skim_ScoreKindAttr:$kind,
@@ -148,8 +152,8 @@ def Skim_TopkOp : Skim_Op<"topk", [Pure, InferTypeOpAdaptor]> {
   let description = [{
     For row t (position p = t + L − T, own block o = ⌊p / block⌋): blocks
     `0 .. force_first − 1` and `o − force_last + 1 .. o` are always taken
-    (never past o), the remaining slots go to the highest finite scores among
-    blocks ≤ o (ties to the lower index). Indices come out ascending, unique,
+    (never past o), the remaining slots go to the highest scores among blocks
+    ≤ o that are neither −inf nor NaN (ties to the lower index). Indices come out ascending, unique,
     padded with −1; `counts` says how many are valid.
   }];
   let arguments = (ins

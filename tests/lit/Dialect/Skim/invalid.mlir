@@ -1671,3 +1671,37 @@ func.func @mask_causal_value(%q: tensor<1x4x2x8xf32>, %k: tensor<1x4x1x8xf32>,
       : tensor<1x4x2x8xf32>, tensor<1x4x1x8xf32>, tensor<1x4x1x8xf32>
   return %o : tensor<1x4x2x8xf32>
 }
+
+// -----
+
+func.func @nsa_branch_heads(%q: tensor<1x128x8x64xf32>, %k2: tensor<1x256x2x64xf32>,
+    %k4: tensor<1x256x4x64xf32>, %g: tensor<1x128x8xf32>) -> tensor<1x128x8x64xf32> {
+  // expected-error @+1 {{'skim.nsa' op keys #1 dim 2 (Hkv) is 4, expected 2 (Hkv of keys #0: the selection is shared per KV head)}}
+  %o = skim.nsa %q, keys(%k2, %k4, %k4), values(%k2, %k4, %k4), gates(%g, %g, %g)
+      : tensor<1x128x8x64xf32>,
+        keys(tensor<1x256x2x64xf32>, tensor<1x256x4x64xf32>, tensor<1x256x4x64xf32>),
+        values(tensor<1x256x2x64xf32>, tensor<1x256x4x64xf32>, tensor<1x256x4x64xf32>),
+        gates tensor<1x128x8xf32>
+  return %o : tensor<1x128x8x64xf32>
+}
+
+// -----
+
+func.func @block_scores_key_blocks(%q: tensor<1x100x4x64xf32>, %kc: tensor<1x7x2x64xf32>,
+    %lse: tensor<1x4x100xf32>) -> tensor<1x100x2x2xf32> {
+  %L = arith.constant 100 : index
+  // expected-error @+1 {{'skim.block_scores' op keys dim 1 (blocks) is 7, expected 5 (complete compressed blocks of kv_tokens)}}
+  %s = skim.block_scores nsa %q, %kc lse(%lse : tensor<1x4x100xf32>) kv_tokens(%L)
+      {block = 64, cmp_block = 32, cmp_stride = 16}
+      : tensor<1x100x4x64xf32>, tensor<1x7x2x64xf32> -> tensor<1x100x2x2xf32>
+  return %s : tensor<1x100x2x2xf32>
+}
+
+// -----
+
+func.func @topk_fewer_tokens_than_rows(%s: tensor<1x100x2x1xf32>) {
+  %L = arith.constant 50 : index
+  // expected-error @+1 {{'skim.topk' op kv_tokens = 50 is smaller than the T = 100 query rows it must contain}}
+  %i, %c = skim.topk %s kv_tokens(%L) {n = 1, block = 64} : tensor<1x100x2x1xf32>
+  return
+}
