@@ -8,8 +8,10 @@
 #ifndef SKIM_REGISTRATION_REGISTERSKIM_H
 #define SKIM_REGISTRATION_REGISTERSKIM_H
 
+#include "Conversion/Passes.h"
 #include "Skim/IR/SkimDialect.h"
 #include "Skim/Transforms/Passes.h"
+#include "SkimTile/IR/SkimTileDialect.h"
 
 #include "mlir/IR/DialectRegistry.h"
 
@@ -17,11 +19,14 @@ namespace mlir::skim {
 
 /// The dialects skim defines.
 inline void registerSkimDialects(DialectRegistry &registry) {
-  registry.insert<SkimDialect>();
+  registry.insert<SkimDialect, tile::SkimTileDialect>();
 }
 
 /// The passes skim defines (global registry, for pipelines parsed from text).
-inline void registerSkimPassesOnce() { registerSkimPasses(); }
+inline void registerSkimPassesOnce() {
+  registerSkimPasses();
+  registerSkimConversionPasses();
+}
 
 } // namespace mlir::skim
 

@@ -1,0 +1,485 @@
+//===- AttentionKernel.cpp - skim.attention as a tile kernel --------------===//
+//
+// FlashAttention's loop per grid block (query tile, head group, batch): the
+// query tile stays resident, KV chunks stream through it, and an online
+// softmax in base 2 (log2 e folded into the query scale) keeps the running
+// max m, sum l and output accumulator. Chunks come from a static range for
+// causal / window / sink, or from the selection's block list; a per-element
+// mask applies the exact allowed-key rule, so ranges only need to cover it.
+//
+// With an NSA selection spec the same kernel goes on to score selection
+// blocks from the compressed keys it just attended (p_cmp = exp(s − LSE),
+// Eq. 9 remap and Eq. 10 group sum as two small GEMMs) and writes each
+// token's top-n blocks: the T × blocks score tensor is never stored.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Conversion/SkimToTile/Kernels.h"
+#include "Conversion/SkimToTile/Selection.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+using namespace mlir;
+using namespace mlir::skim;
+using namespace mlir::skim::tile;
+
+namespace {
+
+using P = arith::CmpIPredicate;
+constexpr double kLog2e = 1.4426950408889634;
+constexpr double kLn2 = 0.6931471805599453;
+const double kNegInf = -std::numeric_limits<double>::infinity();
+
+int64_t largestPow2DividingAtMost(int64_t limit, int64_t divides) {
+  int64_t r = 1;
+  while (r * 2 <= limit && divides % (r * 2) == 0)
+    r *= 2;
+  return r;
+}
+
+/// Strides of a rank-4 plan buffer as kernel arguments.
+struct Strides4 {
+  Value b, s, h;
+};
+Strides4 strides(KernelBuilder &kb, int buffer) {
+  return {kb.scalar(SizeExpr::stride(buffer, 0)),
+          kb.scalar(SizeExpr::stride(buffer, 1)),
+          kb.scalar(SizeExpr::stride(buffer, 2))};
+}
+
+class AttentionEmitter {
+public:
+  AttentionEmitter(KernelBuilder &kb, const AttentionSpec &spec,
+                   const NsaSelectionSpec *nsa)
+      : kb(kb), s(spec), nsa(nsa) {}
+
+  std::array<SizeExpr, 3> emit();
+
+private:
+  void setUpGeometry();
+  void processChunk(Value c0, Value valid, bool fromSelection);
+  void rangeChunks(Value lo, Value hi, bool skipSelected);
+  Value isSelected(Value block, Value count);
+  void collectSelection();
+  void finish();
+  void emitNsaSelection();
+  Value rowPosition(Value r); // query position of tile row r (in a map body)
+
+  KernelBuilder &kb;
+  const AttentionSpec &s;
+  const NsaSelectionSpec *nsa;
+  TileRows rows;
+  int64_t bn = 64;
+
+  // Kernel-wide values.
+  Value qG, kG, vG, T, S, L, t0, validTokens, h0, kvh, batch;
+  Strides4 qs, ks, vs;
+  Value Q, m, l, acc, St, K, V, mNew, alpha;
+  // Selection.
+  Value selected, numSelected, numKvBlocks;
+};
+
+Value AttentionEmitter::rowPosition(Value r) {
+  Value token = kb.add(t0, arith::DivUIOp::create(kb.b, kb.loc, r, kb.c(rows.heads)));
+  return kb.sub(kb.add(token, L), T);
+}
+
+void AttentionEmitter::setUpGeometry() {
+  int64_t g = s.hq / s.hkv;
+  rows.heads = (s.packGqa && !s.selectionPerHead) || nsa ? g : 1;
+  int64_t tokens = std::max<int64_t>(1, s.blockM / rows.heads);
+  if (s.indices)
+    tokens = largestPow2DividingAtMost(tokens, s.qBlock);
+  else
+    tokens = largestPow2DividingAtMost(tokens, int64_t(1) << 20);
+  rows.tokens = tokens;
+  bn = s.blockN;
+  if (s.indices)
+    bn = std::gcd(s.blockN, s.kvBlock);
+  if (nsa) // compressed chunks start on selection-block boundaries (Eq. 9 GEMM)
+    bn = std::max<int64_t>(nsa->selBlock / nsa->cmpStride,
+                           bn / (nsa->selBlock / nsa->cmpStride) *
+                               (nsa->selBlock / nsa->cmpStride));
+}
+
+void AttentionEmitter::processChunk(Value c0, Value valid, bool fromSelection) {
+  OpBuilder &b = kb.b;
+  Location loc = kb.loc;
+  Value kOff = kb.add(kb.add(kb.mul(batch, ks.b), kb.mul(c0, ks.s)), kb.mul(kvh, ks.h));
+  kb.load(kG, kOff, ks.s, kb.c(0), valid, K);
+  kb.fill(St, 0.0);
+  kb.gemm(Q, K, St, /*transposeB=*/true);
+
+  // The exact allowed-key rule, element by element.
+  kb.map({}, {}, St, [&](ValueRange a) -> Value {
+    Value r = a[0], j = a[1], cur = a[2];
+    Value key = kb.add(c0, j);
+    Value p = rowPosition(r);
+    Value pos = kb.add(kb.mul(key, kb.c(s.keyStride)), kb.c(s.keyOffset));
+    Value ok = kb.cmp(P::ult, j, valid);
+    if (s.causal)
+      ok = kb.andI(ok, kb.cmp(P::sle, pos, p));
+    bool unrestricted = s.window == 0 && s.sink == 0 && !s.indices;
+    if (!fromSelection && !unrestricted) {
+      Value any = arith::ConstantIntOp::create(b, loc, 0, 1);
+      if (s.window > 0)
+        any = kb.orI(any, kb.cmp(P::sgt, pos, kb.sub(p, kb.c(s.window))));
+      if (s.sink > 0)
+        any = kb.orI(any, kb.cmp(P::slt, key, kb.c(s.sink)));
+      ok = kb.andI(ok, any);
+    }
+    Value x = cur;
+    if (s.softcap)
+      x = arith::MulFOp::create(b, loc, math::TanhOp::create(b, loc, cur),
+                                kb.f32(*s.softcap * kLog2e));
+    return kb.select(ok, x, kb.f32(kNegInf));
+  });
+
+  // Online softmax in base 2.
+  kb.map({m}, {"ij"}, mNew, [&](ValueRange a) { return a[1]; });
+  kb.reduce(ReduceKind::max, St, mNew);
+  auto safeMax = [&](Value mx) -> Value {
+    Value isNegInf = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, mx,
+                                           kb.f32(kNegInf));
+    return kb.select(isNegInf, kb.f32(0.0), mx);
+  };
+  kb.map({m, mNew}, {"ij", "ij"}, alpha, [&](ValueRange a) -> Value {
+    return math::Exp2Op::create(b, loc,
+                                arith::SubFOp::create(b, loc, a[1], safeMax(a[2])));
+  });
+  kb.map({mNew}, {"i"}, St, [&](ValueRange a) -> Value {
+    return math::Exp2Op::create(b, loc,
+                                arith::SubFOp::create(b, loc, a[3], safeMax(a[2])));
+  });
+  kb.map({alpha}, {"ij"}, l, [&](ValueRange a) -> Value {
+    return arith::MulFOp::create(b, loc, a[2], a[1]);
+  });
+  kb.reduce(ReduceKind::sum, St, l);
+  kb.map({alpha}, {"i"}, acc, [&](ValueRange a) -> Value {
+    return arith::MulFOp::create(b, loc, a[3], a[2]);
+  });
+  Value vOff = kb.add(kb.add(kb.mul(batch, vs.b), kb.mul(c0, vs.s)), kb.mul(kvh, vs.h));
+  kb.load(vG, vOff, vs.s, kb.c(0), valid, V);
+  kb.gemm(St, V, acc, /*transposeB=*/false);
+  kb.map({mNew}, {"ij"}, m, [&](ValueRange a) { return a[1]; });
+}
+
+/// Chunks of bn keys covering [lo, hi), aligned to bn so that a chunk never
+/// straddles two KV blocks (bn divides kv_block).
+void AttentionEmitter::rangeChunks(Value lo, Value hi, bool skipSelected) {
+  Value bnV = kb.c(bn);
+  Value start = kb.mul(kb.floorDiv(lo, bnV), bnV);
+  kb.forLoop(start, hi, bnV, [&](Value c0) {
+    Value valid = kb.min(bnV, kb.sub(hi, c0));
+    if (!skipSelected) {
+      processChunk(c0, valid, /*fromSelection=*/false);
+      return;
+    }
+    Value block = kb.floorDiv(c0, kb.c(s.kvBlock));
+    Value notSelected = kb.cmp(P::eq, isSelected(block, numSelected),
+                               arith::ConstantIntOp::create(kb.b, kb.loc, 0, 1));
+    kb.ifThen(notSelected, [&] { processChunk(c0, valid, false); });
+  });
+}
+
+/// Whether `block` is among the first `count` collected selection entries.
+Value AttentionEmitter::isSelected(Value block, Value count) {
+  Value init[] = {arith::ConstantIntOp::create(kb.b, kb.loc, 0, 1)};
+  return kb.forLoop(kb.c(0), count, kb.c(1), init,
+                    [&](Value e, ValueRange acc) -> SmallVector<Value> {
+                      Value x = memref::LoadOp::create(kb.b, kb.loc, selected,
+                                                       ValueRange{e});
+                      return {kb.orI(acc[0], kb.cmp(P::eq, x, block))};
+                    })[0];
+}
+
+/// The row's valid selection entries: within counts (or before the first
+/// −1), inside [0, blocks), first occurrence only.
+void AttentionEmitter::collectSelection() {
+  OpBuilder &b = kb.b;
+  Location loc = kb.loc;
+  Value idxG = kb.tensor(s.indices.id, s.indices.elementType);
+  Strides4 is = strides(kb, s.indices.id);
+  Value ie = kb.scalar(SizeExpr::stride(s.indices.id, 3));
+  Value tq = kb.floorDiv(t0, kb.c(s.qBlock));
+  Value hs = s.selectionPerHead ? h0 : kvh;
+  Value rowOff = kb.add(kb.add(kb.mul(batch, is.b), kb.mul(tq, is.s)), kb.mul(hs, is.h));
+  Value limit = kb.c(s.entries);
+  if (s.counts) {
+    Value cntG = kb.tensor(s.counts.id, s.counts.elementType);
+    Value cOff = kb.add(kb.add(kb.mul(batch, kb.scalar(SizeExpr::stride(s.counts.id, 0))),
+                               kb.mul(tq, kb.scalar(SizeExpr::stride(s.counts.id, 1)))),
+                        kb.mul(hs, kb.scalar(SizeExpr::stride(s.counts.id, 2))));
+    Value cnt = memref::LoadOp::create(b, loc, cntG, ValueRange{cOff});
+    limit = kb.max(kb.c(0), kb.min(limit, arith::IndexCastOp::create(b, loc, b.getIndexType(), cnt)));
+  }
+  selected = memref::AllocaOp::create(b, loc, MemRefType::get({s.entries}, b.getIndexType()));
+  Value init[] = {kb.c(0), arith::ConstantIntOp::create(b, loc, 0, 1)};
+  numSelected = kb.forLoop(kb.c(0), limit, kb.c(1), init,
+      [&](Value e, ValueRange acc) -> SmallVector<Value> {
+        Value raw = memref::LoadOp::create(b, loc, idxG, ValueRange{kb.add(rowOff, kb.mul(e, ie))});
+        Value blk = arith::IndexCastOp::create(b, loc, b.getIndexType(), raw);
+        Value stopped = acc[1];
+        if (!s.counts)
+          stopped = kb.orI(stopped, kb.cmp(P::eq, blk, kb.c(-1)));
+        Value inRange = kb.andI(kb.cmp(P::sge, blk, kb.c(0)), kb.cmp(P::slt, blk, numKvBlocks));
+        Value seen = isSelected(blk, acc[0]); // the entries kept so far
+        Value keep = kb.andI(kb.andI(inRange, kb.cmp(P::eq, seen, arith::ConstantIntOp::create(b, loc, 0, 1))),
+                             kb.cmp(P::eq, stopped, arith::ConstantIntOp::create(b, loc, 0, 1)));
+        // Store unconditionally at the current end; advance only when kept.
+        memref::StoreOp::create(b, loc, blk, selected, ValueRange{kb.min(acc[0], kb.c(s.entries - 1))});
+        Value next = kb.select(keep, kb.add(acc[0], kb.c(1)), acc[0]);
+        return {next, stopped};
+      })[0];
+}
+
+std::array<SizeExpr, 3> AttentionEmitter::emit() {
+  setUpGeometry();
+  OpBuilder &b = kb.b;
+  Location loc = kb.loc;
+  qG = kb.tensor(s.q.id, s.q.elementType);
+  kG = kb.tensor(s.k.id, s.k.elementType);
+  vG = kb.tensor(s.v.id, s.v.elementType);
+  T = kb.scalar(SizeExpr::dim(s.q.id, 1));
+  S = kb.scalar(SizeExpr::dim(s.k.id, 1));
+  L = s.kvTokens.empty() ? S : kb.scalar(s.kvTokens);
+  qs = strides(kb, s.q.id);
+  ks = strides(kb, s.k.id);
+  vs = strides(kb, s.v.id);
+  int64_t g = s.hq / s.hkv;
+  int64_t mRows = rows.rows();
+
+  t0 = kb.mul(kb.blockId(0), kb.c(rows.tokens));
+  h0 = kb.mul(kb.blockId(1), kb.c(rows.heads));
+  batch = kb.blockId(2);
+  validTokens = kb.min(kb.c(rows.tokens), kb.sub(T, t0));
+  kvh = kb.floorDiv(h0, kb.c(g));
+
+  Q = kb.alloc({mRows, s.d});
+  m = kb.alloc({mRows});
+  l = kb.alloc({mRows});
+  mNew = kb.alloc({mRows});
+  alpha = kb.alloc({mRows});
+  acc = kb.alloc({mRows, s.dv});
+  St = kb.alloc({mRows, bn});
+  K = kb.alloc({bn, s.d}, MemoryKind::shared);
+  V = kb.alloc({bn, s.dv}, MemoryKind::shared);
+
+  Value qOff = kb.add(kb.add(kb.mul(batch, qs.b), kb.mul(t0, qs.s)), kb.mul(h0, qs.h));
+  kb.load(qG, qOff, qs.s, qs.h, validTokens, Q, rows.heads);
+  // Fold the scale and log2(e) into Q once, instead of into every score.
+  double qScale = s.softcap ? s.scale / *s.softcap : s.scale * kLog2e;
+  kb.map({}, {}, Q, [&](ValueRange a) -> Value {
+    return arith::MulFOp::create(b, loc, a[2], kb.f32(qScale));
+  });
+  kb.fill(m, kNegInf);
+  kb.fill(l, 0.0);
+  kb.fill(acc, 0.0);
+
+  // Key range of the tile: positions pLo .. pHi.
+  Value pLo = kb.sub(kb.add(t0, L), T);
+  Value pHi = kb.add(pLo, kb.sub(validTokens, kb.c(1)));
+  Value hi = S;
+  if (s.causal) {
+    Value last = kb.floorDiv(kb.sub(pHi, kb.c(s.keyOffset)), kb.c(s.keyStride));
+    hi = kb.max(kb.c(0), kb.min(S, kb.add(last, kb.c(1))));
+  }
+  bool restricted = s.window > 0 || s.sink > 0;
+  if (s.indices) {
+    numKvBlocks = kb.floorDiv(kb.add(S, kb.c(s.kvBlock - 1)), kb.c(s.kvBlock));
+    collectSelection();
+    kb.forLoop(kb.c(0), numSelected, kb.c(1), [&](Value e) {
+      Value blk = memref::LoadOp::create(b, loc, selected, ValueRange{e});
+      Value lo = kb.mul(blk, kb.c(s.kvBlock));
+      Value end = kb.min(kb.add(lo, kb.c(s.kvBlock)), hi);
+      kb.forLoop(lo, end, kb.c(bn), [&](Value c0) {
+        processChunk(c0, kb.min(kb.c(bn), kb.sub(end, c0)), /*fromSelection=*/true);
+      });
+    });
+  }
+  if (!s.indices || restricted) {
+    // The sink's chunks, whole (the mask keeps what the window allows in
+    // them), then the window's chunks after them: no chunk is visited twice.
+    Value sinkChunks = kb.c(0);
+    if (s.sink > 0) {
+      Value sinkEnd = kb.min(kb.c(s.sink), hi);
+      sinkChunks = kb.mul(kb.floorDiv(kb.add(sinkEnd, kb.c(bn - 1)), kb.c(bn)), kb.c(bn));
+      rangeChunks(kb.c(0), kb.min(sinkChunks, hi), static_cast<bool>(s.indices));
+    }
+    if (s.window > 0) {
+      Value first = kb.add(kb.floorDiv(kb.sub(kb.sub(pLo, kb.c(s.window)), kb.c(s.keyOffset)),
+                                       kb.c(s.keyStride)),
+                           kb.c(1));
+      Value lo = kb.max(kb.c(0), first);
+      lo = kb.max(kb.mul(kb.floorDiv(lo, kb.c(bn)), kb.c(bn)), sinkChunks);
+      rangeChunks(lo, hi, static_cast<bool>(s.indices));
+    } else if (!restricted) {
+      rangeChunks(kb.c(0), hi, false);
+    }
+  }
+  finish();
+  if (nsa)
+    emitNsaSelection();
+
+  SizeExpr tiles = SizeExpr::dim(s.q.id, 1).ceilDiv(SizeExpr::constant(rows.tokens));
+  return {tiles, SizeExpr::constant(s.hq / rows.heads), SizeExpr::dim(s.q.id, 0)};
+}
+
+void AttentionEmitter::finish() {
+  OpBuilder &b = kb.b;
+  Location loc = kb.loc;
+  Value oG = kb.tensor(s.out.id, s.out.elementType);
+  Value lseG = kb.tensor(s.lse.id, s.lse.elementType);
+  Strides4 os = strides(kb, s.out.id);
+  Value lsb = kb.scalar(SizeExpr::stride(s.lse.id, 0));
+  Value lsh = kb.scalar(SizeExpr::stride(s.lse.id, 1));
+  Value lst = kb.scalar(SizeExpr::stride(s.lse.id, 2));
+  Value zeroF = kb.f32(0.0);
+  // O = acc / l, and 0 for rows with no allowed key.
+  kb.map({l}, {"i"}, acc, [&](ValueRange a) -> Value {
+    Value empty = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, a[2], zeroF);
+    Value div = arith::DivFOp::create(b, loc, a[3], a[2]);
+    return kb.select(empty, zeroF, div);
+  });
+  Value oOff = kb.add(kb.add(kb.mul(batch, os.b), kb.mul(t0, os.s)), kb.mul(h0, os.h));
+  kb.store(acc, oG, oOff, os.s, os.h, validTokens, rows.heads);
+  // LSE (natural log) = (m + log2 l) · ln 2; −inf for empty rows. The base-2
+  // value stays in `mNew` for the NSA scores.
+  kb.map({m, l}, {"ij", "ij"}, mNew, [&](ValueRange a) -> Value {
+    Value empty = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, a[2], zeroF);
+    Value log2l = math::Log2Op::create(b, loc, a[2]);
+    return kb.select(empty, kb.f32(kNegInf), arith::AddFOp::create(b, loc, a[1], log2l));
+  });
+  Value lseTile = kb.alloc({rows.rows(), 1});
+  kb.map({mNew}, {"i"}, lseTile, [&](ValueRange a) -> Value {
+    return arith::MulFOp::create(b, loc, a[2], kb.f32(kLn2));
+  });
+  Value lOff = kb.add(kb.add(kb.mul(batch, lsb), kb.mul(h0, lsh)), kb.mul(t0, lst));
+  kb.store(lseTile, lseG, lOff, lst, lsh, validTokens, rows.heads);
+}
+
+void AttentionEmitter::emitNsaSelection() {
+  OpBuilder &b = kb.b;
+  Location loc = kb.loc;
+  int64_t g = rows.heads, tpt = rows.tokens, mRows = rows.rows();
+  int64_t ratio = nsa->selBlock / nsa->cmpStride; // chunks per selection block
+  int64_t span = nsa->cmpBlock / nsa->cmpStride;  // chunks per compressed block
+  int64_t nj = (bn - 1 + span - 1) / ratio + 1;   // selection blocks a chunk touches
+  Value nsel = kb.scalar(s.kvTokens.ceilDiv(SizeExpr::constant(nsa->selBlock)));
+
+  // E sums the G heads of each token (Eq. 10); W is the Eq. 9 overlap of the
+  // chunk's compressed keys with the selection blocks it touches.
+  Value E = kb.alloc({tpt, mRows});
+  kb.map({}, {}, E, [&](ValueRange a) -> Value {
+    Value same = kb.cmp(P::eq, arith::DivUIOp::create(b, loc, a[1], kb.c(g)), a[0]);
+    return kb.select(same, kb.f32(1.0), kb.f32(0.0));
+  });
+  Value W = kb.alloc({bn, nj});
+  kb.map({}, {}, W, [&](ValueRange a) -> Value {
+    Value ii = a[0], jj = a[1];
+    Value lo = kb.max(ii, kb.mul(jj, kb.c(ratio)));
+    Value hi = kb.min(kb.add(ii, kb.c(span)), kb.mul(kb.add(jj, kb.c(1)), kb.c(ratio)));
+    Value overlap = kb.max(kb.sub(hi, lo), kb.c(0));
+    Value asInt = arith::IndexCastOp::create(b, loc, b.getI64Type(), overlap);
+    return arith::SIToFPOp::create(b, loc, b.getF32Type(), asInt);
+  });
+  Value Pg = kb.alloc({tpt, bn});
+  Value Sc = kb.alloc({tpt, nj});
+
+  Value rowScores = memref::AllocaOp::create(
+      b, loc, MemRefType::get({ShapedType::kDynamic}, b.getF32Type()),
+      ValueRange{kb.mul(nsel, kb.c(tpt))});
+  kb.forLoop(kb.c(0), kb.mul(nsel, kb.c(tpt)), kb.c(1), [&](Value i) {
+    memref::StoreOp::create(b, loc, kb.f32(0.0), rowScores, ValueRange{i});
+  });
+
+  // Visible compressed keys of the tile (the same causal range as above).
+  Value pLo = kb.sub(kb.add(t0, L), T);
+  Value pHi = kb.add(pLo, kb.sub(validTokens, kb.c(1)));
+  Value last = kb.floorDiv(kb.sub(pHi, kb.c(s.keyOffset)), kb.c(s.keyStride));
+  Value hi = kb.max(kb.c(0), kb.min(S, kb.add(last, kb.c(1))));
+  kb.forLoop(kb.c(0), hi, kb.c(bn), [&](Value c0) {
+    Value valid = kb.min(kb.c(bn), kb.sub(hi, c0));
+    Value kOff = kb.add(kb.add(kb.mul(batch, ks.b), kb.mul(c0, ks.s)), kb.mul(kvh, ks.h));
+    kb.load(kG, kOff, ks.s, kb.c(0), valid, K);
+    kb.fill(St, 0.0);
+    kb.gemm(Q, K, St, true);
+    // p_cmp = 2^(s − lse2) on visible keys, 0 elsewhere.
+    kb.map({mNew}, {"i"}, St, [&](ValueRange a) -> Value {
+      Value r = a[0], j = a[1], lse2 = a[2], cur = a[3];
+      Value pos = kb.add(kb.mul(kb.add(c0, j), kb.c(s.keyStride)), kb.c(s.keyOffset));
+      Value ok = kb.andI(kb.cmp(P::ult, j, valid), kb.cmp(P::sle, pos, rowPosition(r)));
+      Value x = cur;
+      if (s.softcap)
+        x = arith::MulFOp::create(b, loc, math::TanhOp::create(b, loc, cur),
+                                  kb.f32(*s.softcap * kLog2e));
+      Value p = math::Exp2Op::create(b, loc, arith::SubFOp::create(b, loc, x, lse2));
+      return kb.select(ok, p, kb.f32(0.0));
+    });
+    kb.fill(Pg, 0.0);
+    kb.gemm(E, St, Pg, false);
+    kb.fill(Sc, 0.0);
+    kb.gemm(Pg, W, Sc, false);
+    Value j0 = kb.floorDiv(c0, kb.c(ratio));
+    kb.forLoop(kb.c(0), kb.c(tpt), kb.c(1), [&](Value t) {
+      kb.forLoop(kb.c(0), kb.c(nj), kb.c(1), [&](Value jj) {
+        Value j = kb.add(j0, jj);
+        kb.ifThen(kb.cmp(P::slt, j, nsel), [&] {
+          Value at = kb.add(kb.mul(t, nsel), j);
+          Value old = memref::LoadOp::create(b, loc, rowScores, ValueRange{at});
+          Value add = memref::LoadOp::create(b, loc, Sc, ValueRange{t, jj});
+          memref::StoreOp::create(b, loc, arith::AddFOp::create(b, loc, old, add),
+                                  rowScores, ValueRange{at});
+        });
+      });
+    });
+  });
+
+  // Future blocks, and every block of a token that sees no compressed key,
+  // score −inf; then each token keeps its top n.
+  Value idxG = kb.tensor(nsa->indices.id, nsa->indices.elementType);
+  Value cntG = kb.tensor(nsa->counts.id, nsa->counts.elementType);
+  Strides4 is = strides(kb, nsa->indices.id);
+  Value ie = kb.scalar(SizeExpr::stride(nsa->indices.id, 3));
+  Value csb = kb.scalar(SizeExpr::stride(nsa->counts.id, 0));
+  Value cst = kb.scalar(SizeExpr::stride(nsa->counts.id, 1));
+  Value csh = kb.scalar(SizeExpr::stride(nsa->counts.id, 2));
+  kb.forLoop(kb.c(0), validTokens, kb.c(1), [&](Value t) {
+    Value token = kb.add(t0, t);
+    Value p = kb.sub(kb.add(token, L), T);
+    Value base = kb.mul(t, nsel);
+    Value blind = kb.cmp(P::slt, p, kb.c(nsa->cmpBlock - 1));
+    kb.forLoop(kb.c(0), nsel, kb.c(1), [&](Value j) {
+      Value future = kb.cmp(P::sgt, kb.mul(j, kb.c(nsa->selBlock)), p);
+      kb.ifThen(kb.orI(future, blind), [&] {
+        memref::StoreOp::create(b, loc, kb.f32(kNegInf), rowScores,
+                                ValueRange{kb.add(base, j)});
+      });
+    });
+    Value own = kb.floorDiv(p, kb.c(nsa->selBlock));
+    SelectionOut out;
+    out.indices = idxG;
+    out.offset = kb.add(kb.add(kb.mul(batch, is.b), kb.mul(token, is.s)), kb.mul(kvh, is.h));
+    out.stride = ie;
+    out.counts = cntG;
+    out.countOffset = kb.add(kb.add(kb.mul(batch, csb), kb.mul(token, cst)), kb.mul(kvh, csh));
+    emitTopkRow(kb, rowScores, base, nsel, own, nsa->n, nsa->forceFirst,
+                nsa->forceLast, out);
+  });
+}
+
+} // namespace
+
+PlanKernel mlir::skim::emitAttentionKernel(ModuleOp module, StringRef name,
+                                           Location loc, const AttentionSpec &spec,
+                                           const NsaSelectionSpec *nsa) {
+  KernelBuilder kb(module, name, loc);
+  AttentionEmitter emitter(kb, spec, nsa);
+  std::array<SizeExpr, 3> grid = emitter.emit();
+  return kb.finish(grid);
+}

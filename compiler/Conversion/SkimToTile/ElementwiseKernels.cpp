@@ -1,0 +1,171 @@
+//===- ElementwiseKernels.cpp - pool, combine and merge kernels -----------===//
+//
+// Stages that read each input element a bounded number of times: block
+// pooling (a 1×l by l×D GEMM per block, or the learned linear map), the gated
+// sum of branch outputs, and the exact LSE merge of partial attentions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Conversion/SkimToTile/Kernels.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::skim;
+using namespace mlir::skim::tile;
+
+namespace {
+constexpr double kLog2e = 1.4426950408889634;
+constexpr double kLn2 = 0.6931471805599453;
+const double kNegInf = -std::numeric_limits<double>::infinity();
+
+Value offset4(KernelBuilder &kb, int buffer, Value b, Value s, Value h) {
+  return kb.add(kb.add(kb.mul(b, kb.scalar(SizeExpr::stride(buffer, 0))),
+                       kb.mul(s, kb.scalar(SizeExpr::stride(buffer, 1)))),
+                kb.mul(h, kb.scalar(SizeExpr::stride(buffer, 2))));
+}
+} // namespace
+
+PlanKernel mlir::skim::emitPoolKernel(ModuleOp module, StringRef name,
+                                      Location loc, const PoolSpec &spec) {
+  KernelBuilder kb(module, name, loc);
+  OpBuilder &b = kb.b;
+  Value in = kb.tensor(spec.input.id, spec.input.elementType);
+  Value out = kb.tensor(spec.out.id, spec.out.elementType);
+  Value blk = kb.blockId(0), head = kb.blockId(1), batch = kb.blockId(2);
+  Value one = kb.c(1);
+  Value first = kb.mul(blk, kb.c(spec.stride));
+  Value inRow = kb.scalar(SizeExpr::stride(spec.input.id, 1));
+  Value acc = kb.alloc({1, spec.dout});
+  kb.fill(acc, 0.0);
+  if (!spec.linear) {
+    // mean = (1/l, …, 1/l) · X
+    Value x = kb.alloc({spec.block, spec.d}, MemoryKind::shared);
+    kb.load(in, offset4(kb, spec.input.id, batch, first, head), inRow, kb.c(0),
+            kb.c(spec.block), x);
+    Value ones = kb.alloc({1, spec.block});
+    kb.fill(ones, 1.0 / static_cast<double>(spec.block));
+    kb.gemm(ones, x, acc, false);
+  } else {
+    // φ(block) = Σ_j (x_j + e_j) · W[j·D : (j+1)·D, :]
+    Value w = kb.tensor(spec.weights.id, spec.weights.elementType);
+    Value wRow = kb.scalar(SizeExpr::stride(spec.weights.id, 0));
+    Value xj = kb.alloc({1, spec.d});
+    Value wj = kb.alloc({spec.d, spec.dout}, MemoryKind::shared);
+    Value ej = spec.posEmb ? kb.alloc({1, spec.d}) : Value();
+    kb.forLoop(kb.c(0), kb.c(spec.block), one, [&](Value j) {
+      Value row = kb.add(offset4(kb, spec.input.id, batch, kb.add(first, j), head), kb.c(0));
+      kb.load(in, row, inRow, kb.c(0), one, xj);
+      if (spec.posEmb) {
+        Value pe = kb.tensor(spec.posEmb.id, spec.posEmb.elementType);
+        Value peRow = kb.scalar(SizeExpr::stride(spec.posEmb.id, 0));
+        kb.load(pe, kb.mul(j, peRow), peRow, kb.c(0), one, ej);
+        kb.map({ej}, {"ij"}, xj, [&](ValueRange a) -> Value {
+          return arith::AddFOp::create(b, kb.loc, a[3], a[2]);
+        });
+      }
+      kb.load(w, kb.mul(kb.mul(j, kb.c(spec.d)), wRow), wRow, kb.c(0),
+              kb.c(spec.d), wj);
+      kb.gemm(xj, wj, acc, false);
+    });
+  }
+  kb.store(acc, out, offset4(kb, spec.out.id, batch, blk, head),
+           kb.scalar(SizeExpr::stride(spec.out.id, 1)), kb.c(0), one);
+  return kb.finish({SizeExpr::dim(spec.out.id, 1), SizeExpr::constant(spec.heads),
+                    SizeExpr::dim(spec.out.id, 0)});
+}
+
+PlanKernel mlir::skim::emitCombineKernel(ModuleOp module, StringRef name,
+                                         Location loc, const CombineSpec &spec) {
+  KernelBuilder kb(module, name, loc);
+  OpBuilder &b = kb.b;
+  int64_t hb = 1;
+  while (hb * 2 <= 16 && spec.heads % (hb * 2) == 0)
+    hb *= 2;
+  Value token = kb.blockId(0), h0 = kb.mul(kb.blockId(1), kb.c(hb));
+  Value batch = kb.blockId(2), one = kb.c(1);
+  Value zeroF = kb.f32(0.0);
+  Value acc = kb.alloc({hb, spec.dv});
+  Value part = kb.alloc({hb, spec.dv});
+  kb.fill(acc, 0.0);
+  // Rows are the hb heads of one token: inner stride is the head stride.
+  auto loadRows = [&](BufferRef buf, Value tile) {
+    Value g = kb.tensor(buf.id, buf.elementType);
+    kb.load(g, offset4(kb, buf.id, batch, token, h0), kb.c(0),
+            kb.scalar(SizeExpr::stride(buf.id, 2)), one, tile, hb);
+  };
+  auto loadLse = [&](BufferRef buf, Value tile) { // [B, Hq, T]
+    Value g = kb.tensor(buf.id, buf.elementType);
+    Value off = kb.add(kb.add(kb.mul(batch, kb.scalar(SizeExpr::stride(buf.id, 0))),
+                              kb.mul(h0, kb.scalar(SizeExpr::stride(buf.id, 1)))),
+                       kb.mul(token, kb.scalar(SizeExpr::stride(buf.id, 2))));
+    kb.load(g, off, kb.c(0), kb.scalar(SizeExpr::stride(buf.id, 1)), one, tile, hb);
+  };
+
+  if (!spec.merge) {
+    Value gate = kb.alloc({hb, 1});
+    for (size_t i = 0; i < spec.outputs.size(); ++i) {
+      loadRows(spec.outputs[i], part);
+      loadRows(spec.gates[i], gate);
+      kb.map({part, gate}, {"ij", "i"}, acc, [&](ValueRange a) -> Value {
+        return math::FmaOp::create(b, kb.loc, a[2], a[3], a[4]);
+      });
+    }
+  } else {
+    // LSE = max + log Σ exp(lse_i − max); O = Σ exp(lse_i − LSE) · O_i.
+    size_t n = spec.outputs.size();
+    SmallVector<Value> lses;
+    Value mx = kb.alloc({hb, 1});
+    kb.fill(mx, kNegInf);
+    for (size_t i = 0; i < n; ++i) {
+      lses.push_back(kb.alloc({hb, 1}));
+      loadLse(spec.lses[i], lses.back());
+      kb.map({lses.back()}, {"ij"}, mx, [&](ValueRange a) -> Value {
+        return arith::MaximumFOp::create(b, kb.loc, a[3], a[2]);
+      });
+    }
+    Value sum = kb.alloc({hb, 1});
+    kb.fill(sum, 0.0);
+    auto weight = [&](Value lse, Value max) -> Value {
+      Value isNegInf = arith::CmpFOp::create(b, kb.loc, arith::CmpFPredicate::OEQ,
+                                             max, kb.f32(kNegInf));
+      Value safe = kb.select(isNegInf, zeroF, max);
+      Value x = arith::MulFOp::create(b, kb.loc,
+                                      arith::SubFOp::create(b, kb.loc, lse, safe),
+                                      kb.f32(kLog2e));
+      return math::Exp2Op::create(b, kb.loc, x);
+    };
+    for (size_t i = 0; i < n; ++i) {
+      loadRows(spec.outputs[i], part);
+      kb.map({lses[i], mx}, {"ij", "ij"}, sum, [&](ValueRange a) -> Value {
+        return arith::AddFOp::create(b, kb.loc, a[4], weight(a[2], a[3]));
+      });
+      kb.map({part, lses[i], mx}, {"ij", "i", "i"}, acc, [&](ValueRange a) -> Value {
+        return math::FmaOp::create(b, kb.loc, weight(a[3], a[4]), a[2], a[5]);
+      });
+    }
+    kb.map({sum}, {"i"}, acc, [&](ValueRange a) -> Value {
+      Value empty = arith::CmpFOp::create(b, kb.loc, arith::CmpFPredicate::OEQ, a[2], zeroF);
+      return kb.select(empty, zeroF, arith::DivFOp::create(b, kb.loc, a[3], a[2]));
+    });
+    Value lse = kb.alloc({hb, 1});
+    kb.map({mx, sum}, {"ij", "ij"}, lse, [&](ValueRange a) -> Value {
+      Value empty = arith::CmpFOp::create(b, kb.loc, arith::CmpFPredicate::OEQ, a[3], zeroF);
+      Value log = arith::MulFOp::create(b, kb.loc, math::Log2Op::create(b, kb.loc, a[3]),
+                                        kb.f32(kLn2));
+      return kb.select(empty, kb.f32(kNegInf), arith::AddFOp::create(b, kb.loc, a[2], log));
+    });
+    Value lseG = kb.tensor(spec.lse.id, spec.lse.elementType);
+    Value off = kb.add(kb.add(kb.mul(batch, kb.scalar(SizeExpr::stride(spec.lse.id, 0))),
+                              kb.mul(h0, kb.scalar(SizeExpr::stride(spec.lse.id, 1)))),
+                       kb.mul(token, kb.scalar(SizeExpr::stride(spec.lse.id, 2))));
+    kb.store(lse, lseG, off, kb.c(0), kb.scalar(SizeExpr::stride(spec.lse.id, 1)), one, hb);
+  }
+  Value outG = kb.tensor(spec.out.id, spec.out.elementType);
+  kb.store(acc, outG, offset4(kb, spec.out.id, batch, token, h0), kb.c(0),
+           kb.scalar(SizeExpr::stride(spec.out.id, 2)), one, hb);
+  return kb.finish({SizeExpr::dim(spec.out.id, 1), SizeExpr::constant(spec.heads / hb),
+                    SizeExpr::dim(spec.out.id, 0)});
+}

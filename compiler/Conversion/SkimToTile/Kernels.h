@@ -1,0 +1,99 @@
+//===- Kernels.h - the tile kernels skim-tile emits -------------*- C++ -*-===//
+//
+// One function per kind of stage. Each takes a spec of static parameters
+// (head dims, group size, block sizes, schedule) and the plan buffers it
+// reads and writes, emits a skim_tile kernel and returns its plan entry.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SKIM_CONVERSION_SKIMTOTILE_KERNELS_H
+#define SKIM_CONVERSION_SKIMTOTILE_KERNELS_H
+
+#include "Conversion/SkimToTile/KernelBuilder.h"
+
+#include <optional>
+
+namespace mlir::skim {
+
+/// A tensor the kernel reads or writes: its plan buffer and element type.
+struct BufferRef {
+  int id = -1;
+  Type elementType;
+  explicit operator bool() const { return id >= 0; }
+};
+
+/// How rows of a query tile are formed: `tokens` query tokens times `heads`
+/// query heads of one GQA group (heads = G with pack_gqa, else 1).
+struct TileRows {
+  int64_t tokens = 1;
+  int64_t heads = 1;
+  int64_t rows() const { return tokens * heads; }
+};
+
+struct AttentionSpec {
+  BufferRef q, k, v, out, lse, indices, counts;
+  SizeExpr kvTokens; // L; empty = S
+  int64_t d = 0, dv = 0, hq = 0, hkv = 0, entries = 0;
+  bool selectionPerHead = false;
+  bool causal = false;
+  int64_t window = 0, sink = 0;
+  double scale = 1.0;
+  std::optional<double> softcap;
+  int64_t keyStride = 1, keyOffset = 0, kvBlock = 0, qBlock = 1;
+  int64_t blockM = 64, blockN = 64;
+  bool packGqa = true;
+};
+
+/// The NSA selection that follows a compressed attention in the same kernel:
+/// p_cmp from the tile's own LSE, remapped to selection blocks (Eq. 9),
+/// summed over the group (Eq. 10), then the top n per token.
+struct NsaSelectionSpec {
+  BufferRef indices, counts;
+  int64_t cmpBlock = 32, cmpStride = 16, selBlock = 64;
+  int64_t n = 16, forceFirst = 1, forceLast = 2;
+};
+
+PlanKernel emitAttentionKernel(ModuleOp module, StringRef name, Location loc,
+                               const AttentionSpec &spec,
+                               const NsaSelectionSpec *nsa = nullptr);
+
+struct PoolSpec {
+  BufferRef input, weights, posEmb, out;
+  bool linear = false;
+  int64_t block = 32, stride = 16, d = 0, dout = 0, heads = 0;
+};
+PlanKernel emitPoolKernel(ModuleOp module, StringRef name, Location loc,
+                          const PoolSpec &spec);
+
+/// MoBA block scores per query head, then (when `indices` is set) the top n
+/// of each row in the same kernel; otherwise the scores are stored.
+struct MobaScoresSpec {
+  BufferRef q, keys, scores, indices, counts;
+  SizeExpr kvTokens;
+  int64_t d = 0, hq = 0, hkv = 0, block = 512;
+  double scale = 1.0;
+  int64_t n = 3, forceFirst = 0, forceLast = 1;
+};
+PlanKernel emitMobaScoresKernel(ModuleOp module, StringRef name, Location loc,
+                                const MobaScoresSpec &spec);
+
+struct TopkSpec {
+  BufferRef scores, indices, counts;
+  SizeExpr kvTokens;
+  int64_t heads = 0, blocks = 0, n = 1, block = 64, forceFirst = 0, forceLast = 0;
+};
+PlanKernel emitTopkKernel(ModuleOp module, StringRef name, Location loc,
+                          const TopkSpec &spec);
+
+struct CombineSpec {
+  std::vector<BufferRef> outputs, gates, lses;
+  BufferRef out, lse;
+  int64_t heads = 0, dv = 0;
+  bool merge = false;
+};
+PlanKernel emitCombineKernel(ModuleOp module, StringRef name, Location loc,
+                             const CombineSpec &spec);
+
+} // namespace mlir::skim
+
+#endif // SKIM_CONVERSION_SKIMTOTILE_KERNELS_H

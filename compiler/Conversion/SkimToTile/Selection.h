@@ -1,0 +1,27 @@
+//===- Selection.h - choosing blocks inside a kernel ------------*- C++ -*-===//
+
+#ifndef SKIM_CONVERSION_SKIMTOTILE_SELECTION_H
+#define SKIM_CONVERSION_SKIMTOTILE_SELECTION_H
+
+#include "Conversion/SkimToTile/KernelBuilder.h"
+
+namespace mlir::skim {
+
+/// Where one row's selection goes: indices[offset + e * stride] for e < n,
+/// and counts[countOffset].
+struct SelectionOut {
+  Value indices, offset, stride, counts, countOffset;
+};
+
+/// Emits skim.topk for one row: `row[0 .. blocks)` holds the scores (it is
+/// overwritten), `own` is the query's own block (negative: nothing visible).
+/// Forced blocks first, then the best remaining scores that are neither −inf
+/// nor NaN (ties to the lower index), never past `own`; written ascending and
+/// padded with −1.
+void emitTopkRow(KernelBuilder &kb, Value row, Value rowBase, Value blocks,
+                 Value own, int64_t n, int64_t forceFirst, int64_t forceLast,
+                 const SelectionOut &out);
+
+} // namespace mlir::skim
+
+#endif // SKIM_CONVERSION_SKIMTOTILE_SELECTION_H

@@ -1,0 +1,421 @@
+//===- SkimToTile.cpp - primitive skim ops to tile kernels + launch plan --===//
+//
+// Walks the variant function in order. Every tensor gets a plan buffer (the
+// function's arguments and results are the caller's; the rest is
+// workspace), every index value a size expression, and every stage a
+// kernel. Two fusions keep block scores out of memory: a compressed
+// attention whose LSE feeds nsa block_scores feeding a topk is one kernel,
+// and moba block_scores feeding a topk is one kernel.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Conversion/Passes.h"
+#include "Conversion/SkimToTile/Kernels.h"
+#include "Skim/IR/SkimOps.h"
+
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
+
+#include <cmath>
+
+namespace mlir::skim {
+#define GEN_PASS_DEF_SKIMTILEPASS
+#include "Conversion/Passes.h.inc"
+} // namespace mlir::skim
+
+using namespace mlir;
+using namespace mlir::skim;
+
+namespace {
+
+class PlanBuilder {
+public:
+  PlanBuilder(ModuleOp module, func::FuncOp func) : module(module), func(func) {}
+  LogicalResult build();
+  Plan plan;
+
+private:
+  LogicalResult visit(Operation *op);
+  LogicalResult visitAttention(AttentionOp op);
+  LogicalResult visitPool(PoolOp op);
+  LogicalResult visitBlockScores(BlockScoresOp op);
+  LogicalResult visitTopk(TopkOp op);
+  LogicalResult visitCombine(Operation *op, bool merge);
+
+  BufferRef ref(Value v) {
+    return BufferRef{buffers.lookup(v),
+                     cast<RankedTensorType>(v.getType()).getElementType()};
+  }
+  SizeExpr dimExpr(Value tensor, unsigned d) {
+    int64_t size = cast<RankedTensorType>(tensor.getType()).getDimSize(d);
+    if (!ShapedType::isDynamic(size))
+      return SizeExpr::constant(size);
+    return SizeExpr::dim(buffers.lookup(tensor), d);
+  }
+  BufferRef newBuffer(Value v, std::vector<SizeExpr> dims) {
+    PlanBuffer buffer;
+    buffer.kind = PlanBuffer::Kind::Workspace;
+    buffer.index = -1;
+    buffer.dtype = dtypeName(cast<RankedTensorType>(v.getType()).getElementType());
+    buffer.dims = std::move(dims);
+    buffers[v] = static_cast<int>(plan.buffers.size());
+    plan.buffers.push_back(buffer);
+    return ref(v);
+  }
+  /// The static size of a dimension the kernels are specialised on.
+  FailureOr<int64_t> staticDim(Operation *op, Value v, unsigned d, StringRef what) {
+    int64_t size = cast<RankedTensorType>(v.getType()).getDimSize(d);
+    if (ShapedType::isDynamic(size))
+      return op->emitOpError() << "needs a static " << what
+                               << ": kernels are specialised on it";
+    return size;
+  }
+  FailureOr<SizeExpr> sizeOf(Operation *op, Value index) {
+    auto it = sizes.find(index);
+    if (it == sizes.end())
+      return op->emitOpError("kv_tokens must be a constant or a tensor.dim of "
+                             "a tensor the plan knows");
+    return it->second;
+  }
+  std::string kernelName(StringRef what) {
+    return ("skim_k" + std::to_string(plan.kernels.size()) + "_" + what).str();
+  }
+  static ScheduleAttr scheduleOf(Operation *op, MLIRContext *ctx) {
+    if (auto s = op->getAttrOfType<ScheduleAttr>("schedule"))
+      return s;
+    return ScheduleAttr::get(ctx, 64, 64, 4, 2, LoopOrder::query_major, true, 1, 1,
+                             Attribute());
+  }
+
+  ModuleOp module;
+  func::FuncOp func;
+  DenseMap<Value, int> buffers;
+  DenseMap<Value, SizeExpr> sizes;
+  DenseSet<Operation *> fused;
+};
+
+LogicalResult PlanBuilder::build() {
+  for (BlockArgument arg : func.getArguments()) {
+    auto type = dyn_cast<RankedTensorType>(arg.getType());
+    if (!type)
+      return func.emitError("variant arguments must be ranked tensors, got ")
+             << arg.getType();
+    PlanBuffer buffer;
+    buffer.kind = PlanBuffer::Kind::Input;
+    buffer.index = arg.getArgNumber();
+    buffer.dtype = dtypeName(type.getElementType());
+    int id = static_cast<int>(plan.buffers.size());
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      buffer.dims.push_back(type.isDynamicDim(d) ? SizeExpr::dim(id, d)
+                                                 : SizeExpr::constant(type.getDimSize(d)));
+    buffers[arg] = id;
+    plan.buffers.push_back(buffer);
+  }
+  for (Operation &op : func.getBody().front())
+    if (failed(visit(&op)))
+      return failure();
+  return success();
+}
+
+LogicalResult PlanBuilder::visit(Operation *op) {
+  if (fused.contains(op))
+    return success();
+  if (auto dim = dyn_cast<tensor::DimOp>(op)) {
+    std::optional<int64_t> d = dim.getConstantIndex();
+    if (!d || !buffers.count(dim.getSource()))
+      return op->emitOpError("needs a constant dimension of a known tensor");
+    sizes[dim.getResult()] = dimExpr(dim.getSource(), *d);
+    return success();
+  }
+  if (auto constant = dyn_cast<arith::ConstantIndexOp>(op)) {
+    sizes[constant.getResult()] = SizeExpr::constant(constant.value());
+    return success();
+  }
+  if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+    for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+      auto it = buffers.find(v);
+      if (it == buffers.end())
+        return op->emitOpError("returns a value the plan does not know");
+      PlanBuffer &buffer = plan.buffers[it->second];
+      if (buffer.kind != PlanBuffer::Kind::Workspace)
+        return op->emitOpError() << "result #" << i
+                                 << " must be computed by the variant and "
+                                    "returned once (not an argument, not twice)";
+      buffer.kind = PlanBuffer::Kind::Output;
+      buffer.index = static_cast<int>(i);
+    }
+    return success();
+  }
+  if (auto a = dyn_cast<AttentionOp>(op))
+    return visitAttention(a);
+  if (auto p = dyn_cast<PoolOp>(op))
+    return visitPool(p);
+  if (auto s = dyn_cast<BlockScoresOp>(op))
+    return visitBlockScores(s);
+  if (auto t = dyn_cast<TopkOp>(op))
+    return visitTopk(t);
+  if (isa<CombineOp>(op))
+    return visitCombine(op, false);
+  if (isa<MergeOp>(op))
+    return visitCombine(op, true);
+  if (isa<NsaOp, MobaOp>(op))
+    return op->emitOpError("is a variant op: run skim-expand-variants first");
+  return op->emitOpError("is not supported in a skim variant function");
+}
+
+LogicalResult PlanBuilder::visitAttention(AttentionOp op) {
+  MLIRContext *ctx = op.getContext();
+  AttentionSpec spec;
+  FailureOr<int64_t> hq = staticDim(op, op.getQuery(), 2, "Hq");
+  FailureOr<int64_t> hkv = staticDim(op, op.getKey(), 2, "Hkv");
+  FailureOr<int64_t> d = staticDim(op, op.getQuery(), 3, "head dim D");
+  FailureOr<int64_t> dv = staticDim(op, op.getValue(), 3, "value head dim Dv");
+  if (failed(hq) || failed(hkv) || failed(d) || failed(dv))
+    return failure();
+  spec.hq = *hq, spec.hkv = *hkv, spec.d = *d, spec.dv = *dv;
+  spec.q = ref(op.getQuery());
+  spec.k = ref(op.getKey());
+  spec.v = ref(op.getValue());
+  if (op.getKvTokens()) {
+    FailureOr<SizeExpr> l = sizeOf(op, op.getKvTokens());
+    if (failed(l))
+      return failure();
+    spec.kvTokens = *l;
+  }
+  MaskAttr mask = op.getMaskOrDefault();
+  spec.causal = mask.getCausal();
+  spec.window = mask.getWindow();
+  spec.sink = mask.getSink();
+  spec.scale = op.getScaleOrDefault();
+  if (std::optional<APFloat> cap = op.getSoftcap())
+    spec.softcap = cap->convertToDouble();
+  spec.keyStride = op.getKeyStride();
+  spec.keyOffset = op.getKeyOffset();
+  spec.qBlock = op.getQBlock();
+  if (op.getIndices()) {
+    FailureOr<int64_t> n = staticDim(op, op.getIndices(), 3, "selection size N");
+    FailureOr<int64_t> hsel = staticDim(op, op.getIndices(), 2, "selection heads H'");
+    if (failed(n) || failed(hsel))
+      return failure();
+    spec.indices = ref(op.getIndices());
+    if (op.getCounts())
+      spec.counts = ref(op.getCounts());
+    spec.entries = *n;
+    spec.kvBlock = *op.getKvBlock();
+    spec.selectionPerHead = *hsel == spec.hq && spec.hq != spec.hkv;
+  }
+  ScheduleAttr schedule = scheduleOf(op, ctx);
+  spec.blockM = schedule.getBlockM();
+  spec.blockN = schedule.getBlockN();
+  spec.packGqa = schedule.getPackGqa();
+
+  Value q = op.getQuery();
+  spec.out = newBuffer(op.getOut(), {dimExpr(q, 0), dimExpr(q, 1),
+                                     SizeExpr::constant(spec.hq),
+                                     SizeExpr::constant(spec.dv)});
+  spec.lse = newBuffer(op.getLse(), {dimExpr(q, 0), SizeExpr::constant(spec.hq),
+                                     dimExpr(q, 1)});
+
+  // NSA's fused stage: LSE → nsa block_scores → topk, and nothing else.
+  NsaSelectionSpec nsa;
+  bool fuse = false;
+  if (op.getLse().hasOneUse()) {
+    auto scores = dyn_cast<BlockScoresOp>(*op.getLse().getUsers().begin());
+    if (scores && scores.getKind() == ScoreKind::nsa &&
+        scores.getQuery() == q && scores.getKeys() == op.getKey() &&
+        scores.getScores().hasOneUse() && spec.causal && !op.getIndices() &&
+        !spec.window && !spec.sink &&
+        spec.keyStride == static_cast<int64_t>(*scores.getCmpStride()) &&
+        spec.keyOffset == static_cast<int64_t>(*scores.getCmpBlock()) - 1 &&
+        std::abs(scores.getScale() ? scores.getScale()->convertToDouble() - spec.scale
+                                   : 1.0 / std::sqrt(double(spec.d)) - spec.scale) < 1e-12 &&
+        static_cast<bool>(scores.getSoftcap()) == static_cast<bool>(spec.softcap)) {
+      auto topk = dyn_cast<TopkOp>(*scores.getScores().getUsers().begin());
+      if (topk && topk.getKvTokens() == scores.getKvTokens() &&
+          topk.getBlock() == scores.getBlock()) {
+        FailureOr<SizeExpr> l = sizeOf(scores, scores.getKvTokens());
+        if (failed(l))
+          return failure();
+        if (!op.getKvTokens() || !(spec.kvTokens == *l))
+          return op.emitOpError("the compressed attention and its block scores "
+                                "must count the same kv_tokens");
+        fuse = true;
+        nsa.cmpBlock = *scores.getCmpBlock();
+        nsa.cmpStride = *scores.getCmpStride();
+        nsa.selBlock = scores.getBlock();
+        nsa.n = topk.getN();
+        nsa.forceFirst = topk.getForceFirst();
+        nsa.forceLast = topk.getForceLast();
+        std::vector<SizeExpr> sel = {dimExpr(q, 0), dimExpr(q, 1),
+                                     SizeExpr::constant(spec.hkv)};
+        nsa.counts = newBuffer(topk.getCounts(), sel);
+        sel.push_back(SizeExpr::constant(nsa.n));
+        nsa.indices = newBuffer(topk.getIndices(), sel);
+        fused.insert(scores);
+        fused.insert(topk);
+      }
+    }
+  }
+  plan.kernels.push_back(emitAttentionKernel(
+      module, kernelName(fuse ? "nsa_compressed" : "attention"), op.getLoc(),
+      spec, fuse ? &nsa : nullptr));
+  return success();
+}
+
+LogicalResult PlanBuilder::visitPool(PoolOp op) {
+  PoolSpec spec;
+  Value in = op.getInput();
+  FailureOr<int64_t> d = staticDim(op, in, 3, "head dim D");
+  FailureOr<int64_t> h = staticDim(op, in, 2, "head count");
+  if (failed(d) || failed(h))
+    return failure();
+  spec.input = ref(in);
+  spec.linear = op.getKind() == PoolKind::linear;
+  spec.block = op.getBlock();
+  spec.stride = op.getStride();
+  spec.d = *d;
+  spec.heads = *h;
+  spec.dout = *d;
+  if (spec.linear) {
+    FailureOr<int64_t> dout = staticDim(op, op.getWeights(), 1, "output dim");
+    if (failed(dout))
+      return failure();
+    spec.dout = *dout;
+    spec.weights = ref(op.getWeights());
+    if (op.getPosEmb())
+      spec.posEmb = ref(op.getPosEmb());
+  }
+  SizeExpr s = dimExpr(in, 1);
+  SizeExpr blocks = (s - SizeExpr::constant(spec.block))
+                        .floorDiv(SizeExpr::constant(spec.stride))
+                        .operator+(SizeExpr::constant(1))
+                        .max(SizeExpr::constant(0));
+  spec.out = newBuffer(op.getOutput(), {dimExpr(in, 0), blocks,
+                                        SizeExpr::constant(spec.heads),
+                                        SizeExpr::constant(spec.dout)});
+  plan.kernels.push_back(emitPoolKernel(module, kernelName("pool"), op.getLoc(), spec));
+  return success();
+}
+
+LogicalResult PlanBuilder::visitBlockScores(BlockScoresOp op) {
+  if (op.getKind() == ScoreKind::nsa)
+    return op.emitOpError("nsa block scores are only supported fused with "
+                          "their compressed attention and a topk (the form "
+                          "skim-expand-variants produces)");
+  MobaScoresSpec spec;
+  Value q = op.getQuery();
+  FailureOr<int64_t> hq = staticDim(op, q, 2, "Hq");
+  FailureOr<int64_t> hkv = staticDim(op, op.getKeys(), 2, "Hkv");
+  FailureOr<int64_t> d = staticDim(op, q, 3, "head dim D");
+  FailureOr<SizeExpr> l = sizeOf(op, op.getKvTokens());
+  if (failed(hq) || failed(hkv) || failed(d) || failed(l))
+    return failure();
+  spec.q = ref(q);
+  spec.keys = ref(op.getKeys());
+  spec.kvTokens = *l;
+  spec.hq = *hq, spec.hkv = *hkv, spec.d = *d;
+  spec.block = op.getBlock();
+  if (std::optional<APFloat> scale = op.getScale())
+    spec.scale = scale->convertToDouble();
+  std::vector<SizeExpr> rowDims = {dimExpr(q, 0), dimExpr(q, 1),
+                                   SizeExpr::constant(spec.hq)};
+  auto topk = op.getScores().hasOneUse()
+                  ? dyn_cast<TopkOp>(*op.getScores().getUsers().begin())
+                  : TopkOp();
+  if (topk && topk.getKvTokens() == op.getKvTokens() &&
+      topk.getBlock() == op.getBlock()) {
+    spec.n = topk.getN();
+    spec.forceFirst = topk.getForceFirst();
+    spec.forceLast = topk.getForceLast();
+    spec.counts = newBuffer(topk.getCounts(), rowDims);
+    rowDims.push_back(SizeExpr::constant(spec.n));
+    spec.indices = newBuffer(topk.getIndices(), rowDims);
+    fused.insert(topk);
+  } else {
+    rowDims.push_back(l->ceilDiv(SizeExpr::constant(spec.block)));
+    spec.scores = newBuffer(op.getScores(), rowDims);
+  }
+  plan.kernels.push_back(emitMobaScoresKernel(
+      module, kernelName(topk ? "moba_select" : "moba_scores"), op.getLoc(), spec));
+  return success();
+}
+
+LogicalResult PlanBuilder::visitTopk(TopkOp op) {
+  TopkSpec spec;
+  Value scores = op.getScores();
+  FailureOr<int64_t> h = staticDim(op, scores, 2, "head count");
+  FailureOr<SizeExpr> l = sizeOf(op, op.getKvTokens());
+  if (failed(h) || failed(l))
+    return failure();
+  spec.scores = ref(scores);
+  spec.kvTokens = *l;
+  spec.heads = *h;
+  spec.n = op.getN();
+  spec.block = op.getBlock();
+  spec.forceFirst = op.getForceFirst();
+  spec.forceLast = op.getForceLast();
+  std::vector<SizeExpr> dims = {dimExpr(scores, 0), dimExpr(scores, 1),
+                                SizeExpr::constant(spec.heads)};
+  spec.counts = newBuffer(op.getCounts(), dims);
+  dims.push_back(SizeExpr::constant(spec.n));
+  spec.indices = newBuffer(op.getIndices(), dims);
+  plan.kernels.push_back(emitTopkKernel(module, kernelName("topk"), op.getLoc(), spec));
+  return success();
+}
+
+LogicalResult PlanBuilder::visitCombine(Operation *op, bool merge) {
+  CombineSpec spec;
+  spec.merge = merge;
+  Value first = op->getOperand(0);
+  FailureOr<int64_t> h = staticDim(op, first, 2, "Hq");
+  FailureOr<int64_t> dv = staticDim(op, first, 3, "Dv");
+  if (failed(h) || failed(dv))
+    return failure();
+  spec.heads = *h;
+  spec.dv = *dv;
+  size_t n = op->getNumOperands() / 2;
+  for (size_t i = 0; i < n; ++i) {
+    spec.outputs.push_back(ref(op->getOperand(i)));
+    (merge ? spec.lses : spec.gates).push_back(ref(op->getOperand(n + i)));
+  }
+  std::vector<SizeExpr> dims = {dimExpr(first, 0), dimExpr(first, 1),
+                                SizeExpr::constant(spec.heads),
+                                SizeExpr::constant(spec.dv)};
+  spec.out = newBuffer(op->getResult(0), dims);
+  if (merge)
+    spec.lse = newBuffer(op->getResult(1), {dimExpr(first, 0),
+                                            SizeExpr::constant(spec.heads),
+                                            dimExpr(first, 1)});
+  plan.kernels.push_back(emitCombineKernel(
+      module, kernelName(merge ? "merge" : "combine"), op->getLoc(), spec));
+  return success();
+}
+
+struct SkimTilePass : skim::impl::SkimTilePassBase<SkimTilePass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<func::FuncOp> variants;
+    for (auto f : module.getOps<func::FuncOp>())
+      if (!f->hasAttr("skim_tile.kernel") && !f.isExternal())
+        variants.push_back(f);
+    if (variants.size() != 1) {
+      module.emitError() << "skim-tile expects exactly one variant function, found "
+                         << variants.size();
+      return signalPassFailure();
+    }
+    func::FuncOp func = variants.front();
+    if (!func.getBody().hasOneBlock()) {
+      func.emitError("the variant function must be a single block");
+      return signalPassFailure();
+    }
+    PlanBuilder builder(module, func);
+    if (failed(builder.build()))
+      return signalPassFailure();
+    module->setAttr("skim.plan", StringAttr::get(&getContext(),
+                                                 builder.plan.serialize()));
+    module->setAttr("skim.variant", StringAttr::get(&getContext(), func.getSymName()));
+    func.erase();
+  }
+};
+
+} // namespace
