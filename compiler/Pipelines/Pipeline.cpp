@@ -1,0 +1,71 @@
+//===- Pipeline.cpp - the skim compiler pipeline --------------------------===//
+
+#include "Pipelines/Pipeline.h"
+
+#include "Conversion/Passes.h"
+#include "Skim/Transforms/Passes.h"
+#include "skim/runtime/Artifact.h"
+
+#include "mlir/Pass/PassRegistry.h"
+
+#include <sstream>
+
+using namespace mlir;
+using namespace mlir::skim;
+
+const char *mlir::skim::compilerVersion() { return "skim " SKIM_VERSION_STRING; }
+
+LogicalResult mlir::skim::buildSkimPipeline(OpPassManager &pm,
+                                            const PipelineOptions &options,
+                                            std::string *error) {
+  if (options.target != "host") {
+    if (error)
+      *error = "target '" + options.target + "' has no lowering yet (supported: host)";
+    return failure();
+  }
+  std::string pipeline =
+      "skim-expand-variants,skim-tile,"
+      "skim-lower-tile-to-cpu{vector-width=" +
+      std::to_string(options.host.vectorWidth) +
+      "},canonicalize,cse,loop-invariant-code-motion,"
+      "skim-cpu-math-approx,lower-affine,convert-scf-to-cf,"
+      "expand-strided-metadata,convert-vector-to-llvm,convert-math-to-llvm,"
+      "convert-arith-to-llvm,finalize-memref-to-llvm,convert-cf-to-llvm,"
+      "convert-func-to-llvm,convert-index-to-llvm,reconcile-unrealized-casts";
+  std::string errors;
+  llvm::raw_string_ostream os(errors);
+  if (failed(parsePassPipeline(pipeline, pm, os))) {
+    if (error)
+      *error = "bad pipeline: " + errors;
+    return failure();
+  }
+  return success();
+}
+
+FailureOr<std::string> mlir::skim::compileToArtifact(ModuleOp module,
+                                                     const PipelineOptions &options) {
+  PassManager pm(module.getContext());
+  std::string error;
+  if (failed(buildSkimPipeline(pm, options, &error)))
+    return module.emitError(error);
+  if (failed(pm.run(module)))
+    return failure();
+  auto planAttr = module->getAttrOfType<StringAttr>("skim.plan");
+  if (!planAttr)
+    return module.emitError("the pipeline produced no launch plan");
+  std::vector<std::string> kernels;
+  std::istringstream plan(planAttr.getValue().str());
+  std::string line;
+  while (std::getline(plan, line))
+    if (line.rfind("kernel ", 0) == 0)
+      kernels.push_back(line.substr(7, line.find(' ', 7) - 7));
+  FailureOr<std::string> object = buildCpuSharedObject(module, kernels, options.host);
+  if (failed(object))
+    return failure();
+  ::skim::rt::Artifact artifact;
+  artifact.sections["compiler"] = compilerVersion();
+  artifact.sections["target"] = "host:" + options.host.describe();
+  artifact.sections["plan"] = planAttr.getValue().str();
+  artifact.sections["cpu.so"] = std::move(*object);
+  return artifact.serialize();
+}

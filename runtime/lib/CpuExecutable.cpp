@@ -1,0 +1,243 @@
+//===- CpuExecutable.cpp - running a launch plan on the host --------------===//
+
+#include "skim/runtime/CpuExecutable.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <memory>
+#include <sys/mman.h>
+#include <unistd.h>
+
+using namespace skim::rt;
+
+Expected<std::unique_ptr<CpuExecutable>> CpuExecutable::load(const Artifact &artifact) {
+  const std::string *planText = artifact.section("plan");
+  const std::string *object = artifact.section("cpu.so");
+  if (!planText || !object)
+    return Error{"artifact has no CPU kernels (sections 'plan' and 'cpu.so' "
+                 "are needed; was it compiled for another target?)"};
+  Expected<Plan> plan = Plan::parse(*planText);
+  if (!plan)
+    return Error{plan.message()};
+
+  // dlopen wants a path: give it an anonymous in-memory file.
+  int fd = memfd_create("skim-kernels", MFD_CLOEXEC);
+  if (fd < 0)
+    return Error{std::string("memfd_create failed: ") + std::strerror(errno)};
+  if (write(fd, object->data(), object->size()) != ssize_t(object->size())) {
+    close(fd);
+    return Error{"cannot write the kernel object to memory"};
+  }
+  std::string path = "/proc/self/fd/" + std::to_string(fd);
+  void *handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  close(fd);
+  if (!handle)
+    return Error{std::string("cannot load the artifact's kernels: ") + dlerror()};
+
+  std::unique_ptr<CpuExecutable> exe(new CpuExecutable());
+  exe->plan_ = std::move(*plan);
+  exe->handle = handle;
+  for (const KernelDecl &k : exe->plan_.kernels) {
+    auto entry = reinterpret_cast<Entry>(dlsym(handle, (k.name + "_entry").c_str()));
+    if (!entry)
+      return Error{"the artifact's kernel object lacks '" + k.name + "_entry'"};
+    exe->entries.push_back(entry);
+  }
+  return exe;
+}
+
+CpuExecutable::~CpuExecutable() {
+  if (handle)
+    dlclose(handle);
+}
+
+namespace {
+
+/// Buffers bound to caller tensors or workspace, with their dims and strides.
+struct Binding {
+  std::vector<TensorView> views;
+  std::vector<bool> bound;
+  std::unique_ptr<char[], void (*)(void *)> workspace{nullptr, std::free};
+
+  Expected<int64_t> leaf(bool stride, int buffer, int dim) const {
+    if (buffer < 0 || buffer >= int(views.size()) || !bound[buffer])
+      return Error{"launch plan refers to buffer " + std::to_string(buffer) +
+                   " before it is sized"};
+    const TensorView &v = views[buffer];
+    if (dim < 0 || dim >= int(v.shape.size()))
+      return Error{"launch plan refers to dim " + std::to_string(dim) +
+                   " of rank-" + std::to_string(v.shape.size()) + " buffer"};
+    return stride ? v.strides[dim] : v.shape[dim];
+  }
+};
+
+std::string bufferName(const BufferDecl &b) {
+  return std::string(b.kind == BufferDecl::Kind::Input ? "input #" : "output #") +
+         std::to_string(b.index);
+}
+
+Status bindCaller(const Plan &plan, const std::vector<TensorView> &inputs,
+                  const std::vector<TensorView> *outputs, Binding &bind,
+                  std::vector<std::vector<int64_t>> *shapes) {
+  size_t n = plan.buffers.size();
+  bind.views.assign(n, TensorView());
+  bind.bound.assign(n, false);
+  if (int(inputs.size()) != plan.numInputs())
+    return Error{"expected " + std::to_string(plan.numInputs()) + " inputs, got " +
+                 std::to_string(inputs.size())};
+  if (outputs && int(outputs->size()) != plan.numOutputs())
+    return Error{"expected " + std::to_string(plan.numOutputs()) + " outputs, got " +
+                 std::to_string(outputs->size())};
+  auto leaf = [&](bool s, int b, int d) { return bind.leaf(s, b, d); };
+  auto checkView = [&](const BufferDecl &decl, const TensorView &v) -> Status {
+    std::string name = bufferName(decl);
+    if (!v.data && v.numel() > 0)
+      return Error{name + " is a null pointer"};
+    if (v.dtype != decl.dtype)
+      return Error{name + " has element type " + dtypeName(v.dtype) + ", expected " +
+                   dtypeName(decl.dtype)};
+    if (v.shape.size() != decl.dims.size() || v.strides.size() != v.shape.size())
+      return Error{name + " has rank " + std::to_string(v.shape.size()) +
+                   ", expected " + std::to_string(decl.dims.size())};
+    for (size_t d = 0; d < v.shape.size(); ++d)
+      if (v.shape[d] < 0)
+        return Error{name + " has negative dim " + std::to_string(d)};
+    // Kernels read rows of the innermost dimension as contiguous vectors.
+    if (!v.shape.empty() && v.shape.back() > 1 && v.strides.back() != 1)
+      return Error{name + " must have unit stride in its last dimension, got " +
+                   std::to_string(v.strides.back())};
+    return Status::ok();
+  };
+  // Inputs first: their dims are the plan's symbols.
+  for (size_t i = 0; i < n; ++i) {
+    const BufferDecl &decl = plan.buffers[i];
+    if (decl.kind != BufferDecl::Kind::Input)
+      continue;
+    if (decl.index < 0 || decl.index >= int(inputs.size()))
+      return Error{"launch plan names input #" + std::to_string(decl.index)};
+    const TensorView &v = inputs[decl.index];
+    if (Status s = checkView(decl, v); !s)
+      return s;
+    bind.views[i] = v;
+    bind.bound[i] = true;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const BufferDecl &decl = plan.buffers[i];
+    if (decl.kind != BufferDecl::Kind::Input)
+      continue;
+    for (size_t d = 0; d < decl.dims.size(); ++d) {
+      Expected<int64_t> want = decl.dims[d].eval(leaf);
+      if (!want)
+        return Error{want.message()};
+      if (*want != bind.views[i].shape[d])
+        return Error{bufferName(decl) + " dim " + std::to_string(d) + " is " +
+                     std::to_string(bind.views[i].shape[d]) + ", expected " +
+                     std::to_string(*want) + " (" + bind.views[i].describe() + ")"};
+    }
+  }
+  // Then every other buffer in plan order: sizes follow from earlier ones.
+  size_t workspaceBytes = 0;
+  std::vector<size_t> workspaceOffset(n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    const BufferDecl &decl = plan.buffers[i];
+    if (decl.kind == BufferDecl::Kind::Input)
+      continue;
+    std::vector<int64_t> shape;
+    for (const Expr &e : decl.dims) {
+      Expected<int64_t> v = e.eval(leaf);
+      if (!v)
+        return Error{v.message()};
+      if (*v < 0)
+        return Error{"launch plan gives buffer " + std::to_string(i) +
+                     " a negative size " + std::to_string(*v) +
+                     " for these inputs"};
+      shape.push_back(*v);
+    }
+    if (decl.kind == BufferDecl::Kind::Output) {
+      if (shapes) {
+        if (int(shapes->size()) <= decl.index)
+          shapes->resize(decl.index + 1);
+        (*shapes)[decl.index] = shape;
+      }
+      if (outputs) {
+        const TensorView &v = (*outputs)[decl.index];
+        if (Status s = checkView(decl, v); !s)
+          return s;
+        if (v.shape != shape)
+          return Error{bufferName(decl) + " has shape " + v.describe() +
+                       ", expected " + TensorView::contiguous(nullptr, decl.dtype, shape).describe()};
+        bind.views[i] = v;
+      } else {
+        bind.views[i] = TensorView::contiguous(nullptr, decl.dtype, shape);
+      }
+    } else {
+      bind.views[i] = TensorView::contiguous(nullptr, decl.dtype, shape);
+      workspaceOffset[i] = workspaceBytes;
+      size_t bytes = size_t(bind.views[i].numel()) * dtypeSize(decl.dtype);
+      workspaceBytes += (bytes + 63) / 64 * 64;
+    }
+    bind.bound[i] = true;
+  }
+  if (outputs && workspaceBytes) {
+    bind.workspace.reset(static_cast<char *>(std::aligned_alloc(64, workspaceBytes)));
+    if (!bind.workspace)
+      return Error{"cannot allocate " + std::to_string(workspaceBytes) +
+                   " bytes of workspace"};
+    for (size_t i = 0; i < n; ++i)
+      if (plan.buffers[i].kind == BufferDecl::Kind::Workspace)
+        bind.views[i].data = bind.workspace.get() + workspaceOffset[i];
+  }
+  return Status::ok();
+}
+
+} // namespace
+
+Expected<std::vector<std::vector<int64_t>>>
+CpuExecutable::outputShapes(const std::vector<TensorView> &inputs) const {
+  Binding bind;
+  std::vector<std::vector<int64_t>> shapes;
+  if (Status s = bindCaller(plan_, inputs, nullptr, bind, &shapes); !s)
+    return Error{s.message()};
+  return shapes;
+}
+
+Status CpuExecutable::run(const std::vector<TensorView> &inputs,
+                          const std::vector<TensorView> &outputs,
+                          ThreadPool &pool) const {
+  Binding bind;
+  if (Status s = bindCaller(plan_, inputs, &outputs, bind, nullptr); !s)
+    return s;
+  auto leaf = [&](bool s, int b, int d) { return bind.leaf(s, b, d); };
+  for (size_t k = 0; k < plan_.kernels.size(); ++k) {
+    const KernelDecl &decl = plan_.kernels[k];
+    int64_t grid[3];
+    for (int i = 0; i < 3; ++i) {
+      Expected<int64_t> g = decl.grid[i].eval(leaf);
+      if (!g)
+        return Error{decl.name + ": " + g.message()};
+      grid[i] = *g;
+    }
+    if (grid[0] <= 0 || grid[1] <= 0 || grid[2] <= 0)
+      continue;
+    std::vector<int64_t> words;
+    for (const KernelArg &a : decl.args) {
+      if (a.buffer >= 0) {
+        const TensorView &v = bind.views[a.buffer];
+        auto base = reinterpret_cast<int64_t>(v.data);
+        words.insert(words.end(), {base, base, 0, v.extent(), 1});
+        continue;
+      }
+      Expected<int64_t> value = a.scalar.eval(leaf);
+      if (!value)
+        return Error{decl.name + ": " + value.message()};
+      words.push_back(*value);
+    }
+    Entry entry = entries[k];
+    int64_t gx = grid[0], gy = grid[1];
+    pool.parallelFor(grid[0] * grid[1] * grid[2], [&](int64_t i) {
+      entry(words.data(), i % gx, (i / gx) % gy, i / (gx * gy));
+    });
+  }
+  return Status::ok();
+}

@@ -1,0 +1,190 @@
+//===- Plan.cpp - parsing and evaluating launch plans ---------------------===//
+
+#include "skim/runtime/Plan.h"
+
+#include <cctype>
+#include <sstream>
+
+using namespace skim::rt;
+
+const char *skim::rt::dtypeName(DType t) {
+  switch (t) {
+  case DType::F32: return "f32";
+  case DType::BF16: return "bf16";
+  case DType::F16: return "f16";
+  case DType::I32: return "i32";
+  }
+  return "?";
+}
+
+size_t skim::rt::dtypeSize(DType t) {
+  return t == DType::BF16 || t == DType::F16 ? 2 : 4;
+}
+
+Expected<DType> skim::rt::parseDType(const std::string &name) {
+  if (name == "f32") return DType::F32;
+  if (name == "bf16") return DType::BF16;
+  if (name == "f16") return DType::F16;
+  if (name == "i32") return DType::I32;
+  return Error{"unknown element type '" + name + "' (expected f32, bf16, f16 or i32)"};
+}
+
+std::string Expr::str() const {
+  std::string out;
+  for (size_t i = 0; i < tokens.size(); ++i)
+    out += (i ? "," : "") + tokens[i];
+  return out;
+}
+
+static int64_t floorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+Expected<int64_t> Expr::eval(
+    const std::function<Expected<int64_t>(bool, int, int)> &leaf) const {
+  std::vector<int64_t> stack;
+  for (const std::string &t : tokens) {
+    if (t.empty())
+      return Error{"empty token in expression '" + str() + "'"};
+    if ((t[0] == 'd' || t[0] == 's') && t.size() > 1 && std::isdigit(static_cast<unsigned char>(t[1]))) {
+      size_t dot = t.find('.');
+      if (dot == std::string::npos)
+        return Error{"bad leaf '" + t + "' in expression '" + str() + "'"};
+      Expected<int64_t> v = leaf(t[0] == 's', std::stoi(t.substr(1, dot - 1)),
+                                 std::stoi(t.substr(dot + 1)));
+      if (!v)
+        return Error{v.message()};
+      stack.push_back(*v);
+      continue;
+    }
+    if (std::isdigit(static_cast<unsigned char>(t[0])) || (t[0] == '-' && t.size() > 1)) {
+      stack.push_back(std::stoll(t));
+      continue;
+    }
+    if (stack.size() < 2)
+      return Error{"operator '" + t + "' lacks operands in '" + str() + "'"};
+    int64_t b = stack.back();
+    stack.pop_back();
+    int64_t a = stack.back();
+    stack.pop_back();
+    int64_t r;
+    if (t == "+") r = a + b;
+    else if (t == "-") r = a - b;
+    else if (t == "*") r = a * b;
+    else if (t == "max") r = a > b ? a : b;
+    else if (t == "min") r = a < b ? a : b;
+    else if (t == "/" || t == "cdiv") {
+      if (b == 0)
+        return Error{"division by zero in '" + str() + "'"};
+      r = t == "/" ? floorDiv(a, b) : -floorDiv(-a, b);
+    } else
+      return Error{"unknown operator '" + t + "' in '" + str() + "'"};
+    stack.push_back(r);
+  }
+  if (stack.size() != 1)
+    return Error{"malformed expression '" + str() + "'"};
+  return stack.back();
+}
+
+int Plan::numInputs() const {
+  int n = 0;
+  for (const BufferDecl &b : buffers)
+    n += b.kind == BufferDecl::Kind::Input;
+  return n;
+}
+
+int Plan::numOutputs() const {
+  int n = 0;
+  for (const BufferDecl &b : buffers)
+    n += b.kind == BufferDecl::Kind::Output;
+  return n;
+}
+
+static Expr parseExpr(const std::string &text) {
+  Expr e;
+  std::stringstream ss(text);
+  std::string token;
+  while (std::getline(ss, token, ','))
+    e.tokens.push_back(token);
+  return e;
+}
+
+Expected<Plan> Plan::parse(const std::string &text) {
+  Plan plan;
+  std::istringstream in(text);
+  std::string line;
+  int lineNo = 0;
+  auto bad = [&](const std::string &why) {
+    return Error{"launch plan line " + std::to_string(lineNo) + ": " + why};
+  };
+  if (!std::getline(in, line) || line != "skim-plan 1")
+    return Error{"launch plan: expected header 'skim-plan 1'"};
+  ++lineNo;
+  while (std::getline(in, line)) {
+    ++lineNo;
+    if (line.empty())
+      continue;
+    std::istringstream ls(line);
+    std::string what;
+    ls >> what;
+    if (what == "buffer") {
+      int id, index, rank;
+      std::string kind, dtype;
+      if (!(ls >> id >> kind >> index >> dtype >> rank) || id != int(plan.buffers.size()) || rank < 0 || rank > 8)
+        return bad("malformed buffer");
+      BufferDecl b;
+      b.kind = kind == "input" ? BufferDecl::Kind::Input
+               : kind == "output" ? BufferDecl::Kind::Output
+                                  : BufferDecl::Kind::Workspace;
+      if (kind != "input" && kind != "output" && kind != "workspace")
+        return bad("unknown buffer kind '" + kind + "'");
+      b.index = index;
+      Expected<DType> t = parseDType(dtype);
+      if (!t)
+        return bad(t.message());
+      b.dtype = *t;
+      for (int d = 0; d < rank; ++d) {
+        std::string e;
+        if (!(ls >> e))
+          return bad("buffer has fewer dims than its rank");
+        b.dims.push_back(parseExpr(e));
+      }
+      plan.buffers.push_back(b);
+    } else if (what == "kernel") {
+      KernelDecl k;
+      std::string word;
+      size_t n;
+      if (!(ls >> k.name >> word) || word != "grid")
+        return bad("malformed kernel");
+      for (Expr &g : k.grid) {
+        std::string e;
+        if (!(ls >> e))
+          return bad("kernel grid needs three expressions");
+        g = parseExpr(e);
+      }
+      if (!(ls >> word >> n) || word != "args")
+        return bad("kernel needs 'args <n>'");
+      for (size_t i = 0; i < n; ++i) {
+        std::string a;
+        if (!(ls >> a) || a.size() < 2)
+          return bad("kernel has fewer args than it declares");
+        KernelArg arg;
+        if (a[0] == 't') {
+          arg.buffer = std::stoi(a.substr(1));
+          if (arg.buffer < 0 || arg.buffer >= int(plan.buffers.size()))
+            return bad("kernel argument names unknown buffer " + a);
+        } else if (a[0] == 'e') {
+          arg.scalar = parseExpr(a.substr(1));
+        } else {
+          return bad("unknown kernel argument '" + a + "'");
+        }
+        k.args.push_back(arg);
+      }
+      plan.kernels.push_back(k);
+    } else {
+      return bad("unknown entry '" + what + "'");
+    }
+  }
+  return plan;
+}
