@@ -6,6 +6,9 @@
 #include "Skim/Transforms/Passes.h"
 #include "skim/runtime/Artifact.h"
 
+#include "Registration/RegisterSkim.h"
+
+#include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassRegistry.h"
 
 #include <sstream>
@@ -23,6 +26,14 @@ LogicalResult mlir::skim::buildSkimPipeline(OpPassManager &pm,
       *error = "target '" + options.target + "' has no lowering yet (supported: host)";
     return failure();
   }
+  // The pipeline is parsed from text, so its passes must be registered;
+  // tools that already registered them are unaffected.
+  static bool registered = [] {
+    registerAllPasses();
+    registerSkimPassesOnce();
+    return true;
+  }();
+  (void)registered;
   std::string pipeline =
       "skim-expand-variants,skim-tile,"
       "skim-lower-tile-to-cpu{vector-width=" +

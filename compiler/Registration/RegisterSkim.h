@@ -22,10 +22,15 @@ inline void registerSkimDialects(DialectRegistry &registry) {
   registry.insert<SkimDialect, tile::SkimTileDialect>();
 }
 
-/// The passes skim defines (global registry, for pipelines parsed from text).
+/// The passes skim defines (global registry, for pipelines parsed from
+/// text). Safe to call more than once.
 inline void registerSkimPassesOnce() {
-  registerSkimPasses();
-  registerSkimConversionPasses();
+  static bool registered = [] {
+    registerSkimPasses();
+    registerSkimConversionPasses();
+    return true;
+  }();
+  (void)registered;
 }
 
 } // namespace mlir::skim

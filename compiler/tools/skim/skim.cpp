@@ -436,8 +436,6 @@ int infoCommand() {
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
-  mlir::registerAllPasses();
-  mlir::skim::registerSkimPassesOnce();
   cl::HideUnrelatedOptions({&variantCat, &runCat});
   if (!cl::ParseCommandLineOptions(argc, argv, "skim: block-sparse attention compiler\n",
                                    &errs()))

@@ -1,0 +1,52 @@
+//===- Harness.h - compile and run variants in tests ------------*- C++ -*-===//
+//
+// Tests write a variant as MLIR, give inputs as reference tensors, and get
+// the outputs back as reference tensors, poisoned with NaN before the run so
+// an element the kernels never write fails the comparison. Compiles are
+// cached for the whole suite, in memory and on disk ($SKIM_TEST_CACHE, else
+// the build folder), keyed by the MLIR text.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SKIM_TESTS_PIPELINE_HARNESS_H
+#define SKIM_TESTS_PIPELINE_HARNESS_H
+
+#include "reference/Reference.h"
+#include "skim/runtime/CpuExecutable.h"
+
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace skim::testing {
+
+enum class ElementType { F32, BF16 };
+
+/// One argument of a variant function: floats (stored in the test's element
+/// type) or i32 indices/counts.
+using Argument = std::variant<ref::Tensor, ref::IndexTensor>;
+
+/// The compiled variant, or a failure with the compiler's diagnostics.
+const rt::CpuExecutable &compile(const std::string &mlir);
+/// Compiles and returns the diagnostics of a failure ("" on success).
+std::string compileError(const std::string &mlir);
+
+/// Runs on the CPU device with `threads` workers; float arguments are
+/// converted to `type` (their values must already be representable, see
+/// roundTo). Returns every output as f32, or an error.
+rt::Expected<std::vector<ref::Tensor>> run(const rt::CpuExecutable &exe,
+                                           const std::vector<Argument> &args,
+                                           ElementType type, unsigned threads = 2);
+
+/// Rounds values to what the element type can hold (bf16: nearest even).
+ref::Tensor roundTo(ref::Tensor t, ElementType type);
+/// Uniform random values in [lo, hi), reproducible from the seed.
+ref::Tensor random(std::vector<int64_t> shape, unsigned seed, float lo = -1.f,
+                   float hi = 1.f);
+
+/// MLIR element type name: "f32" or "bf16".
+const char *mlirName(ElementType type);
+
+} // namespace skim::testing
+
+#endif // SKIM_TESTS_PIPELINE_HARNESS_H
