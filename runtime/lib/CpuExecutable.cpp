@@ -202,13 +202,50 @@ CpuExecutable::outputShapes(const std::vector<TensorView> &inputs) const {
   return shapes;
 }
 
+/// Every element of a strided i32 tensor must be −1 or in [0, blocks).
+static Status checkIndices(const TensorView &v, int64_t blocks, const std::string &name) {
+  std::vector<int64_t> index(v.shape.size(), 0);
+  int64_t n = v.numel();
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t offset = 0;
+    for (size_t d = 0; d < index.size(); ++d)
+      offset += index[d] * v.strides[d];
+    int32_t entry = static_cast<const int32_t *>(v.data)[offset];
+    if (entry != -1 && (entry < 0 || entry >= blocks)) {
+      std::string at;
+      for (size_t d = 0; d < index.size(); ++d)
+        at += (d ? ", " : "") + std::to_string(index[d]);
+      return Error{name + " entry [" + at + "] is " + std::to_string(entry) +
+                   ": a selection entry must be -1 or a KV block in [0, " +
+                   std::to_string(blocks) + ")"};
+    }
+    for (int64_t d = int64_t(index.size()) - 1; d >= 0; --d) {
+      if (++index[d] < v.shape[d])
+        break;
+      index[d] = 0;
+    }
+  }
+  return Status::ok();
+}
+
 Status CpuExecutable::run(const std::vector<TensorView> &inputs,
                           const std::vector<TensorView> &outputs,
-                          ThreadPool &pool) const {
+                          ThreadPool &pool, const RunOptions &options) const {
   Binding bind;
   if (Status s = bindCaller(plan_, inputs, &outputs, bind, nullptr); !s)
     return s;
   auto leaf = [&](bool s, int b, int d) { return bind.leaf(s, b, d); };
+  if (options.validateIndices) {
+    for (const IndexCheck &c : plan_.indexChecks) {
+      Expected<int64_t> blocks = c.blocks.eval(leaf);
+      if (!blocks)
+        return Error{blocks.message()};
+      if (Status s = checkIndices(bind.views[c.buffer], *blocks,
+                                  bufferName(plan_.buffers[c.buffer]));
+          !s)
+        return s;
+    }
+  }
   for (size_t k = 0; k < plan_.kernels.size(); ++k) {
     const KernelDecl &decl = plan_.kernels[k];
     int64_t grid[3];

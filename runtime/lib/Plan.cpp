@@ -151,6 +151,13 @@ Expected<Plan> Plan::parse(const std::string &text) {
         b.dims.push_back(parseExpr(e));
       }
       plan.buffers.push_back(b);
+    } else if (what == "validate") {
+      IndexCheck c;
+      std::string e;
+      if (!(ls >> c.buffer >> e) || c.buffer < 0 || c.buffer >= int(plan.buffers.size()))
+        return bad("malformed validate entry");
+      c.blocks = parseExpr(e);
+      plan.indexChecks.push_back(c);
     } else if (what == "kernel") {
       KernelDecl k;
       std::string word;

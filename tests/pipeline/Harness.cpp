@@ -150,7 +150,8 @@ ref::Tensor skim::testing::random(std::vector<int64_t> shape, unsigned seed, flo
 
 rt::Expected<std::vector<ref::Tensor>>
 skim::testing::run(const rt::CpuExecutable &exe, const std::vector<Argument> &args,
-                   ElementType type, unsigned threads) {
+                   ElementType type, unsigned threads,
+                   const rt::RunOptions &options) {
   std::vector<std::vector<char>> storage;
   std::vector<rt::TensorView> inputs;
   for (const Argument &arg : args) {
@@ -212,7 +213,7 @@ skim::testing::run(const rt::CpuExecutable &exe, const std::vector<Argument> &ar
     outTypes.push_back(dtype);
   }
   rt::ThreadPool pool(threads);
-  if (rt::Status s = exe.run(inputs, outputs, pool); !s)
+  if (rt::Status s = exe.run(inputs, outputs, pool, options); !s)
     return rt::Error{s.message()};
   std::vector<ref::Tensor> result;
   for (size_t o = 0; o < outputs.size(); ++o) {

@@ -36,7 +36,8 @@ std::string compileError(const std::string &mlir);
 /// roundTo). Returns every output as f32, or an error.
 rt::Expected<std::vector<ref::Tensor>> run(const rt::CpuExecutable &exe,
                                            const std::vector<Argument> &args,
-                                           ElementType type, unsigned threads = 2);
+                                           ElementType type, unsigned threads = 2,
+                                           const rt::RunOptions &options = {});
 
 /// Rounds values to what the element type can hold (bf16: nearest even).
 ref::Tensor roundTo(ref::Tensor t, ElementType type);

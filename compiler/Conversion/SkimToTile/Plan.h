@@ -66,9 +66,17 @@ struct PlanKernel {
   std::vector<PlanArg> args;
 };
 
+/// Selection indices the runtime validates when asked: every entry must be
+/// −1 or a block in [0, blocks).
+struct PlanIndexCheck {
+  int buffer;
+  SizeExpr blocks;
+};
+
 struct Plan {
   std::vector<PlanBuffer> buffers;
   std::vector<PlanKernel> kernels;
+  std::vector<PlanIndexCheck> indexChecks;
   std::string serialize() const;
 };
 

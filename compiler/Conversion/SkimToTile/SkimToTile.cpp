@@ -203,6 +203,10 @@ LogicalResult PlanBuilder::visitAttention(AttentionOp op) {
     spec.entries = *n;
     spec.kvBlock = *op.getKvBlock();
     spec.selectionPerHead = *hsel == spec.hq && spec.hq != spec.hkv;
+    if (plan.buffers[spec.indices.id].kind == PlanBuffer::Kind::Input)
+      plan.indexChecks.push_back(
+          {spec.indices.id,
+           dimExpr(op.getKey(), 1).ceilDiv(SizeExpr::constant(spec.kvBlock))});
   }
   ScheduleAttr schedule = scheduleOf(op, ctx);
   spec.blockM = schedule.getBlockM();

@@ -99,6 +99,9 @@ static cl::opt<int64_t> checkRowsOpt("check-rows", cl::desc("Evenly spaced rows 
                                      cl::init(8), cl::cat(runCat), cl::sub(runCmd));
 static cl::opt<unsigned> repeatOpt("repeat", cl::desc("Timed runs (median is printed)"), cl::init(3),
                                    cl::cat(runCat), cl::sub(runCmd));
+static cl::opt<bool> validateOpt("validate-indices",
+                                 cl::desc("Reject selection entries that are neither -1 nor a KV block (default: skip them as padding)"),
+                                 cl::cat(runCat), cl::sub(runCmd));
 static cl::opt<unsigned> threadsOpt("threads", cl::desc("Worker threads (default: all cores)"),
                                     cl::init(0), cl::cat(runCat), cl::sub(runCmd));
 
@@ -363,7 +366,9 @@ int runCommand() {
   std::vector<double> times;
   for (unsigned r = 0; r < std::max(1u, unsigned(repeatOpt)); ++r) {
     auto start = std::chrono::steady_clock::now();
-    if (rt::Status s = (*exe)->run(inViews, outViews, pool); !s)
+    rt::RunOptions runOptions;
+    runOptions.validateIndices = validateOpt;
+    if (rt::Status s = (*exe)->run(inViews, outViews, pool, runOptions); !s)
       return fail(s.message());
     times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
   }

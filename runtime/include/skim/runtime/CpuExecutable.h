@@ -21,6 +21,12 @@
 
 namespace skim::rt {
 
+struct RunOptions {
+  /// Check selection indices before launching: an entry that is neither −1
+  /// nor a KV block is an error instead of being skipped as padding.
+  bool validateIndices = false;
+};
+
 class CpuExecutable {
 public:
   using Entry = void (*)(const int64_t *, int64_t, int64_t, int64_t);
@@ -33,7 +39,8 @@ public:
   Expected<std::vector<std::vector<int64_t>>>
   outputShapes(const std::vector<TensorView> &inputs) const;
   Status run(const std::vector<TensorView> &inputs,
-             const std::vector<TensorView> &outputs, ThreadPool &pool) const;
+             const std::vector<TensorView> &outputs, ThreadPool &pool,
+             const RunOptions &options = {}) const;
 
 private:
   CpuExecutable() = default;

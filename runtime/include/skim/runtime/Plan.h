@@ -52,9 +52,16 @@ struct KernelDecl {
   std::vector<KernelArg> args;
 };
 
+/// Entries of `buffer` (i32 selection indices) must be −1 or in [0, blocks).
+struct IndexCheck {
+  int buffer = -1;
+  Expr blocks;
+};
+
 struct Plan {
   std::vector<BufferDecl> buffers;
   std::vector<KernelDecl> kernels;
+  std::vector<IndexCheck> indexChecks;
   int numInputs() const;
   int numOutputs() const;
   static Expected<Plan> parse(const std::string &text);
