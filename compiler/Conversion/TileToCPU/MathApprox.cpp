@@ -24,8 +24,10 @@ struct SkimCpuMathApproxPass
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     math::populateExpansionPatterns(patterns, {"exp2"});
-    populateMathPolynomialApproximationPatterns(
-        patterns, [](StringRef name) { return name == "exp" || name == "tanh"; });
+    // The predicate sees operation names ("math.exp"), not mnemonics.
+    populateMathPolynomialApproximationPatterns(patterns, [](StringRef name) {
+      return name == "math.exp" || name == "math.tanh";
+    });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -1,0 +1,66 @@
+// RUN: skim-opt %s --skim-tile --split-input-file --verify-diagnostics | FileCheck %s
+
+// A causal window attention becomes one kernel: the plan has the three
+// inputs, O and LSE as outputs with sizes over the inputs' dims, and a grid
+// of (⌈T / tokens⌉, Hq / G, B). With block_m = 64 and G = 2, a tile packs
+// 32 tokens × 2 heads.
+
+// CHECK: module attributes {skim.plan = "skim-plan 1\0Abuffer 0 input 0 f32 4 d0.0 d0.1 4 32\0Abuffer 1 input 1 f32 4 d1.0 d1.1 2 32\0Abuffer 2 input 2 f32 4 d2.0 d2.1 2 32\0Abuffer 3 output 0 f32 4 d0.0 d0.1 4 32\0Abuffer 4 output 1 f32 3 d0.0 4 d0.1\0Akernel skim_k0_attention grid d0.1,32,cdiv 2 d0.0 args 22
+// CHECK-SAME: skim.variant = "f"
+// CHECK-LABEL: func.func @skim_k0_attention
+// CHECK-SAME: attributes {skim_tile.kernel}
+// CHECK-DAG: %[[Q:.+]] = skim_tile.alloc <fragment> : memref<64x32xf32>
+// CHECK-DAG: %[[ACC:.+]] = skim_tile.alloc <fragment> : memref<64x32xf32>
+// CHECK-DAG: %[[S:.+]] = skim_tile.alloc <fragment> : memref<64x64xf32>
+// CHECK-DAG: %[[K:.+]] = skim_tile.alloc <shared> : memref<64x32xf32>
+// CHECK: skim_tile.load %{{.+}} into %[[Q]] {group = 2 : i64}
+// The KV loop: Q·Kᵀ, the mask, the online softmax, P·V.
+// CHECK: scf.for
+// CHECK: skim_tile.gemm %[[Q]], %[[K]], %[[S]] {transpose_b}
+// CHECK: skim_tile.reduce max %[[S]]
+// CHECK: math.exp2
+// CHECK: skim_tile.reduce sum %[[S]]
+// CHECK: skim_tile.gemm %[[S]], %{{.+}}, %[[ACC]] :
+// CHECK: skim_tile.store %[[ACC]] into
+// CHECK-NOT: skim.attention
+func.func @f(%q: tensor<?x?x4x32xf32>, %k: tensor<?x?x2x32xf32>, %v: tensor<?x?x2x32xf32>)
+    -> (tensor<?x?x4x32xf32>, tensor<?x4x?xf32>) {
+  %o, %lse = skim.attention %q, %k, %v {mask = #skim.mask<causal, window = 100>}
+      : tensor<?x?x4x32xf32>, tensor<?x?x2x32xf32>, tensor<?x?x2x32xf32>
+  return %o, %lse : tensor<?x?x4x32xf32>, tensor<?x4x?xf32>
+}
+
+// -----
+
+// Kernels are specialised on head counts and head dims.
+func.func @dynamic_heads(%q: tensor<?x?x?x32xf32>, %k: tensor<?x?x2x32xf32>, %v: tensor<?x?x2x32xf32>)
+    -> tensor<?x?x?x32xf32> {
+  // expected-error @+1 {{'skim.attention' op needs a static Hq: kernels are specialised on it}}
+  %o, %lse = skim.attention %q, %k, %v
+      : tensor<?x?x?x32xf32>, tensor<?x?x2x32xf32>, tensor<?x?x2x32xf32>
+  return %o : tensor<?x?x?x32xf32>
+}
+
+// -----
+
+func.func @variant_not_expanded(%q: tensor<?x?x4x32xf32>, %k: tensor<?x?x2x32xf32>, %v: tensor<?x?x2x32xf32>)
+    -> tensor<?x?x4x32xf32> {
+  // expected-error @+1 {{'skim.moba' op is a variant op: run skim-expand-variants first}}
+  %o, %lse = skim.moba %q, %k, %v : tensor<?x?x4x32xf32>, tensor<?x?x2x32xf32>, tensor<?x?x2x32xf32>
+  return %o : tensor<?x?x4x32xf32>
+}
+
+// -----
+
+func.func @argument_returned(%q: tensor<?x?x4x32xf32>) -> tensor<?x?x4x32xf32> {
+  // expected-error @+1 {{'func.return' op result #0 must be computed by the variant and returned once (not an argument, not twice)}}
+  return %q : tensor<?x?x4x32xf32>
+}
+
+// -----
+
+// expected-error @+1 {{skim-tile expects exactly one variant function, found 2}}
+module {
+  func.func @a() { return }
+  func.func @b() { return }
+}

@@ -1,0 +1,35 @@
+// RUN: skim-opt %s --skim-expand-variants --skim-tile | FileCheck %s
+
+// NSA becomes six kernels: the two pools, the fused compressed stage
+// (attention, Eq. 9/10 scores and top-n: no score tensor in the plan), the
+// selected and window attentions, and the gated combine. The indices and
+// counts are workspace buffers of [B, T, Hkv, 16] and [B, T, Hkv].
+
+// CHECK: skim.plan = "skim-plan 1
+// CHECK-SAME: buffer 8 workspace -1 i32 3 d0.0 d0.1 2\0Abuffer 9 workspace -1 i32 4 d0.0 d0.1 2 16
+// CHECK-SAME: kernel skim_k0_pool
+// CHECK-SAME: kernel skim_k1_pool
+// CHECK-SAME: kernel skim_k2_nsa_compressed grid d0.1,16,cdiv 2 d0.0
+// CHECK-SAME: kernel skim_k3_attention grid d0.1 2 d0.0
+// CHECK-SAME: kernel skim_k4_attention
+// CHECK-SAME: kernel skim_k5_combine
+// CHECK-NOT: f32 4 d0.0 d0.1 2 {{.+}}cdiv
+// CHECK-LABEL: func.func @skim_k2_nsa_compressed
+// Compressed attention: Q·Kᵀ and P·V.
+// CHECK: skim_tile.gemm %{{.+}} {transpose_b} : memref<64x32xf32>, memref<64x32xf32>, memref<64x64xf32>
+// CHECK: skim_tile.gemm %{{.+}} : memref<64x64xf32>, memref<64x32xf32>, memref<64x32xf32>
+// Scores: recompute Q·Kᵀ, group sum (E, 16 tokens x 64 rows) and the Eq. 9
+// overlap matrix (64 compressed keys x 17 selection blocks).
+// CHECK: skim_tile.gemm %{{.+}} {transpose_b} : memref<64x32xf32>, memref<64x32xf32>, memref<64x64xf32>
+// CHECK: skim_tile.gemm %{{.+}} : memref<16x64xf32>, memref<64x64xf32>, memref<16x64xf32>
+// CHECK: skim_tile.gemm %{{.+}} : memref<16x64xf32>, memref<64x17xf32>, memref<16x17xf32>
+// CHECK-LABEL: func.func @skim_k3_attention
+// One token's group (4 heads) per tile, KV blocks from its selection.
+// CHECK: skim_tile.load {{.+}} : memref<?xf32>, memref<4x32xf32>
+func.func @nsa(%q: tensor<?x?x8x32xf32>, %k: tensor<?x?x2x32xf32>, %v: tensor<?x?x2x32xf32>,
+               %g: tensor<?x?x8xf32>) -> tensor<?x?x8x32xf32> {
+  %o = skim.nsa %q, keys(%k), values(%v), gates(%g, %g, %g)
+      : tensor<?x?x8x32xf32>, keys(tensor<?x?x2x32xf32>), values(tensor<?x?x2x32xf32>),
+        gates tensor<?x?x8xf32>
+  return %o : tensor<?x?x8x32xf32>
+}
