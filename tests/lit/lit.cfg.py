@@ -10,7 +10,8 @@ from lit.llvm.subst import ToolSubst
 config.name = "SKIM"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir"]
-config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = config.skim_obj_root
 
@@ -20,6 +21,10 @@ config.environment["FILECHECK_OPTS"] = (
 )
 
 config.substitutions.append(("%skim_src", config.skim_src_root))
+# Debian's python3 has numpy (scripts/setup.sh installs python3-numpy); a
+# python3 earlier on PATH may not.
+config.substitutions.append(
+    ("%python", "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else "python3"))
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
@@ -28,7 +33,7 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.skim_tools_dir, config.llvm_tools_dir]
-tools = [ToolSubst("skim-opt", unresolved="fatal")]
+tools = [ToolSubst("skim-opt", unresolved="fatal"), ToolSubst("skim", unresolved="fatal")]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 if os.path.exists("/usr/local/cuda/bin/ptxas"):

@@ -87,7 +87,7 @@ static cl::opt<std::string> outputFile("o", cl::desc("Artifact to write"), cl::v
 static cl::OptionCategory runCat("Running");
 static cl::opt<std::string> artifactOpt("artifact", cl::desc("Run this artifact instead of compiling (with --variant for shapes)"),
                                         cl::cat(runCat), cl::sub(runCmd));
-static cl::list<std::string> inputOpts("input", cl::desc("name=file.npy (f32), one per argument; default: seeded random"),
+static cl::list<std::string> inputOpts("input", cl::desc("name=file.npy (f32), one per argument: q, k, v (and g_cmp, g_slc, g_win for nsa) for presets, arg0, arg1, ... for a .mlir file; default: seeded random"),
                                        cl::cat(runCat), cl::sub(runCmd));
 static cl::opt<unsigned> seedOpt("seed", cl::desc("Seed of the random inputs"), cl::init(1),
                                  cl::cat(runCat), cl::sub(runCmd));
@@ -305,6 +305,10 @@ int runCommand() {
   if (int(names.size()) != plan.numInputs())
     return fail("the artifact takes " + std::to_string(plan.numInputs()) +
                 " inputs but the preset has " + std::to_string(names.size()));
+  for (const auto &[name, path] : files)
+    if (std::none_of(names.begin(), names.end(),
+                     [&](const auto &n) { return n.first == name; }))
+      return fail("--input names unknown argument '" + name + "'");
   std::vector<HostTensor> inputs(names.size());
   std::vector<std::vector<float>> stored(names.size());
   std::mt19937 rng(seedOpt);
@@ -327,7 +331,6 @@ int runCommand() {
       inputs[i].shape = npy->shape;
       values.resize(size_t(npy->numel()));
       std::memcpy(values.data(), npy->bytes.data(), npy->bytes.size());
-      files.erase(file);
     } else {
       if (!isPreset)
         return fail("input '" + names[i].first + "' needs --input " + names[i].first +
@@ -341,8 +344,6 @@ int runCommand() {
     }
     stored[i] = inputs[i].assign(values);
   }
-  if (!files.empty())
-    return fail("--input names unknown argument '" + files.begin()->first + "'");
 
   std::vector<rt::TensorView> inViews;
   for (HostTensor &t : inputs)
