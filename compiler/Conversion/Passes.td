@@ -12,7 +12,8 @@ def SkimTilePass : Pass<"skim-tile", "::mlir::ModuleOp"> {
     plan: every stage becomes a `func.func` kernel in the skim_tile dialect
     (one program instance per grid block), intermediate tensors become
     workspace buffers, and the order of launches, grid rules and argument
-    lists are recorded in a `skim_tile.plan` attribute on the module.
+    lists are recorded in a `skim.plan` string attribute on the module
+    (docs/LaunchPlan.md).
     Schedules come from each op's `#skim.schedule`, or the target defaults.
   }];
   let dependentDialects = ["::mlir::skim::tile::SkimTileDialect",

@@ -11,7 +11,42 @@
 
 using namespace skim::rt;
 
+/// The artifact's code uses the instructions its target names; refuse to
+/// load it on a CPU that lacks one (it would crash with SIGILL instead).
+static Status checkCpuFeatures(const std::string &target) {
+  struct Feature {
+    const char *name;
+    bool (*present)();
+  };
+  static const Feature features[] = {
+      {"avx", [] { return bool(__builtin_cpu_supports("avx")); }},
+      {"avx2", [] { return bool(__builtin_cpu_supports("avx2")); }},
+      {"fma", [] { return bool(__builtin_cpu_supports("fma")); }},
+      {"f16c", [] { return bool(__builtin_cpu_supports("f16c")); }},
+      {"avx512f", [] { return bool(__builtin_cpu_supports("avx512f")); }},
+      {"avx512bw", [] { return bool(__builtin_cpu_supports("avx512bw")); }},
+      {"avx512dq", [] { return bool(__builtin_cpu_supports("avx512dq")); }},
+      {"avx512vl", [] { return bool(__builtin_cpu_supports("avx512vl")); }},
+  };
+  for (const Feature &f : features) {
+    std::string needed = std::string("+") + f.name;
+    size_t at = target.find(needed);
+    bool whole = at != std::string::npos &&
+                 (at + needed.size() == target.size() || target[at + needed.size()] == ',');
+    if (whole && !f.present())
+      return Error{std::string("artifact was compiled for a CPU with ") + f.name +
+                   ", which this CPU lacks: recompile it here"};
+  }
+  return Status::ok();
+}
+
 Expected<std::unique_ptr<CpuExecutable>> CpuExecutable::load(const Artifact &artifact) {
+  const std::string *target = artifact.section("target");
+  if (target && target->rfind("host:", 0) != 0)
+    return Error{"artifact targets '" + *target + "', not the host CPU"};
+  if (target)
+    if (Status s = checkCpuFeatures(*target); !s)
+      return Error{s.message()};
   const std::string *planText = artifact.section("plan");
   const std::string *object = artifact.section("cpu.so");
   if (!planText || !object)
@@ -29,15 +64,20 @@ Expected<std::unique_ptr<CpuExecutable>> CpuExecutable::load(const Artifact &art
     close(fd);
     return Error{"cannot write the kernel object to memory"};
   }
+  // The fd stays open as long as the library is loaded: the loader knows a
+  // library by its path, and a reused fd number would hand back the
+  // previous artifact's kernels.
   std::string path = "/proc/self/fd/" + std::to_string(fd);
   void *handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  close(fd);
-  if (!handle)
+  if (!handle) {
+    close(fd);
     return Error{std::string("cannot load the artifact's kernels: ") + dlerror()};
+  }
 
   std::unique_ptr<CpuExecutable> exe(new CpuExecutable());
   exe->plan_ = std::move(*plan);
   exe->handle = handle;
+  exe->memfd = fd;
   for (const KernelDecl &k : exe->plan_.kernels) {
     auto entry = reinterpret_cast<Entry>(dlsym(handle, (k.name + "_entry").c_str()));
     if (!entry)
@@ -50,6 +90,8 @@ Expected<std::unique_ptr<CpuExecutable>> CpuExecutable::load(const Artifact &art
 CpuExecutable::~CpuExecutable() {
   if (handle)
     dlclose(handle);
+  if (memfd >= 0)
+    close(memfd);
 }
 
 namespace {
@@ -58,7 +100,8 @@ namespace {
 struct Binding {
   std::vector<TensorView> views;
   std::vector<bool> bound;
-  std::unique_ptr<char[], void (*)(void *)> workspace{nullptr, std::free};
+  size_t workspaceBytes = 0;
+  std::vector<size_t> workspaceOffset;
 
   Expected<int64_t> leaf(bool stride, int buffer, int dim) const {
     if (buffer < 0 || buffer >= int(views.size()) || !bound[buffer])
@@ -100,9 +143,13 @@ Status bindCaller(const Plan &plan, const std::vector<TensorView> &inputs,
     if (v.shape.size() != decl.dims.size() || v.strides.size() != v.shape.size())
       return Error{name + " has rank " + std::to_string(v.shape.size()) +
                    ", expected " + std::to_string(decl.dims.size())};
-    for (size_t d = 0; d < v.shape.size(); ++d)
+    for (size_t d = 0; d < v.shape.size(); ++d) {
       if (v.shape[d] < 0)
         return Error{name + " has negative dim " + std::to_string(d)};
+      if (v.strides[d] < 0)
+        return Error{name + " has negative stride " + std::to_string(v.strides[d]) +
+                     " in dim " + std::to_string(d)};
+    }
     // Kernels read rows of the innermost dimension as contiguous vectors.
     if (!v.shape.empty() && v.shape.back() > 1 && v.strides.back() != 1)
       return Error{name + " must have unit stride in its last dimension, got " +
@@ -155,6 +202,8 @@ Status bindCaller(const Plan &plan, const std::vector<TensorView> &inputs,
       shape.push_back(*v);
     }
     if (decl.kind == BufferDecl::Kind::Output) {
+      if (decl.index < 0 || decl.index >= plan.numOutputs())
+        return Error{"launch plan names output #" + std::to_string(decl.index)};
       if (shapes) {
         if (int(shapes->size()) <= decl.index)
           shapes->resize(decl.index + 1);
@@ -179,15 +228,18 @@ Status bindCaller(const Plan &plan, const std::vector<TensorView> &inputs,
     }
     bind.bound[i] = true;
   }
-  if (outputs && workspaceBytes) {
-    bind.workspace.reset(static_cast<char *>(std::aligned_alloc(64, workspaceBytes)));
-    if (!bind.workspace)
-      return Error{"cannot allocate " + std::to_string(workspaceBytes) +
-                   " bytes of workspace"};
-    for (size_t i = 0; i < n; ++i)
-      if (plan.buffers[i].kind == BufferDecl::Kind::Workspace)
-        bind.views[i].data = bind.workspace.get() + workspaceOffset[i];
+  // Inputs must agree with one another (K's B with Q's B, ...); checked once
+  // every buffer is sized, since a requirement may name derived sizes.
+  for (const Requirement &r : plan.requirements) {
+    Expected<int64_t> lhs = r.lhs.eval(leaf), rhs = r.rhs.eval(leaf);
+    if (!lhs || !rhs)
+      return Error{!lhs ? lhs.message() : rhs.message()};
+    if (*lhs != *rhs)
+      return Error{"inputs disagree: " + r.what + " (" + std::to_string(*lhs) +
+                   " vs " + std::to_string(*rhs) + ")"};
   }
+  bind.workspaceBytes = workspaceBytes;
+  bind.workspaceOffset = workspaceOffset;
   return Status::ok();
 }
 
@@ -228,12 +280,51 @@ static Status checkIndices(const TensorView &v, int64_t blocks, const std::strin
   return Status::ok();
 }
 
+std::shared_ptr<char> CpuExecutable::takeWorkspace(size_t bytes) const {
+  {
+    std::lock_guard<std::mutex> lock(poolMutex);
+    for (size_t i = 0; i < pool.size(); ++i) {
+      if (pool[i].first >= bytes) {
+        std::shared_ptr<char> buffer = pool[i].second;
+        pool.erase(pool.begin() + long(i));
+        return buffer;
+      }
+    }
+  }
+  size_t rounded = (bytes + 63) / 64 * 64;
+  return std::shared_ptr<char>(static_cast<char *>(std::aligned_alloc(64, rounded)), std::free);
+}
+
+void CpuExecutable::giveWorkspace(std::shared_ptr<char> buffer, size_t bytes) const {
+  std::lock_guard<std::mutex> lock(poolMutex);
+  pool.emplace_back(bytes, std::move(buffer));
+}
+
 Status CpuExecutable::run(const std::vector<TensorView> &inputs,
                           const std::vector<TensorView> &outputs,
                           ThreadPool &pool, const RunOptions &options) const {
   Binding bind;
   if (Status s = bindCaller(plan_, inputs, &outputs, bind, nullptr); !s)
     return s;
+  std::shared_ptr<char> workspace;
+  if (bind.workspaceBytes) {
+    workspace = takeWorkspace(bind.workspaceBytes);
+    if (!workspace)
+      return Error{"cannot allocate " + std::to_string(bind.workspaceBytes) +
+                   " bytes of workspace"};
+    for (size_t i = 0; i < plan_.buffers.size(); ++i)
+      if (plan_.buffers[i].kind == BufferDecl::Kind::Workspace)
+        bind.views[i].data = workspace.get() + bind.workspaceOffset[i];
+  }
+  struct Return {
+    const CpuExecutable *self;
+    std::shared_ptr<char> &buffer;
+    size_t bytes;
+    ~Return() {
+      if (buffer)
+        self->giveWorkspace(std::move(buffer), bytes);
+    }
+  } giveBack{this, workspace, (bind.workspaceBytes + 63) / 64 * 64};
   auto leaf = [&](bool s, int b, int d) { return bind.leaf(s, b, d); };
   if (options.validateIndices) {
     for (const IndexCheck &c : plan_.indexChecks) {

@@ -3,6 +3,9 @@
 #include "skim/runtime/Plan.h"
 
 #include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <optional>
 #include <sstream>
 
 using namespace skim::rt;
@@ -29,6 +32,18 @@ Expected<DType> skim::rt::parseDType(const std::string &name) {
   return Error{"unknown element type '" + name + "' (expected f32, bf16, f16 or i32)"};
 }
 
+/// A whole-token integer, or nothing (never throws).
+static std::optional<int64_t> parseInt(const std::string &text) {
+  if (text.empty())
+    return std::nullopt;
+  char *end = nullptr;
+  errno = 0;
+  long long v = std::strtoll(text.c_str(), &end, 10);
+  if (errno || *end != '\0')
+    return std::nullopt;
+  return v;
+}
+
 std::string Expr::str() const {
   std::string out;
   for (size_t i = 0; i < tokens.size(); ++i)
@@ -51,15 +66,21 @@ Expected<int64_t> Expr::eval(
       size_t dot = t.find('.');
       if (dot == std::string::npos)
         return Error{"bad leaf '" + t + "' in expression '" + str() + "'"};
-      Expected<int64_t> v = leaf(t[0] == 's', std::stoi(t.substr(1, dot - 1)),
-                                 std::stoi(t.substr(dot + 1)));
+      std::optional<int64_t> buffer = parseInt(t.substr(1, dot - 1));
+      std::optional<int64_t> dim = parseInt(t.substr(dot + 1));
+      if (!buffer || !dim)
+        return Error{"bad leaf '" + t + "' in expression '" + str() + "'"};
+      Expected<int64_t> v = leaf(t[0] == 's', int(*buffer), int(*dim));
       if (!v)
         return Error{v.message()};
       stack.push_back(*v);
       continue;
     }
     if (std::isdigit(static_cast<unsigned char>(t[0])) || (t[0] == '-' && t.size() > 1)) {
-      stack.push_back(std::stoll(t));
+      std::optional<int64_t> v = parseInt(t);
+      if (!v)
+        return Error{"bad number '" + t + "' in expression '" + str() + "'"};
+      stack.push_back(*v);
       continue;
     }
     if (stack.size() < 2)
@@ -128,6 +149,11 @@ Expected<Plan> Plan::parse(const std::string &text) {
     std::istringstream ls(line);
     std::string what;
     ls >> what;
+    // A field this runtime does not know is an error, never silently dropped.
+    auto trailing = [&]() {
+      std::string extra;
+      return static_cast<bool>(ls >> extra);
+    };
     if (what == "buffer") {
       int id, index, rank;
       std::string kind, dtype;
@@ -150,6 +176,8 @@ Expected<Plan> Plan::parse(const std::string &text) {
           return bad("buffer has fewer dims than its rank");
         b.dims.push_back(parseExpr(e));
       }
+      if (trailing())
+        return bad("unexpected text after the buffer's dims");
       plan.buffers.push_back(b);
     } else if (what == "validate") {
       IndexCheck c;
@@ -157,7 +185,17 @@ Expected<Plan> Plan::parse(const std::string &text) {
       if (!(ls >> c.buffer >> e) || c.buffer < 0 || c.buffer >= int(plan.buffers.size()))
         return bad("malformed validate entry");
       c.blocks = parseExpr(e);
+      if (trailing())
+        return bad("unexpected text after a validate entry");
       plan.indexChecks.push_back(c);
+    } else if (what == "require") {
+      Requirement r;
+      std::string lhs, rhs;
+      if (!(ls >> lhs >> rhs >> r.what) || trailing())
+        return bad("malformed require entry");
+      r.lhs = parseExpr(lhs);
+      r.rhs = parseExpr(rhs);
+      plan.requirements.push_back(r);
     } else if (what == "kernel") {
       KernelDecl k;
       std::string word;
@@ -178,7 +216,8 @@ Expected<Plan> Plan::parse(const std::string &text) {
           return bad("kernel has fewer args than it declares");
         KernelArg arg;
         if (a[0] == 't') {
-          arg.buffer = std::stoi(a.substr(1));
+          std::optional<int64_t> id = parseInt(a.substr(1));
+          arg.buffer = id ? int(*id) : -1;
           if (arg.buffer < 0 || arg.buffer >= int(plan.buffers.size()))
             return bad("kernel argument names unknown buffer " + a);
         } else if (a[0] == 'e') {
@@ -188,6 +227,8 @@ Expected<Plan> Plan::parse(const std::string &text) {
         }
         k.args.push_back(arg);
       }
+      if (trailing())
+        return bad("kernel has more args than it declares");
       plan.kernels.push_back(k);
     } else {
       return bad("unknown entry '" + what + "'");

@@ -77,6 +77,8 @@ std::string Plan::serialize() const {
       os << " " << d.str();
     os << "\n";
   }
+  for (const PlanRequirement &r : requirements)
+    os << "require " << r.lhs.str() << " " << r.rhs.str() << " " << r.what << "\n";
   for (const PlanIndexCheck &c : indexChecks)
     os << "validate " << c.buffer << " " << c.blocks.str() << "\n";
   for (const PlanKernel &k : kernels) {

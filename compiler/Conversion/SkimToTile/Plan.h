@@ -73,10 +73,23 @@ struct PlanIndexCheck {
   SizeExpr blocks;
 };
 
+/// Two sizes the inputs must agree on (K's B and Q's B, ...), checked by the
+/// runtime before any kernel reads out of bounds.
+struct PlanRequirement {
+  SizeExpr lhs, rhs;
+  std::string what; // no spaces, e.g. "key.B=query.B"
+};
+
 struct Plan {
   std::vector<PlanBuffer> buffers;
   std::vector<PlanKernel> kernels;
   std::vector<PlanIndexCheck> indexChecks;
+  std::vector<PlanRequirement> requirements;
+  /// Records lhs == rhs unless both are the same expression.
+  void require(const SizeExpr &lhs, const SizeExpr &rhs, std::string what) {
+    if (!(lhs == rhs))
+      requirements.push_back({lhs, rhs, std::move(what)});
+  }
   std::string serialize() const;
 };
 

@@ -70,6 +70,12 @@ private:
                                << ": kernels are specialised on it";
     return size;
   }
+  /// The runtime checks that dim `da` of `a` equals dim `db` of `b`.
+  void requireSame(Value a, unsigned da, StringRef an, Value b, unsigned db,
+                   StringRef bn, StringRef dimName) {
+    plan.require(dimExpr(a, da), dimExpr(b, db),
+                 (an + "." + dimName + "=" + bn + "." + dimName).str());
+  }
   FailureOr<SizeExpr> sizeOf(Operation *op, Value index) {
     auto it = sizes.find(index);
     if (it == sizes.end())
@@ -173,6 +179,9 @@ LogicalResult PlanBuilder::visitAttention(AttentionOp op) {
   if (failed(hq) || failed(hkv) || failed(d) || failed(dv))
     return failure();
   spec.hq = *hq, spec.hkv = *hkv, spec.d = *d, spec.dv = *dv;
+  requireSame(op.getKey(), 0, "key", op.getQuery(), 0, "query", "B");
+  requireSame(op.getValue(), 0, "value", op.getQuery(), 0, "query", "B");
+  requireSame(op.getValue(), 1, "value", op.getKey(), 1, "key", "S");
   spec.q = ref(op.getQuery());
   spec.k = ref(op.getKey());
   spec.v = ref(op.getValue());
@@ -198,8 +207,17 @@ LogicalResult PlanBuilder::visitAttention(AttentionOp op) {
     if (failed(n) || failed(hsel))
       return failure();
     spec.indices = ref(op.getIndices());
-    if (op.getCounts())
+    Value idx = op.getIndices(), q = op.getQuery();
+    requireSame(idx, 0, "indices", q, 0, "query", "B");
+    plan.require(dimExpr(idx, 1),
+                 dimExpr(q, 1).ceilDiv(SizeExpr::constant(op.getQBlock())),
+                 "indices.T'=ceil(query.T/q_block)");
+    if (op.getCounts()) {
       spec.counts = ref(op.getCounts());
+      for (unsigned d = 0; d < 3; ++d)
+        requireSame(op.getCounts(), d, "counts", idx, d, "indices",
+                    d == 0 ? "B" : d == 1 ? "T'" : "H'");
+    }
     spec.entries = *n;
     spec.kvBlock = *op.getKvBlock();
     spec.selectionPerHead = *hsel == spec.hq && spec.hq != spec.hkv;
@@ -275,6 +293,9 @@ LogicalResult PlanBuilder::visitPool(PoolOp op) {
     return failure();
   spec.input = ref(in);
   spec.linear = op.getKind() == PoolKind::linear;
+  if (spec.linear && op.getPosEmb())
+    plan.require(dimExpr(op.getPosEmb(), 0), SizeExpr::constant(op.getBlock()),
+                 "pos_emb.rows=block");
   spec.block = op.getBlock();
   spec.stride = op.getStride();
   spec.d = *d;
@@ -314,6 +335,7 @@ LogicalResult PlanBuilder::visitBlockScores(BlockScoresOp op) {
   FailureOr<SizeExpr> l = sizeOf(op, op.getKvTokens());
   if (failed(hq) || failed(hkv) || failed(d) || failed(l))
     return failure();
+  requireSame(op.getKeys(), 0, "keys", q, 0, "query", "B");
   spec.q = ref(q);
   spec.keys = ref(op.getKeys());
   spec.kvTokens = *l;
@@ -379,6 +401,14 @@ LogicalResult PlanBuilder::visitCombine(Operation *op, bool merge) {
   spec.dv = *dv;
   size_t n = op->getNumOperands() / 2;
   for (size_t i = 0; i < n; ++i) {
+    Value part = op->getOperand(i), second = op->getOperand(n + i);
+    std::string name = merge ? "lse" : "gate";
+    for (unsigned d = 0; d < 2; ++d)
+      requireSame(part, d, "output" + std::to_string(i), first, d, "output0",
+                  d == 0 ? "B" : "T");
+    requireSame(second, 0, name + std::to_string(i), first, 0, "output0", "B");
+    requireSame(second, merge ? 2 : 1, name + std::to_string(i), first, 1,
+                "output0", "T");
     spec.outputs.push_back(ref(op->getOperand(i)));
     (merge ? spec.lses : spec.gates).push_back(ref(op->getOperand(n + i)));
   }

@@ -305,10 +305,12 @@ int runCommand() {
   if (int(names.size()) != plan.numInputs())
     return fail("the artifact takes " + std::to_string(plan.numInputs()) +
                 " inputs but the preset has " + std::to_string(names.size()));
-  for (const auto &[name, path] : files)
+  for (const auto &file : files) {
+    const std::string &name = file.first;
     if (std::none_of(names.begin(), names.end(),
                      [&](const auto &n) { return n.first == name; }))
       return fail("--input names unknown argument '" + name + "'");
+  }
   std::vector<HostTensor> inputs(names.size());
   std::vector<std::vector<float>> stored(names.size());
   std::mt19937 rng(seedOpt);

@@ -31,9 +31,10 @@ def SkimTile_TileAttr : AttrDef<SkimTile_Dialect, "Tile"> {
   let mnemonic = "tile";
   let summary = "memory kind and layout of a tile buffer";
   let description = [{
-    Attached to every `skim_tile.alloc`. The CPU reads only the memory kind;
-    GPU distribution passes replace `row_major` with the fragment layout of
-    the instruction that consumes the tile (see docs/TileLevel.md).
+    Attached to every `skim_tile.alloc`. The CPU reads neither part (every
+    tile is a stack buffer of one thread); GPU distribution passes will
+    replace `row_major` with the fragment layout of the instruction that
+    consumes the tile (see docs/TileLevel.md).
   }];
   let parameters = (ins
     EnumParameter<SkimTile_MemoryKind>:$memory,

@@ -47,6 +47,9 @@ LogicalResult LoadOp::verify() {
 }
 
 LogicalResult StoreOp::verify() {
+  if (!isa<FloatType>(cast<MemRefType>(getDest().getType()).getElementType()))
+    return emitOpError("stores f32 tiles into float tensors, got ")
+           << getDest().getType();
   return verifyRowTransfer(*this, getSource(), getGroup());
 }
 

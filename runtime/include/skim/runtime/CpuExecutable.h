@@ -18,6 +18,7 @@
 #include "skim/runtime/ThreadPool.h"
 
 #include <memory>
+#include <mutex>
 
 namespace skim::rt {
 
@@ -44,9 +45,17 @@ public:
 
 private:
   CpuExecutable() = default;
+  /// Workspace from a pool: runs after the first reuse buffers, so the
+  /// launch path allocates only when a larger shape arrives.
+  std::shared_ptr<char> takeWorkspace(size_t bytes) const;
+  void giveWorkspace(std::shared_ptr<char> buffer, size_t bytes) const;
+
   Plan plan_;
   void *handle = nullptr;
+  int memfd = -1;
   std::vector<Entry> entries;
+  mutable std::mutex poolMutex;
+  mutable std::vector<std::pair<size_t, std::shared_ptr<char>>> pool;
 };
 
 } // namespace skim::rt

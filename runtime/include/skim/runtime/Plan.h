@@ -58,10 +58,17 @@ struct IndexCheck {
   Expr blocks;
 };
 
+/// Two sizes the caller's tensors must agree on.
+struct Requirement {
+  Expr lhs, rhs;
+  std::string what;
+};
+
 struct Plan {
   std::vector<BufferDecl> buffers;
   std::vector<KernelDecl> kernels;
   std::vector<IndexCheck> indexChecks;
+  std::vector<Requirement> requirements;
   int numInputs() const;
   int numOutputs() const;
   static Expected<Plan> parse(const std::string &text);
