@@ -12,6 +12,7 @@
 #include "Check.h"
 #include "Presets.h"
 
+#include "Jit/Jit.h"
 #include "Pipelines/Pipeline.h"
 #include "Registration/RegisterSkim.h"
 #include "skim/runtime/CpuExecutable.h"
@@ -99,6 +100,9 @@ static cl::opt<int64_t> checkRowsOpt("check-rows", cl::desc("Evenly spaced rows 
                                      cl::init(8), cl::cat(runCat), cl::sub(runCmd));
 static cl::opt<unsigned> repeatOpt("repeat", cl::desc("Timed runs (median is printed)"), cl::init(3),
                                    cl::cat(runCat), cl::sub(runCmd));
+static cl::opt<bool> noCacheOpt("no-cache",
+                                cl::desc("Compile even if $SKIM_CACHE_DIR (default ~/.cache/skim) has the variant, and do not store it"),
+                                cl::cat(runCat), cl::sub(runCmd));
 static cl::opt<bool> validateOpt("validate-indices",
                                  cl::desc("Reject selection entries that are neither -1 nor a KV block (default: skip them as padding)"),
                                  cl::cat(runCat), cl::sub(runCmd));
@@ -275,10 +279,28 @@ int runCommand() {
     if (!variantSource(source, bufferName, preset, isPreset, error))
       return error.empty() ? 1 : fail(error);
     auto start = std::chrono::steady_clock::now();
-    if (!compileSource(source, bufferName, artifactBytes))
-      return 1;
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    outs() << format("compiled %s for host in %.0f ms\n", bufferName.c_str(), ms);
+    if (noCacheOpt || targetOpt != "host") {
+      if (!compileSource(source, bufferName, artifactBytes))
+        return 1;
+    } else {
+      // The JIT: compile once, then every later run loads the cached artifact.
+      mlir::skim::Jit jit;
+      auto bytes = jit.getArtifact(source);
+      if (!bytes) {
+        errs() << bytes.message();
+        return 1;
+      }
+      artifactBytes = *bytes;
+      if (jit.compiles() == 0) {
+        double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+        outs() << format("loaded %s from the cache in %.1f ms\n", bufferName.c_str(), ms);
+        start = {};
+      }
+    }
+    if (start != std::chrono::steady_clock::time_point{}) {
+      double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+      outs() << format("compiled %s for host in %.0f ms\n", bufferName.c_str(), ms);
+    }
   }
   auto artifact = rt::Artifact::deserialize(artifactBytes);
   if (!artifact)
