@@ -2,6 +2,8 @@
 
 #include "skim/runtime/CpuExecutable.h"
 
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
@@ -326,6 +328,9 @@ Status CpuExecutable::run(const std::vector<TensorView> &inputs,
     }
   } giveBack{this, workspace, (bind.workspaceBytes + 63) / 64 * 64};
   auto leaf = [&](bool s, int b, int d) { return bind.leaf(s, b, d); };
+  // SKIM_PROFILE=1 prints each kernel's wall time (the grids run one after
+  // another, so the times add up to the run).
+  static const bool profile = std::getenv("SKIM_PROFILE") != nullptr;
   if (options.validateIndices) {
     for (const IndexCheck &c : plan_.indexChecks) {
       Expected<int64_t> blocks = c.blocks.eval(leaf);
@@ -363,9 +368,16 @@ Status CpuExecutable::run(const std::vector<TensorView> &inputs,
     }
     Entry entry = entries[k];
     int64_t gx = grid[0], gy = grid[1];
+    auto start = std::chrono::steady_clock::now();
     pool.parallelFor(grid[0] * grid[1] * grid[2], [&](int64_t i) {
       entry(words.data(), i % gx, (i / gx) % gy, i / (gx * gy));
     });
+    if (profile)
+      std::fprintf(stderr, "skim: profile: %s grid %lldx%lldx%lld %.3f ms\n",
+                   decl.name.c_str(), (long long)grid[0], (long long)grid[1],
+                   (long long)grid[2],
+                   std::chrono::duration<double, std::milli>(
+                       std::chrono::steady_clock::now() - start).count());
   }
   return Status::ok();
 }

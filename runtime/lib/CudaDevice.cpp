@@ -187,8 +187,7 @@ public:
     if (Status s = makeCurrent(); !s)
       return s;
     if (stream.handle)
-      return check(drv->cuMemcpyHtoDAsync_v2(dst, src, bytes,
-                                             asStream(stream)),
+      return check(drv->cuMemcpyHtoDAsync_v2(dst, src, bytes, asStream(stream)),
                    "cuMemcpyHtoDAsync");
     return check(drv->cuMemcpyHtoD_v2(dst, src, bytes), "cuMemcpyHtoD");
   }
@@ -198,8 +197,7 @@ public:
     if (Status s = makeCurrent(); !s)
       return s;
     if (stream.handle)
-      return check(drv->cuMemcpyDtoHAsync_v2(dst, src, bytes,
-                                             asStream(stream)),
+      return check(drv->cuMemcpyDtoHAsync_v2(dst, src, bytes, asStream(stream)),
                    "cuMemcpyDtoHAsync");
     return check(drv->cuMemcpyDtoH_v2(dst, src, bytes), "cuMemcpyDtoH");
   }
@@ -300,7 +298,8 @@ public:
       return Status::ok();
     if (Status s = makeCurrent(); !s)
       return s;
-    Status status = check(drv->cuModuleUnload(module->module), "cuModuleUnload");
+    Status status =
+        check(drv->cuModuleUnload(module->module), "cuModuleUnload");
     delete module;
     return status;
   }
@@ -319,8 +318,8 @@ public:
       return Error{s.message()};
     auto record = std::make_unique<CudaFunction>();
     record->name = name;
-    if (CUresult r = drv->cuModuleGetFunction(&record->function,
-                                              module->module, name.c_str());
+    if (CUresult r = drv->cuModuleGetFunction(&record->function, module->module,
+                                              name.c_str());
         r != kCudaSuccess)
       return Error{cudaError(*drv, r, "cuModuleGetFunction") + ": '" + name +
                    "'"};
@@ -339,12 +338,12 @@ public:
       return s;
 
     if (config.cluster.count() <= 1)
-      return check(drv->cuLaunchKernel(
-                       function->function, config.grid.x, config.grid.y,
-                       config.grid.z, config.block.x, config.block.y,
-                       config.block.z, config.dynamicSharedBytes,
-                       asStream(config.stream), params, nullptr),
-                   "cuLaunchKernel");
+      return check(
+          drv->cuLaunchKernel(function->function, config.grid.x, config.grid.y,
+                              config.grid.z, config.block.x, config.block.y,
+                              config.block.z, config.dynamicSharedBytes,
+                              asStream(config.stream), params, nullptr),
+          "cuLaunchKernel");
 
     if (!drv->cuLaunchKernelEx)
       return Error{"cluster launch needs cuLaunchKernelEx, absent from this "
@@ -397,8 +396,8 @@ private:
             function.function, kFuncAttrMaxDynamicSharedBytes, int(bytes));
         r != kCudaSuccess)
       return Error{cudaError(*drv, r, "cuFuncSetAttribute") + " (" +
-                   std::to_string(bytes) + " bytes of dynamic shared memory "
-                   "for '" + function.name + "')"};
+                   std::to_string(bytes) + " bytes of dynamic shared memory" +
+                   " for '" + function.name + "')"};
     function.sharedBytesAllowed.store(bytes, std::memory_order_release);
     return Status::ok();
   }
@@ -414,8 +413,11 @@ private:
 Expected<std::vector<std::unique_ptr<Device>>>
 skim::rt::openCudaDevices(const std::shared_ptr<CudaDriver> &driver) {
   const CudaDriver &d = *driver;
+  // Name the library too: with several drivers installed, which one
+  // answered is half of the diagnosis.
   auto fail = [&](CUresult r, const char *call) {
-    return Error{cudaError(d, r, call)};
+    return Error{cudaError(d, r, call) + " (library: " + d.library.path() +
+                 ")"};
   };
   if (CUresult r = d.cuInit(0); r != kCudaSuccess)
     return fail(r, "cuInit");
@@ -438,12 +440,12 @@ skim::rt::openCudaDevices(const std::shared_ptr<CudaDriver> &driver) {
         r != kCudaSuccess)
       return fail(r, "cuDeviceGetName");
     int major = 0, minor = 0;
-    if (CUresult r = d.cuDeviceGetAttribute(&major, kAttrComputeCapabilityMajor,
-                                            device);
+    if (CUresult r =
+            d.cuDeviceGetAttribute(&major, kAttrComputeCapabilityMajor, device);
         r != kCudaSuccess)
       return fail(r, "cuDeviceGetAttribute(COMPUTE_CAPABILITY_MAJOR)");
-    if (CUresult r = d.cuDeviceGetAttribute(&minor, kAttrComputeCapabilityMinor,
-                                            device);
+    if (CUresult r =
+            d.cuDeviceGetAttribute(&minor, kAttrComputeCapabilityMinor, device);
         r != kCudaSuccess)
       return fail(r, "cuDeviceGetAttribute(COMPUTE_CAPABILITY_MINOR)");
     size_t memory = 0;
@@ -454,9 +456,9 @@ skim::rt::openCudaDevices(const std::shared_ptr<CudaDriver> &driver) {
         r != kCudaSuccess)
       return fail(r, "cuDevicePrimaryCtxRetain");
     std::string arch = "sm_" + std::to_string(major) + std::to_string(minor);
-    devices.push_back(std::make_unique<CudaDevice>(
-        driver, device, context, name, std::move(arch), memory, versionText,
-        major));
+    devices.push_back(std::make_unique<CudaDevice>(driver, device, context,
+                                                   name, std::move(arch),
+                                                   memory, versionText, major));
   }
   return devices;
 }

@@ -1,4 +1,4 @@
-//===- DynamicLibrary.h - dlopen with errors that say what was tried -*- C++ -*-===//
+//===- DynamicLibrary.h - dlopen that says what it tried --------*- C++ -*-===//
 //
 // Driver libraries (libcuda, libamdhip64) are opened at run time so the
 // runtime builds and runs where they are absent. When none of the candidate
@@ -23,7 +23,8 @@ public:
   /// message is "dlopen(NAME) failed: REASON (tried: A, B, ...)", where NAME
   /// is the most telling failure: a library that exists but cannot load
   /// (wrong architecture, missing dependency) beats "no such file".
-  static Expected<DynamicLibrary> open(const std::vector<std::string> &candidates);
+  static Expected<DynamicLibrary>
+  open(const std::vector<std::string> &candidates);
 
   DynamicLibrary(DynamicLibrary &&other) noexcept;
   DynamicLibrary &operator=(DynamicLibrary &&other) noexcept;

@@ -16,6 +16,7 @@
 #include "Pipelines/Pipeline.h"
 #include "Registration/RegisterSkim.h"
 #include "skim/runtime/CpuExecutable.h"
+#include "skim/runtime/Device.h"
 #include "skim/runtime/Npy.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -459,6 +460,26 @@ int infoCommand() {
          << "host target: " << host.triple << ", cpu " << host.cpu
          << ", f32 vector width " << host.vectorWidth << "\n"
          << "targets: host (CPU). NVIDIA and AMD lowerings are not built yet.\n";
+
+  // A backend that is missing is not an error here: saying what was tried
+  // is the point of `skim info` on a machine whose GPU is not found.
+  std::vector<std::string> notes;
+  auto devices = rt::discoverDevices(&notes);
+  if (!devices)
+    return fail(devices.message());
+  outs() << "devices:\n";
+  for (size_t i = 0; i < devices->size(); ++i) {
+    const rt::Device &d = *(*devices)[i];
+    double gib = double(d.totalMemoryBytes()) / double(1ull << 30);
+    outs() << "  #" << i << " " << rt::deviceKindName(d.kind()) << ": "
+           << d.name() << ", arch " << d.arch() << ", "
+           << format("%.1f", gib) << " GiB";
+    if (!d.driver().empty())
+      outs() << ", " << d.driver();
+    outs() << "\n";
+  }
+  for (const std::string &note : notes)
+    outs() << note << "\n";
   return 0;
 }
 

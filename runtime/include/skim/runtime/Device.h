@@ -171,7 +171,8 @@ struct HipRuntime;
 std::vector<std::string> defaultCudaLibraries();
 std::vector<std::string> defaultHipLibraries();
 
-/// dlopens the first of `candidates` that loads and resolves its symbols.
+/// dlopens the first of `candidates` that loads, then resolves the symbol
+/// table from it (a later candidate is not tried if symbols are missing).
 /// The error names every candidate tried, or the first required symbol the
 /// library lacks and its path. Taking the list makes the absent-library path
 /// testable on a machine that has the library.
