@@ -15,6 +15,10 @@ config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = config.skim_obj_root
 
+# The JIT cache of the tools under test lives in the build tree, not in the
+# user's home.
+config.environment["SKIM_CACHE_DIR"] = os.path.join(config.skim_obj_root, "jit-cache")
+
 # Strict FileCheck for the whole suite, as upstream MLIR does.
 config.environment["FILECHECK_OPTS"] = (
     "-enable-var-scope --allow-unused-prefixes=false"

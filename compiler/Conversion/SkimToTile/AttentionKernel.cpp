@@ -63,6 +63,9 @@ public:
 private:
   void setUpGeometry();
   void processChunk(Value c0, Value valid, bool fromSelection);
+  void loadKeys(Value offset, Value valid) {
+    kb.load(kG, offset, ks.s, kb.c(0), valid, K, 1, 0.0, kTransposed);
+  }
   void rangeChunks(Value lo, Value hi, bool skipSelected);
   Value isSelected(Value block, Value count);
   void collectSelection();
@@ -75,6 +78,7 @@ private:
   const NsaSelectionSpec *nsa;
   TileRows rows;
   int64_t bn = 64;
+  bool kTransposed = false;
 
   // Kernel-wide values.
   Value qG, kG, vG, T, S, L, t0, validTokens, h0, kvh, batch;
@@ -111,9 +115,9 @@ void AttentionEmitter::processChunk(Value c0, Value valid, bool fromSelection) {
   OpBuilder &b = kb.b;
   Location loc = kb.loc;
   Value kOff = kb.add(kb.add(kb.mul(batch, ks.b), kb.mul(c0, ks.s)), kb.mul(kvh, ks.h));
-  kb.load(kG, kOff, ks.s, kb.c(0), valid, K);
+  loadKeys(kOff, valid);
   kb.fill(St, 0.0);
-  kb.gemm(Q, K, St, /*transposeB=*/true);
+  kb.gemm(Q, K, St, /*transposeB=*/!kTransposed);
 
   // The exact allowed-key rule, element by element.
   kb.map({}, {}, St, [&](ValueRange a) -> Value {
@@ -267,7 +271,13 @@ std::array<SizeExpr, 3> AttentionEmitter::emit() {
   alpha = kb.alloc({mRows});
   acc = kb.alloc({mRows, s.dv});
   St = kb.alloc({mRows, bn});
-  K = kb.alloc({bn, s.d}, MemoryKind::shared);
+  // K lands as Kᵀ [D, bn] and Q·Kᵀ is broadcast FMAs along its rows; that
+  // beats dot products (one horizontal add per score) from 16 rows up
+  // (bench/NOTES.md). A handful of rows (MoBA's per-head tiles) would pay
+  // more for the transposing stores than for M × bn horizontal adds.
+  kTransposed = mRows >= 8;
+  K = kTransposed ? kb.alloc({s.d, bn}, MemoryKind::shared)
+                  : kb.alloc({bn, s.d}, MemoryKind::shared);
   V = kb.alloc({bn, s.dv}, MemoryKind::shared);
 
   Value qOff = kb.add(kb.add(kb.mul(batch, qs.b), kb.mul(t0, qs.s)), kb.mul(h0, qs.h));
@@ -406,9 +416,9 @@ void AttentionEmitter::emitNsaSelection() {
   kb.forLoop(kb.c(0), hi, kb.c(bn), [&](Value c0) {
     Value valid = kb.min(kb.c(bn), kb.sub(hi, c0));
     Value kOff = kb.add(kb.add(kb.mul(batch, ks.b), kb.mul(c0, ks.s)), kb.mul(kvh, ks.h));
-    kb.load(kG, kOff, ks.s, kb.c(0), valid, K);
+    loadKeys(kOff, valid);
     kb.fill(St, 0.0);
-    kb.gemm(Q, K, St, true);
+    kb.gemm(Q, K, St, /*transposeB=*/!kTransposed);
     // p_cmp = 2^(s − lse2) on visible keys, 0 elsewhere.
     kb.map({mNew}, {"i"}, St, [&](ValueRange a) -> Value {
       Value r = a[0], j = a[1], lse2 = a[2], cur = a[3];

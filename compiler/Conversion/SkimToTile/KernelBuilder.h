@@ -52,7 +52,8 @@ public:
               tile::MemoryKind kind = tile::MemoryKind::fragment);
   void fill(Value tile, double value);
   void load(Value global, Value offset, Value outer, Value inner, Value valid,
-            Value tile, int64_t group = 1, double padding = 0.0);
+            Value tile, int64_t group = 1, double padding = 0.0,
+            bool transpose = false);
   void store(Value tile, Value global, Value offset, Value outer, Value inner,
              Value valid, int64_t group = 1);
   void gemm(Value a, Value b, Value acc, bool transposeB);

@@ -87,8 +87,12 @@ struct Plan {
   std::vector<PlanRequirement> requirements;
   /// Records lhs == rhs unless both are the same expression.
   void require(const SizeExpr &lhs, const SizeExpr &rhs, std::string what) {
-    if (!(lhs == rhs))
-      requirements.push_back({lhs, rhs, std::move(what)});
+    if (lhs == rhs)
+      return;
+    for (const PlanRequirement &r : requirements)
+      if (r.lhs == lhs && r.rhs == rhs)
+        return;
+    requirements.push_back({lhs, rhs, std::move(what)});
   }
   std::string serialize() const;
 };

@@ -127,11 +127,34 @@ void CpuLowering::lowerLoad(LoadOp op) {
   Location loc = op.getLoc();
   auto tileType = cast<MemRefType>(op.getDest().getType());
   auto srcType = cast<MemRefType>(op.getSource().getType());
-  int64_t rows = tileType.getDimSize(0), cols = tileType.getDimSize(1);
+  bool transpose = op.getTranspose();
+  // Global rows and the elements of each, whichever way they land.
+  int64_t rows = tileType.getDimSize(transpose ? 1 : 0);
+  int64_t cols = tileType.getDimSize(transpose ? 0 : 1);
   int64_t w = laneWidth(cols, maxWidth);
   Type srcElt = srcType.getElementType();
   b.setInsertionPoint(op);
   Value pad = splatF32(loc, w, op.getPadding().convertToFloat());
+  auto toF32 = [&](Value v) -> Value {
+    if (srcElt.isF32())
+      return v;
+    if (isa<FloatType>(srcElt))
+      return arith::ExtFOp::create(b, loc, f32Vector(w), v);
+    return arith::SIToFPOp::create(b, loc, f32Vector(w), v);
+  };
+  // Row r's chunk at column c: a vector store, or w scalar stores down
+  // tile column r when transposing.
+  auto put = [&](Value chunk, Value r, Value c) {
+    if (!transpose) {
+      vector::StoreOp::create(b, loc, chunk, op.getDest(), ValueRange{r, c});
+      return;
+    }
+    for (int64_t l = 0; l < w; ++l) {
+      Value x = vector::ExtractOp::create(b, loc, chunk, ArrayRef<int64_t>{l});
+      memref::StoreOp::create(b, loc, x, op.getDest(),
+                              ValueRange{add(loc, c, cst(loc, l)), r});
+    }
+  };
   loop(loc, rows, 1, [&](Value r) {
     Value major;
     Value base = rowOffset(b, loc, r, op.getGroup(), op.getOffset(),
@@ -139,21 +162,15 @@ void CpuLowering::lowerLoad(LoadOp op) {
     Value inBounds = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
                                            major, op.getValid());
     auto ifOp = scf::IfOp::create(b, loc, inBounds, /*withElse=*/true);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(ifOp.thenBlock());
-      storeRow(loc, op.getDest(), r, cols, w, [&](Value c) -> Value {
-        Value v = vector::LoadOp::create(b, loc, VectorType::get({w}, srcElt),
-                                         op.getSource(), ValueRange{add(loc, base, c)});
-        if (srcElt.isF32())
-          return v;
-        if (isa<FloatType>(srcElt))
-          return arith::ExtFOp::create(b, loc, f32Vector(w), v);
-        return arith::SIToFPOp::create(b, loc, f32Vector(w), v);
-      });
-      b.setInsertionPointToStart(ifOp.elseBlock());
-      storeRow(loc, op.getDest(), r, cols, w, [&](Value) { return pad; });
-    }
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    loop(loc, cols, w, [&](Value c) {
+      Value v = vector::LoadOp::create(b, loc, VectorType::get({w}, srcElt),
+                                       op.getSource(), ValueRange{add(loc, base, c)});
+      put(toF32(v), r, c);
+    });
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    loop(loc, cols, w, [&](Value c) { put(pad, r, c); });
   });
   b.eraseOp(op);
 }
@@ -185,6 +202,9 @@ void CpuLowering::lowerStore(StoreOp op) {
   b.eraseOp(op);
 }
 
+/// The largest of 4, 2, 1 that divides n: the unroll of a register block.
+static int64_t blockOf(int64_t n) { return n % 4 == 0 ? 4 : n % 2 == 0 ? 2 : 1; }
+
 void CpuLowering::lowerGemm(GemmOp op) {
   Location loc = op.getLoc();
   ArrayRef<int64_t> aShape = cast<MemRefType>(op.getA().getType()).getShape();
@@ -192,75 +212,90 @@ void CpuLowering::lowerGemm(GemmOp op) {
   int64_t m = aShape[0], k = aShape[1], n = cShape[1];
   Value a = op.getA(), bt = op.getB(), acc = op.getAcc();
   b.setInsertionPoint(op);
+  // Register blocks of RI rows × U columns (or column chunks): each load of
+  // a or b feeds several FMAs, so the loop is bound by FMAs, not loads.
+  int64_t ri = blockOf(m);
 
   if (op.getTransposeB()) {
-    // acc[i, j] += dot(a[i, :], b[j, :]): U dot products share each load of
-    // a's chunk, then one horizontal add per output element.
+    // acc[i, j] += dot(a[i, :], b[j, :]): RI × U dot products share the
+    // loads of their rows, then one horizontal add per output element.
     int64_t w = laneWidth(k, maxWidth);
-    int64_t unroll = n % 4 == 0 ? 4 : n % 2 == 0 ? 2 : 1;
-    loop(loc, m, 1, [&](Value i) {
+    int64_t unroll = blockOf(n);
+    loop(loc, m, ri, [&](Value i0) {
       loop(loc, n, unroll, [&](Value j0) {
-        SmallVector<Value> init(unroll, splatF32(loc, w, 0.0));
+        SmallVector<Value> init(ri * unroll, splatF32(loc, w, 0.0));
         auto kLoop = scf::ForOp::create(b, loc, cst(loc, 0), cst(loc, k),
                                         cst(loc, w), init);
         {
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToStart(kLoop.getBody());
           Value kk = kLoop.getInductionVar();
-          Value av = vector::LoadOp::create(b, loc, f32Vector(w), a, ValueRange{i, kk});
-          SmallVector<Value> next;
-          for (int64_t u = 0; u < unroll; ++u) {
-            Value j = add(loc, j0, cst(loc, u));
-            Value bv = vector::LoadOp::create(b, loc, f32Vector(w), bt, ValueRange{j, kk});
-            next.push_back(vector::FMAOp::create(b, loc, av, bv,
-                                                 kLoop.getRegionIterArgs()[u]));
-          }
+          SmallVector<Value> av, bv, next;
+          for (int64_t r = 0; r < ri; ++r)
+            av.push_back(vector::LoadOp::create(b, loc, f32Vector(w), a,
+                                                ValueRange{add(loc, i0, cst(loc, r)), kk}));
+          for (int64_t u = 0; u < unroll; ++u)
+            bv.push_back(vector::LoadOp::create(b, loc, f32Vector(w), bt,
+                                                ValueRange{add(loc, j0, cst(loc, u)), kk}));
+          for (int64_t r = 0; r < ri; ++r)
+            for (int64_t u = 0; u < unroll; ++u)
+              next.push_back(vector::FMAOp::create(
+                  b, loc, av[r], bv[u], kLoop.getRegionIterArgs()[r * unroll + u]));
           scf::YieldOp::create(b, loc, next);
         }
-        for (int64_t u = 0; u < unroll; ++u) {
-          Value j = add(loc, j0, cst(loc, u));
-          Value dot = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
-                                                  kLoop.getResult(u));
-          Value old = memref::LoadOp::create(b, loc, acc, ValueRange{i, j});
-          memref::StoreOp::create(b, loc, arith::AddFOp::create(b, loc, old, dot),
-                                  acc, ValueRange{i, j});
+        for (int64_t r = 0; r < ri; ++r) {
+          Value i = add(loc, i0, cst(loc, r));
+          for (int64_t u = 0; u < unroll; ++u) {
+            Value j = add(loc, j0, cst(loc, u));
+            Value dot = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
+                                                    kLoop.getResult(r * unroll + u));
+            Value old = memref::LoadOp::create(b, loc, acc, ValueRange{i, j});
+            memref::StoreOp::create(b, loc, arith::AddFOp::create(b, loc, old, dot),
+                                    acc, ValueRange{i, j});
+          }
         }
       });
     });
   } else {
     // acc[i, :] += Σ_k a[i, k] · b[k, :]: broadcast FMAs along rows of b,
-    // U column chunks of acc held in registers across the k loop.
+    // RI rows × U column chunks of acc held in registers across the k loop.
     int64_t w = laneWidth(n, maxWidth);
     int64_t chunks = n / w;
-    int64_t unroll = chunks % 4 == 0 ? 4 : chunks % 2 == 0 ? 2 : 1;
-    loop(loc, m, 1, [&](Value i) {
+    int64_t unroll = blockOf(chunks);
+    loop(loc, m, ri, [&](Value i0) {
       loop(loc, n, w * unroll, [&](Value j0) {
-        SmallVector<Value> cols, init;
-        for (int64_t u = 0; u < unroll; ++u) {
+        SmallVector<Value> rows, cols, init;
+        for (int64_t r = 0; r < ri; ++r)
+          rows.push_back(add(loc, i0, cst(loc, r)));
+        for (int64_t u = 0; u < unroll; ++u)
           cols.push_back(add(loc, j0, cst(loc, u * w)));
-          init.push_back(vector::LoadOp::create(b, loc, f32Vector(w), acc,
-                                                ValueRange{i, cols.back()}));
-        }
+        for (int64_t r = 0; r < ri; ++r)
+          for (int64_t u = 0; u < unroll; ++u)
+            init.push_back(vector::LoadOp::create(b, loc, f32Vector(w), acc,
+                                                  ValueRange{rows[r], cols[u]}));
         auto kLoop = scf::ForOp::create(b, loc, cst(loc, 0), cst(loc, k),
                                         cst(loc, 1), init);
         {
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToStart(kLoop.getBody());
           Value kk = kLoop.getInductionVar();
-          Value aik = memref::LoadOp::create(b, loc, a, ValueRange{i, kk});
-          Value av = splat(loc, f32Vector(w), aik);
-          SmallVector<Value> next;
-          for (int64_t u = 0; u < unroll; ++u) {
-            Value bv = vector::LoadOp::create(b, loc, f32Vector(w), bt,
-                                              ValueRange{kk, cols[u]});
-            next.push_back(vector::FMAOp::create(b, loc, av, bv,
-                                                 kLoop.getRegionIterArgs()[u]));
-          }
+          SmallVector<Value> av, bv, next;
+          for (int64_t r = 0; r < ri; ++r)
+            av.push_back(splat(loc, f32Vector(w),
+                               memref::LoadOp::create(b, loc, a, ValueRange{rows[r], kk})));
+          for (int64_t u = 0; u < unroll; ++u)
+            bv.push_back(vector::LoadOp::create(b, loc, f32Vector(w), bt,
+                                                ValueRange{kk, cols[u]}));
+          for (int64_t r = 0; r < ri; ++r)
+            for (int64_t u = 0; u < unroll; ++u)
+              next.push_back(vector::FMAOp::create(
+                  b, loc, av[r], bv[u], kLoop.getRegionIterArgs()[r * unroll + u]));
           scf::YieldOp::create(b, loc, next);
         }
-        for (int64_t u = 0; u < unroll; ++u)
-          vector::StoreOp::create(b, loc, kLoop.getResult(u), acc,
-                                  ValueRange{i, cols[u]});
+        for (int64_t r = 0; r < ri; ++r)
+          for (int64_t u = 0; u < unroll; ++u)
+            vector::StoreOp::create(b, loc, kLoop.getResult(r * unroll + u), acc,
+                                    ValueRange{rows[r], cols[u]});
       });
     });
   }

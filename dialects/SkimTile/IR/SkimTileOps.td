@@ -46,16 +46,19 @@ def SkimTile_LoadOp : SkimTile_Op<"load"> {
     `offset + (r / group) * outer_stride + (r % group) * inner_stride`; rows
     with `r / group >= valid` are filled with `padding` instead (boundary
     masking). `group` packs GQA heads of one token into consecutive rows.
-    Elements are converted to f32. `stage` names the pipeline stage of an
-    asynchronous copy on targets that have one (cp.async, TMA); the CPU loads
-    synchronously.
+    Elements are converted to f32. With `transpose`, global row r lands in
+    tile column r (the tile is cols × rows): K stored as Kᵀ, so Q·Kᵀ is a
+    plain gemm of broadcasts along rows (ldmatrix.trans on NVIDIA). `stage`
+    names the pipeline stage of an asynchronous copy on targets that have one
+    (cp.async, TMA); the CPU loads synchronously.
   }];
   let arguments = (ins SkimTile_Global:$source, Index:$offset,
                        Index:$outer_stride, Index:$inner_stride, Index:$valid,
                        SkimTile_Tile:$dest,
                        DefaultValuedAttr<I64Attr, "1">:$group,
                        DefaultValuedAttr<F32Attr, "0.0f">:$padding,
-                       OptionalAttr<I64Attr>:$stage);
+                       OptionalAttr<I64Attr>:$stage,
+                       UnitAttr:$transpose);
   let assemblyFormat = [{
     $source `[` $offset `]` `strides` `(` $outer_stride `,` $inner_stride `)`
     `valid` `(` $valid `)` `into` $dest attr-dict `:` type($source) `,` type($dest)

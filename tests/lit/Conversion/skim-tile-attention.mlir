@@ -13,11 +13,12 @@
 // CHECK-DAG: %[[Q:.+]] = skim_tile.alloc <fragment> : memref<64x32xf32>
 // CHECK-DAG: %[[ACC:.+]] = skim_tile.alloc <fragment> : memref<64x32xf32>
 // CHECK-DAG: %[[S:.+]] = skim_tile.alloc <fragment> : memref<64x64xf32>
-// CHECK-DAG: %[[K:.+]] = skim_tile.alloc <shared> : memref<64x32xf32>
+// CHECK-DAG: %[[K:.+]] = skim_tile.alloc <shared> : memref<32x64xf32>
 // CHECK: skim_tile.load %{{.+}} into %[[Q]] {group = 2 : i64}
 // The KV loop: Q·Kᵀ, the mask, the online softmax, P·V.
 // CHECK: scf.for
-// CHECK: skim_tile.gemm %[[Q]], %[[K]], %[[S]] {transpose_b}
+// CHECK: skim_tile.load %{{.+}} into %[[K]] {transpose}
+// CHECK: skim_tile.gemm %[[Q]], %[[K]], %[[S]] :
 // CHECK: skim_tile.reduce max %[[S]]
 // CHECK: math.exp2
 // CHECK: skim_tile.reduce sum %[[S]]

@@ -15,17 +15,20 @@
 // CHECK-SAME: kernel skim_k5_combine
 // CHECK-NOT: f32 4 d0.0 d0.1 2 {{.+}}cdiv
 // CHECK-LABEL: func.func @skim_k2_nsa_compressed
-// Compressed attention: Q·Kᵀ and P·V.
-// CHECK: skim_tile.gemm %{{.+}} {transpose_b} : memref<64x32xf32>, memref<64x32xf32>, memref<64x64xf32>
+// Compressed attention: Q·Kᵀ (K loaded transposed, 64 rows) and P·V.
+// CHECK: skim_tile.load {{.+}} {transpose} : memref<?xf32>, memref<32x64xf32>
+// CHECK: skim_tile.gemm %{{.+}} : memref<64x32xf32>, memref<32x64xf32>, memref<64x64xf32>
 // CHECK: skim_tile.gemm %{{.+}} : memref<64x64xf32>, memref<64x32xf32>, memref<64x32xf32>
 // Scores: recompute Q·Kᵀ, group sum (E, 16 tokens x 64 rows) and the Eq. 9
 // overlap matrix (64 compressed keys x 17 selection blocks).
-// CHECK: skim_tile.gemm %{{.+}} {transpose_b} : memref<64x32xf32>, memref<64x32xf32>, memref<64x64xf32>
+// CHECK: skim_tile.gemm %{{.+}} : memref<64x32xf32>, memref<32x64xf32>, memref<64x64xf32>
 // CHECK: skim_tile.gemm %{{.+}} : memref<16x64xf32>, memref<64x64xf32>, memref<16x64xf32>
 // CHECK: skim_tile.gemm %{{.+}} : memref<16x64xf32>, memref<64x17xf32>, memref<16x17xf32>
 // CHECK-LABEL: func.func @skim_k3_attention
-// One token's group (4 heads) per tile, KV blocks from its selection.
+// One token's group (4 heads) per tile, KV blocks from its selection; with
+// so few rows, K stays [keys, D] and Q·Kᵀ takes dot products.
 // CHECK: skim_tile.load {{.+}} : memref<?xf32>, memref<4x32xf32>
+// CHECK: skim_tile.gemm %{{.+}} {transpose_b} : memref<4x32xf32>, memref<64x32xf32>, memref<4x64xf32>
 func.func @nsa(%q: tensor<?x?x8x32xf32>, %k: tensor<?x?x2x32xf32>, %v: tensor<?x?x2x32xf32>,
                %g: tensor<?x?x8xf32>) -> tensor<?x?x8x32xf32> {
   %o = skim.nsa %q, keys(%k), values(%v), gates(%g, %g, %g)
