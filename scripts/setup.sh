@@ -9,6 +9,7 @@ packages=(
   cmake ninja-build ccache git
   clang-22 lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   catch2 python3 python3-numpy
+  libdlpack-dev python3-pytest
 )
 
 missing=()
