@@ -148,9 +148,13 @@ char *skim_preset(const char *spec, char **error) {
     if (key == "variant") p.variant = value;
     else if (key == "dtype") p.dtype = value;
     else if (key == "heads") {
-      size_t slash = value.find('/');
-      p.hq = std::atoll(value.c_str());
-      p.hkv = slash == std::string::npos ? p.hq : std::atoll(value.c_str() + slash + 1);
+      // "Hq/Hkv" or "H": whole integers only.
+      char *end = nullptr;
+      p.hq = std::strtoll(value.c_str(), &end, 10);
+      p.hkv = p.hq;
+      if (end && *end == '/')
+        p.hkv = std::strtoll(end + 1, &end, 10);
+      ok = end && *end == '\0' && end != value.c_str();
     } else if (key == "dim") ok = number(p.dim);
     else if (key == "dv") ok = number(p.dv);
     else if (key == "window") ok = number(p.window);
@@ -172,6 +176,12 @@ char *skim_preset(const char *spec, char **error) {
   }
   std::string mlir, message;
   if (!p.toMlir(mlir, message)) {
+    // The preset's messages name command-line flags; name the keys here.
+    for (auto [flag, name] : {std::pair<const char *, const char *>{"--heads", "heads"},
+                              {"--dtype", "dtype"}, {"--kv-seq", "kv_seq"},
+                              {"--dim", "dim"}, {"--batch", "batch"}})
+      for (size_t at; (at = message.find(flag)) != std::string::npos;)
+        message.replace(at, std::strlen(flag), name);
     setError(error, message);
     return nullptr;
   }
@@ -235,6 +245,11 @@ int skim_kernel_output_shape(const skim_kernel *kernel, DLManagedTensor *const *
     return 1;
   }
   const std::vector<int64_t> &s = (*shapes)[size_t(index)];
+  if (s.size() > 8) {
+    setError(error, "output #" + std::to_string(index) + " has rank " +
+                        std::to_string(s.size()) + ", more than the 8 entries of `shape`");
+    return 1;
+  }
   *rank = int(s.size());
   std::copy(s.begin(), s.end(), shape);
   return 0;

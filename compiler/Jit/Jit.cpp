@@ -49,48 +49,57 @@ std::string hex(uint64_t v) {
   return buf;
 }
 
+DialectRegistry variantRegistry() {
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerSkimDialects(registry);
+  return registry;
+}
+
+/// A variant parsed in a context of its own; parse and compile errors, with
+/// their locations, are collected in `diagnostics`.
+struct VariantModule {
+  VariantModule(const std::string &mlir, MLIRContext::Threading threading)
+      : context(variantRegistry(), threading) {
+    sourceMgr.AddNewSourceBuffer(
+        llvm::MemoryBuffer::getMemBufferCopy(mlir, "variant.mlir"), llvm::SMLoc());
+    module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  }
+  MLIRContext context;
+  std::string diagnostics;
+  llvm::raw_string_ostream os{diagnostics};
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler handler{sourceMgr, &context, os};
+  OwningOpRef<ModuleOp> module;
+};
+
 /// Parses the variant and prints it back: the key ignores spelling
 /// (whitespace, comments, SSA names) but sees every attribute, schedules
 /// included.
 FailureOr<std::string> canonicalIR(const std::string &mlir, std::string &diagnostics) {
-  DialectRegistry registry;
-  registerAllDialects(registry);
-  registerSkimDialects(registry);
-  MLIRContext context(registry);
-  context.disableMultithreading();
-  llvm::raw_string_ostream os(diagnostics);
-  llvm::SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(mlir, "variant.mlir"),
-                               llvm::SMLoc());
-  SourceMgrDiagnosticHandler handler(sourceMgr, &context, os);
-  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
-  if (!module)
+  // Parsing alone does not need threads; starting a pool would cost more
+  // than a cache hit should (bench/NOTES.md).
+  VariantModule variant(mlir, MLIRContext::Threading::DISABLED);
+  if (!variant.module) {
+    diagnostics = variant.diagnostics;
     return failure();
+  }
   std::string text;
   llvm::raw_string_ostream out(text);
-  module->print(out, OpPrintingFlags().printGenericOpForm());
+  variant.module->print(out, OpPrintingFlags().printGenericOpForm());
   return text;
 }
 
 rt::Expected<std::string> compileText(const std::string &mlir, const std::string &target) {
-  DialectRegistry registry;
-  registerAllDialects(registry);
-  registerSkimDialects(registry);
-  MLIRContext context(registry);
-  std::string diagnostics;
-  llvm::raw_string_ostream os(diagnostics);
-  llvm::SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(mlir, "variant.mlir"),
-                               llvm::SMLoc());
-  SourceMgrDiagnosticHandler handler(sourceMgr, &context, os);
-  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
-  if (!module)
-    return rt::Error{diagnostics};
+  VariantModule variant(mlir, MLIRContext::Threading::ENABLED);
+  if (!variant.module)
+    return rt::Error{variant.diagnostics};
   PipelineOptions options;
   options.target = target;
-  FailureOr<std::string> artifact = compileToArtifact(*module, options);
+  FailureOr<std::string> artifact = compileToArtifact(*variant.module, options);
   if (failed(artifact))
-    return rt::Error{diagnostics.empty() ? "compilation failed" : diagnostics};
+    return rt::Error{variant.diagnostics.empty() ? "compilation failed"
+                                                 : variant.diagnostics};
   return *artifact;
 }
 

@@ -30,6 +30,11 @@ Device::Device(DeviceKind kind, std::string name, std::string arch,
 
 Device::~Device() = default;
 
+Status Device::encodeTensorMap(TensorMap &, const TensorMapSpec &) {
+  return Error{std::string("TMA descriptors need a CUDA device; this is a ") +
+               deviceKindName(kind()) + " device (" + name() + ")"};
+}
+
 const char *skim::rt::deviceKindName(DeviceKind kind) {
   switch (kind) {
   case DeviceKind::Cpu:

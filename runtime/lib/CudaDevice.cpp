@@ -18,6 +18,7 @@
 #include "DynamicLibrary.h"
 
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <type_traits>
@@ -53,6 +54,21 @@ constexpr unsigned kEventDefault = 0;
 // A kernel may use this much dynamic shared memory without opting in
 // (cuFuncSetAttribute documentation, MAX_DYNAMIC_SHARED_SIZE_BYTES).
 constexpr uint32_t kSharedBytesWithoutOptIn = 48 * 1024;
+
+// cuTensorMapEncodeTiled's enums: CUtensorMapDataType, CUtensorMapInterleave,
+// CUtensorMapL2promotion, CUtensorMapFloatOOBfill (CUtensorMapSwizzle's
+// NONE, 32B, 64B, 128B are 0-3, as skim::rt::Swizzle). Rank 5 at most.
+constexpr int kTensorMapInt32 = 3;
+constexpr int kTensorMapFloat16 = 6;
+constexpr int kTensorMapFloat32 = 7;
+constexpr int kTensorMapBFloat16 = 9;
+constexpr int kTensorMapInterleaveNone = 0;
+constexpr int kTensorMapL2Promotion128B = 2;
+constexpr int kTensorMapOobFillZero = 0;
+constexpr size_t kMaxTensorMapRank = 5;
+static_assert(int(Swizzle::None) == 0 && int(Swizzle::B32) == 1 &&
+                  int(Swizzle::B64) == 2 && int(Swizzle::B128) == 3,
+              "Swizzle is passed to the driver as CUtensorMapSwizzle");
 
 // CUlaunchAttribute: the id, padding to 8 bytes, a 64-byte value union.
 struct CUlaunchAttribute {
@@ -371,7 +387,81 @@ public:
         "cuLaunchKernelEx");
   }
 
+  Status encodeTensorMap(TensorMap &map, const TensorMapSpec &spec) override {
+    if (!drv->cuTensorMapEncodeTiled)
+      return Error{"TMA descriptors need cuTensorMapEncodeTiled (CUDA 12.0), "
+                   "absent from this driver (" +
+                   driver() + ")"};
+    const size_t rank = spec.shape.size();
+    if (rank < 1 || rank > kMaxTensorMapRank)
+      return Error{"a TMA descriptor has rank 1 to 5, not " +
+                   std::to_string(rank)};
+    if (spec.strides.size() != rank || spec.box.size() != rank)
+      return Error{"a TMA descriptor needs one stride and one box size per "
+                   "dim (rank " +
+                   std::to_string(rank) + ")"};
+    int dataType = -1;
+    switch (spec.dtype) {
+    case DType::F32: dataType = kTensorMapFloat32; break;
+    case DType::BF16: dataType = kTensorMapBFloat16; break;
+    case DType::F16: dataType = kTensorMapFloat16; break;
+    case DType::I32: dataType = kTensorMapInt32; break;
+    }
+    if (dataType < 0)
+      return Error{"a TMA descriptor over an unknown element type"};
+    const uint64_t elementBytes = dtypeSize(spec.dtype);
+    std::string what = describeTensorMap(spec);
+    // The driver counts dims innermost first; ours are innermost last.
+    uint64_t dims[kMaxTensorMapRank], strides[kMaxTensorMapRank];
+    uint32_t box[kMaxTensorMapRank], elementStrides[kMaxTensorMapRank];
+    for (size_t j = 0; j < rank; ++j) {
+      size_t d = rank - 1 - j;
+      if (spec.shape[d] < 1)
+        return Error{"a TMA descriptor cannot span an empty or negative dim: " +
+                     what};
+      if (spec.box[d] < 1 || spec.box[d] > int64_t(UINT32_MAX))
+        return Error{"a TMA descriptor's box sizes must be positive: " + what};
+      if (spec.strides[d] < 0)
+        return Error{"a TMA descriptor cannot have negative strides: " + what};
+      dims[j] = uint64_t(spec.shape[d]);
+      box[j] = uint32_t(spec.box[d]);
+      elementStrides[j] = 1;
+      if (j > 0)
+        strides[j - 1] = uint64_t(spec.strides[d]) * elementBytes;
+    }
+    if (spec.strides[rank - 1] != 1)
+      return Error{"a TMA descriptor needs unit stride in the innermost dim: " +
+                   what};
+    if (Status s = makeCurrent(); !s)
+      return s;
+    int swizzle = int(spec.swizzle); // Swizzle matches CUtensorMapSwizzle
+    if (CUresult r = drv->cuTensorMapEncodeTiled(
+            map.bytes, dataType, uint32_t(rank),
+            reinterpret_cast<void *>(uintptr_t(spec.base)), dims, strides, box,
+            elementStrides, kTensorMapInterleaveNone, swizzle,
+            kTensorMapL2Promotion128B, kTensorMapOobFillZero);
+        r != kCudaSuccess)
+      return Error{cudaError(*drv, r, "cuTensorMapEncodeTiled") + ": " + what};
+    return Status::ok();
+  }
+
 private:
+  /// "f32 [64, 128] strides [128, 1] box [64, 64] swizzle 128 at 0x...".
+  static std::string describeTensorMap(const TensorMapSpec &spec) {
+    auto list = [](const std::vector<int64_t> &v) {
+      std::string s = "[";
+      for (size_t i = 0; i < v.size(); ++i)
+        s += (i ? ", " : "") + std::to_string(v[i]);
+      return s + "]";
+    };
+    char address[32];
+    std::snprintf(address, sizeof(address), "0x%llx",
+                  static_cast<unsigned long long>(spec.base));
+    return std::string(dtypeName(spec.dtype)) + " " + list(spec.shape) +
+           " strides " + list(spec.strides) + " box " + list(spec.box) +
+           " swizzle " + swizzleName(spec.swizzle) + " at " + address;
+  }
+
   static CUstream asStream(Stream s) { return static_cast<CUstream>(s.handle); }
   static CUevent asEvent(Event e) { return static_cast<CUevent>(e.handle); }
 

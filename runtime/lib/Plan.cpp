@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <optional>
 #include <sstream>
@@ -131,6 +132,90 @@ static Expr parseExpr(const std::string &text) {
   return e;
 }
 
+const char *skim::rt::swizzleName(Swizzle s) {
+  switch (s) {
+  case Swizzle::None: return "none";
+  case Swizzle::B32: return "32";
+  case Swizzle::B64: return "64";
+  case Swizzle::B128: return "128";
+  }
+  return "?";
+}
+
+/// Three positive integers (a block or cluster shape).
+static Status parseDims(std::istringstream &ls, std::array<int64_t, 3> &dims) {
+  for (int64_t &d : dims) {
+    std::string word;
+    if (!(ls >> word))
+      return Error{"needs three sizes"};
+    std::optional<int64_t> v = parseInt(word);
+    if (!v || *v < 1 || *v > int64_t(UINT32_MAX))
+      return Error{"size '" + word + "' is not a positive 32-bit integer"};
+    d = *v;
+  }
+  return Status::ok();
+}
+
+/// One kernel argument: t<buffer>, e<expr> or m<buffer>:<box>:<swizzle>.
+static Expected<KernelArg> parseArg(const std::string &a, const Plan &plan) {
+  KernelArg arg;
+  auto buffer = [&](const std::string &id) -> Expected<int> {
+    std::optional<int64_t> v = parseInt(id);
+    if (!v || *v < 0 || *v >= int64_t(plan.buffers.size()))
+      return Error{"kernel argument names unknown buffer " + a};
+    return int(*v);
+  };
+  if (a[0] == 't') {
+    Expected<int> b = buffer(a.substr(1));
+    if (!b)
+      return Error{b.message()};
+    arg.kind = KernelArg::Kind::Tensor;
+    arg.buffer = *b;
+    return arg;
+  }
+  if (a[0] == 'e') {
+    arg.kind = KernelArg::Kind::Scalar;
+    arg.scalar = parseExpr(a.substr(1));
+    return arg;
+  }
+  if (a[0] != 'm')
+    return Error{"unknown kernel argument '" + a + "'"};
+  // m<buffer>:<box0>x<box1>...:<swizzle>
+  size_t first = a.find(':');
+  size_t second = first == std::string::npos ? first : a.find(':', first + 1);
+  if (second == std::string::npos || a.find(':', second + 1) != std::string::npos)
+    return Error{"malformed TMA descriptor argument '" + a +
+                 "' (expected m<buffer>:<box>:<swizzle>)"};
+  Expected<int> b = buffer(a.substr(1, first - 1));
+  if (!b)
+    return Error{b.message()};
+  arg.kind = KernelArg::Kind::TensorMap;
+  arg.buffer = *b;
+  std::stringstream boxText(a.substr(first + 1, second - first - 1));
+  std::string size;
+  while (std::getline(boxText, size, 'x')) {
+    std::optional<int64_t> v = parseInt(size);
+    if (!v || *v < 1)
+      return Error{"TMA descriptor argument '" + a + "' has box size '" + size +
+                   "', expected a positive integer"};
+    arg.box.push_back(*v);
+  }
+  size_t rank = plan.buffers[arg.buffer].dims.size();
+  if (arg.box.size() != rank)
+    return Error{"TMA descriptor argument '" + a + "' has a rank-" +
+                 std::to_string(arg.box.size()) + " box over rank-" +
+                 std::to_string(rank) + " buffer " + std::to_string(arg.buffer)};
+  std::string swizzle = a.substr(second + 1);
+  if (swizzle == "none") arg.swizzle = Swizzle::None;
+  else if (swizzle == "32") arg.swizzle = Swizzle::B32;
+  else if (swizzle == "64") arg.swizzle = Swizzle::B64;
+  else if (swizzle == "128") arg.swizzle = Swizzle::B128;
+  else
+    return Error{"TMA descriptor argument '" + a + "' has swizzle '" + swizzle +
+                 "' (expected none, 32, 64 or 128)"};
+  return arg;
+}
+
 Expected<Plan> Plan::parse(const std::string &text) {
   Plan plan;
   std::istringstream in(text);
@@ -214,22 +299,47 @@ Expected<Plan> Plan::parse(const std::string &text) {
         std::string a;
         if (!(ls >> a) || a.size() < 2)
           return bad("kernel has fewer args than it declares");
-        KernelArg arg;
-        if (a[0] == 't') {
-          std::optional<int64_t> id = parseInt(a.substr(1));
-          arg.buffer = id ? int(*id) : -1;
-          if (arg.buffer < 0 || arg.buffer >= int(plan.buffers.size()))
-            return bad("kernel argument names unknown buffer " + a);
-        } else if (a[0] == 'e') {
-          arg.scalar = parseExpr(a.substr(1));
-        } else {
-          return bad("unknown kernel argument '" + a + "'");
-        }
-        k.args.push_back(arg);
+        Expected<KernelArg> arg = parseArg(a, plan);
+        if (!arg)
+          return bad(arg.message());
+        k.args.push_back(*arg);
       }
-      if (trailing())
-        return bad("kernel has more args than it declares");
+      // Optional GPU launch attributes, in this order: block, smem, cluster.
+      int stage = 0;
+      std::string attr;
+      while (ls >> attr) {
+        if (attr == "block" && stage < 1) {
+          if (Status s = parseDims(ls, k.block); !s)
+            return bad("kernel block " + s.message());
+          stage = 1;
+        } else if (attr == "smem" && stage < 2) {
+          std::string e;
+          if (!(ls >> e))
+            return bad("kernel smem needs an expression");
+          k.sharedBytes = parseExpr(e);
+          stage = 2;
+        } else if (attr == "cluster" && stage < 3) {
+          if (Status s = parseDims(ls, k.cluster); !s)
+            return bad("kernel cluster " + s.message());
+          stage = 3;
+        } else if (attr == "block" || attr == "smem" || attr == "cluster") {
+          return bad("kernel attribute '" + attr +
+                     "' repeated or out of order (block, smem, cluster)");
+        } else {
+          return bad(stage == 0 ? "kernel has more args than it declares"
+                                : "unexpected text '" + attr +
+                                      "' after the kernel's launch attributes");
+        }
+      }
       plan.kernels.push_back(k);
+    } else if (what == "binary") {
+      std::string section;
+      if (!(ls >> section) || trailing())
+        return bad("malformed binary entry (expected 'binary <section>')");
+      if (!plan.binary.empty())
+        return bad("a second binary entry ('" + section + "' after '" +
+                   plan.binary + "')");
+      plan.binary = section;
     } else {
       return bad("unknown entry '" + what + "'");
     }

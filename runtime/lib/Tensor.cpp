@@ -2,7 +2,25 @@
 
 #include "skim/runtime/Tensor.h"
 
+#include <cstring>
+
 using namespace skim::rt;
+
+uint16_t skim::rt::floatToBf16(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  if ((bits & 0x7fffffff) > 0x7f800000)
+    return 0x7fc0;
+  bits += 0x7fff + ((bits >> 16) & 1);
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+float skim::rt::bf16ToFloat(uint16_t h) {
+  uint32_t bits = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
 
 TensorView TensorView::contiguous(void *data, DType dtype, std::vector<int64_t> shape) {
   TensorView v;

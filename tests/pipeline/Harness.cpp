@@ -96,18 +96,8 @@ Compiled &lookup(const std::string &mlir) {
   return entry;
 }
 
-uint16_t toBf16(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, 4);
-  bits += 0x7fff + ((bits >> 16) & 1);
-  return static_cast<uint16_t>(bits >> 16);
-}
-float fromBf16(uint16_t h) {
-  uint32_t bits = uint32_t(h) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
+uint16_t toBf16(float f) { return rt::floatToBf16(f); }
+float fromBf16(uint16_t h) { return rt::bf16ToFloat(h); }
 
 } // namespace
 

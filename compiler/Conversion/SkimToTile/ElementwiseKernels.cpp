@@ -21,11 +21,6 @@ constexpr double kLog2e = 1.4426950408889634;
 constexpr double kLn2 = 0.6931471805599453;
 const double kNegInf = -std::numeric_limits<double>::infinity();
 
-Value offset4(KernelBuilder &kb, int buffer, Value b, Value s, Value h) {
-  return kb.add(kb.add(kb.mul(b, kb.scalar(SizeExpr::stride(buffer, 0))),
-                       kb.mul(s, kb.scalar(SizeExpr::stride(buffer, 1)))),
-                kb.mul(h, kb.scalar(SizeExpr::stride(buffer, 2))));
-}
 } // namespace
 
 PlanKernel mlir::skim::emitPoolKernel(ModuleOp module, StringRef name,
@@ -43,7 +38,7 @@ PlanKernel mlir::skim::emitPoolKernel(ModuleOp module, StringRef name,
   if (!spec.linear) {
     // mean = (1/l, …, 1/l) · X
     Value x = kb.alloc({spec.block, spec.d}, MemoryKind::shared);
-    kb.load(in, offset4(kb, spec.input.id, batch, first, head), inRow, kb.c(0),
+    kb.load(in, kb.offset(spec.input.id, batch, first, head), inRow, kb.c(0),
             kb.c(spec.block), x);
     Value ones = kb.alloc({1, spec.block});
     kb.fill(ones, 1.0 / static_cast<double>(spec.block));
@@ -56,7 +51,7 @@ PlanKernel mlir::skim::emitPoolKernel(ModuleOp module, StringRef name,
     Value wj = kb.alloc({spec.d, spec.dout}, MemoryKind::shared);
     Value ej = spec.posEmb ? kb.alloc({1, spec.d}) : Value();
     kb.forLoop(kb.c(0), kb.c(spec.block), one, [&](Value j) {
-      Value row = kb.add(offset4(kb, spec.input.id, batch, kb.add(first, j), head), kb.c(0));
+      Value row = kb.add(kb.offset(spec.input.id, batch, kb.add(first, j), head), kb.c(0));
       kb.load(in, row, inRow, kb.c(0), one, xj);
       if (spec.posEmb) {
         Value pe = kb.tensor(spec.posEmb.id, spec.posEmb.elementType);
@@ -71,7 +66,7 @@ PlanKernel mlir::skim::emitPoolKernel(ModuleOp module, StringRef name,
       kb.gemm(xj, wj, acc, false);
     });
   }
-  kb.store(acc, out, offset4(kb, spec.out.id, batch, blk, head),
+  kb.store(acc, out, kb.offset(spec.out.id, batch, blk, head),
            kb.scalar(SizeExpr::stride(spec.out.id, 1)), kb.c(0), one);
   return kb.finish({SizeExpr::dim(spec.out.id, 1), SizeExpr::constant(spec.heads),
                     SizeExpr::dim(spec.out.id, 0)});
@@ -93,7 +88,7 @@ PlanKernel mlir::skim::emitCombineKernel(ModuleOp module, StringRef name,
   // Rows are the hb heads of one token: inner stride is the head stride.
   auto loadRows = [&](BufferRef buf, Value tile) {
     Value g = kb.tensor(buf.id, buf.elementType);
-    kb.load(g, offset4(kb, buf.id, batch, token, h0), kb.c(0),
+    kb.load(g, kb.offset(buf.id, batch, token, h0), kb.c(0),
             kb.scalar(SizeExpr::stride(buf.id, 2)), one, tile, hb);
   };
   auto loadLse = [&](BufferRef buf, Value tile) { // [B, Hq, T]
@@ -164,7 +159,7 @@ PlanKernel mlir::skim::emitCombineKernel(ModuleOp module, StringRef name,
     kb.store(lse, lseG, off, kb.c(0), kb.scalar(SizeExpr::stride(spec.lse.id, 1)), one, hb);
   }
   Value outG = kb.tensor(spec.out.id, spec.out.elementType);
-  kb.store(acc, outG, offset4(kb, spec.out.id, batch, token, h0), kb.c(0),
+  kb.store(acc, outG, kb.offset(spec.out.id, batch, token, h0), kb.c(0),
            kb.scalar(SizeExpr::stride(spec.out.id, 2)), one, hb);
   return kb.finish({SizeExpr::dim(spec.out.id, 1), SizeExpr::constant(spec.heads / hb),
                     SizeExpr::dim(spec.out.id, 0)});

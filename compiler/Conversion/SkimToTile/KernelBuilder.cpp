@@ -59,6 +59,12 @@ Value KernelBuilder::blockId(int dim) {
   return BlockIdOp::create(b, loc, b.getIndexType(), static_cast<uint64_t>(dim));
 }
 
+Value KernelBuilder::offset(int buffer, Value bi, Value si, Value hi) {
+  return add(add(mul(bi, scalar(SizeExpr::stride(buffer, 0))),
+                 mul(si, scalar(SizeExpr::stride(buffer, 1)))),
+             mul(hi, scalar(SizeExpr::stride(buffer, 2))));
+}
+
 Value KernelBuilder::c(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
 Value KernelBuilder::add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
 Value KernelBuilder::sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }

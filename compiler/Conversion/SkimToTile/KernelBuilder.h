@@ -32,6 +32,9 @@ public:
   /// An index argument holding `expr`, evaluated by the runtime at launch.
   Value scalar(const SizeExpr &expr);
   Value blockId(int dim);
+  /// b·stride0 + s·stride1 + h·stride2 of a plan buffer: the offset of row
+  /// (b, s, h) of a [B, S, H, ...] tensor, strides as kernel arguments.
+  Value offset(int buffer, Value b, Value s, Value h);
 
   // Index arithmetic.
   Value c(int64_t v);

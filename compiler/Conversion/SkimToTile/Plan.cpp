@@ -87,12 +87,30 @@ std::string Plan::serialize() const {
       os << " " << g.str();
     os << " args " << k.args.size();
     for (const PlanArg &a : k.args) {
-      if (a.buffer >= 0)
+      if (!a.tmaBox.empty()) {
+        os << " m" << a.buffer << ":";
+        for (size_t i = 0; i < a.tmaBox.size(); ++i)
+          os << (i ? "x" : "") << a.tmaBox[i];
+        os << ":" << a.tmaSwizzle;
+      } else if (a.buffer >= 0) {
         os << " t" << a.buffer;
-      else
+      } else {
         os << " e" << a.scalar.str();
+      }
+    }
+    int64_t shared = 0;
+    bool noShared = k.sharedBytes.empty() ||
+                    (k.sharedBytes.isConstant(&shared) && shared == 0);
+    const std::array<int64_t, 3> one = {1, 1, 1};
+    if (k.block != one || !noShared || k.cluster != one) {
+      os << " block " << k.block[0] << " " << k.block[1] << " " << k.block[2];
+      os << " smem " << (k.sharedBytes.empty() ? "0" : k.sharedBytes.str());
+      os << " cluster " << k.cluster[0] << " " << k.cluster[1] << " "
+         << k.cluster[2];
     }
     os << "\n";
   }
+  if (!binary.empty())
+    os << "binary " << binary << "\n";
   return os.str();
 }

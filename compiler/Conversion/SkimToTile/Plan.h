@@ -14,6 +14,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mlir::skim {
@@ -55,15 +56,45 @@ struct PlanBuffer {
   std::vector<SizeExpr> dims;
 };
 
+/// A kernel argument: a tensor (its buffer), an index scalar, or a TMA
+/// descriptor the runtime encodes at launch over a buffer.
 struct PlanArg {
-  int buffer = -1;        // a tensor argument, or
+  int buffer = -1;        // a tensor argument (or the TMA descriptor's buffer)
   SizeExpr scalar;        // an index argument
+  /// A TMA descriptor when non-empty: the box in the buffer's dim order
+  /// (innermost last), one entry per dim.
+  std::vector<int64_t> tmaBox;
+  std::string tmaSwizzle = "none"; // none, 32, 64 or 128
+
+  static PlanArg tensor(int buffer) {
+    PlanArg a;
+    a.buffer = buffer;
+    return a;
+  }
+  static PlanArg index(SizeExpr value) {
+    PlanArg a;
+    a.scalar = std::move(value);
+    return a;
+  }
+  static PlanArg tensorMap(int buffer, std::vector<int64_t> box,
+                           std::string swizzle) {
+    PlanArg a;
+    a.buffer = buffer;
+    a.tmaBox = std::move(box);
+    a.tmaSwizzle = std::move(swizzle);
+    return a;
+  }
 };
 
 struct PlanKernel {
   std::string name;
   std::array<SizeExpr, 3> grid;
   std::vector<PlanArg> args;
+  /// GPU launch attributes. A kernel that keeps all three defaults (a CPU
+  /// kernel) writes none of them.
+  std::array<int64_t, 3> block = {1, 1, 1};
+  SizeExpr sharedBytes; // dynamic shared memory in bytes; empty means 0
+  std::array<int64_t, 3> cluster = {1, 1, 1};
 };
 
 /// Selection indices the runtime validates when asked: every entry must be
@@ -85,6 +116,9 @@ struct Plan {
   std::vector<PlanKernel> kernels;
   std::vector<PlanIndexCheck> indexChecks;
   std::vector<PlanRequirement> requirements;
+  /// The artifact section with the GPU image (`cuda.cubin`, `cuda.ptx`);
+  /// empty for a CPU plan.
+  std::string binary;
   /// Records lhs == rhs unless both are the same expression.
   void require(const SizeExpr &lhs, const SizeExpr &rhs, std::string what) {
     if (lhs == rhs)

@@ -22,11 +22,6 @@ namespace {
 using P = arith::CmpIPredicate;
 const double kNegInf = -std::numeric_limits<double>::infinity();
 
-Value offset4(KernelBuilder &kb, int buffer, Value b, Value s, Value h) {
-  return kb.add(kb.add(kb.mul(b, kb.scalar(SizeExpr::stride(buffer, 0))),
-                       kb.mul(s, kb.scalar(SizeExpr::stride(buffer, 1)))),
-                kb.mul(h, kb.scalar(SizeExpr::stride(buffer, 2))));
-}
 } // namespace
 
 PlanKernel mlir::skim::emitMobaScoresKernel(ModuleOp module, StringRef name,
@@ -50,7 +45,7 @@ PlanKernel mlir::skim::emitMobaScoresKernel(ModuleOp module, StringRef name,
   Value Q = kb.alloc({mRows, spec.d});
   Value K = kb.alloc({bn, spec.d}, MemoryKind::shared);
   Value St = kb.alloc({mRows, bn});
-  kb.load(q, offset4(kb, spec.q.id, batch, t0, h0),
+  kb.load(q, kb.offset(spec.q.id, batch, t0, h0),
           kb.scalar(SizeExpr::stride(spec.q.id, 1)),
           kb.scalar(SizeExpr::stride(spec.q.id, 2)), valid, Q, heads);
   if (spec.scale != 1.0)
@@ -71,7 +66,7 @@ PlanKernel mlir::skim::emitMobaScoresKernel(ModuleOp module, StringRef name,
   };
   kb.forLoop(kb.c(0), complete, kb.c(bn), [&](Value c0) {
     Value n = kb.min(kb.c(bn), kb.sub(complete, c0));
-    kb.load(km, offset4(kb, spec.keys.id, batch, c0, kvh),
+    kb.load(km, kb.offset(spec.keys.id, batch, c0, kvh),
             kb.scalar(SizeExpr::stride(spec.keys.id, 1)), kb.c(0), n, K);
     kb.fill(St, 0.0);
     kb.gemm(Q, K, St, true);
@@ -99,16 +94,16 @@ PlanKernel mlir::skim::emitMobaScoresKernel(ModuleOp module, StringRef name,
     if (spec.indices) {
       SelectionOut out;
       out.indices = kb.tensor(spec.indices.id, spec.indices.elementType);
-      out.offset = offset4(kb, spec.indices.id, batch, tok, h);
+      out.offset = kb.offset(spec.indices.id, batch, tok, h);
       out.stride = kb.scalar(SizeExpr::stride(spec.indices.id, 3));
       out.counts = kb.tensor(spec.counts.id, spec.counts.elementType);
-      out.countOffset = offset4(kb, spec.counts.id, batch, tok, h);
+      out.countOffset = kb.offset(spec.counts.id, batch, tok, h);
       Value own = kb.floorDiv(kb.sub(kb.add(tok, L), T), kb.c(spec.block));
       emitTopkRow(kb, rowsBuf, base, blocks, own, spec.n, spec.forceFirst,
                   spec.forceLast, out);
     } else {
       Value sg = kb.tensor(spec.scores.id, spec.scores.elementType);
-      Value off = offset4(kb, spec.scores.id, batch, tok, h);
+      Value off = kb.offset(spec.scores.id, batch, tok, h);
       Value sj = kb.scalar(SizeExpr::stride(spec.scores.id, 3));
       kb.forLoop(kb.c(0), blocks, kb.c(1), [&](Value j) {
         Value x = memref::LoadOp::create(b, kb.loc, rowsBuf, ValueRange{kb.add(base, j)});
@@ -132,7 +127,7 @@ PlanKernel mlir::skim::emitTopkKernel(ModuleOp module, StringRef name,
   Value row = memref::AllocaOp::create(
       b, kb.loc, MemRefType::get({ShapedType::kDynamic}, b.getF32Type()),
       ValueRange{blocks});
-  Value off = offset4(kb, spec.scores.id, batch, tok, h);
+  Value off = kb.offset(spec.scores.id, batch, tok, h);
   Value sj = kb.scalar(SizeExpr::stride(spec.scores.id, 3));
   kb.forLoop(kb.c(0), blocks, kb.c(1), [&](Value j) {
     Value x = memref::LoadOp::create(b, kb.loc, scores, ValueRange{kb.add(off, kb.mul(j, sj))});
@@ -140,10 +135,10 @@ PlanKernel mlir::skim::emitTopkKernel(ModuleOp module, StringRef name,
   });
   SelectionOut out;
   out.indices = kb.tensor(spec.indices.id, spec.indices.elementType);
-  out.offset = offset4(kb, spec.indices.id, batch, tok, h);
+  out.offset = kb.offset(spec.indices.id, batch, tok, h);
   out.stride = kb.scalar(SizeExpr::stride(spec.indices.id, 3));
   out.counts = kb.tensor(spec.counts.id, spec.counts.elementType);
-  out.countOffset = offset4(kb, spec.counts.id, batch, tok, h);
+  out.countOffset = kb.offset(spec.counts.id, batch, tok, h);
   Value own = kb.floorDiv(kb.sub(kb.add(tok, L), T), kb.c(spec.block));
   emitTopkRow(kb, row, kb.c(0), blocks, own, spec.n, spec.forceFirst,
               spec.forceLast, out);

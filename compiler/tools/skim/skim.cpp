@@ -193,20 +193,8 @@ bool compileSource(const std::string &source, const std::string &bufferName,
   return true;
 }
 
-uint16_t toBf16(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, 4);
-  if ((bits & 0x7fffffff) > 0x7f800000)
-    return 0x7fc0;
-  bits += 0x7fff + ((bits >> 16) & 1); // round to nearest even
-  return static_cast<uint16_t>(bits >> 16);
-}
-float fromBf16(uint16_t h) {
-  uint32_t bits = uint32_t(h) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
+uint16_t toBf16(float f) { return rt::floatToBf16(f); }
+float fromBf16(uint16_t h) { return rt::bf16ToFloat(h); }
 uint16_t toF16(float f) { return _cvtss_sh(f, 0); }
 float fromF16(uint16_t h) { return _cvtsh_ss(h); }
 

@@ -40,7 +40,8 @@ SKIM_API void skim_kernel_free(skim_kernel *kernel);
 
 SKIM_API int skim_kernel_num_inputs(const skim_kernel *kernel);
 SKIM_API int skim_kernel_num_outputs(const skim_kernel *kernel);
-/* The DLPack dtype of output `index`. */
+/* The DLPack dtype of output `index`; bits = 0 when there is no such
+ * output (or the kernel is NULL). */
 SKIM_API DLDataType skim_kernel_output_dtype(const skim_kernel *kernel, int index);
 
 /* The shape of output `index` for these inputs; *rank receives its rank

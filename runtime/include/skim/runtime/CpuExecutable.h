@@ -14,6 +14,7 @@
 
 #include "skim/runtime/Artifact.h"
 #include "skim/runtime/Plan.h"
+#include "skim/runtime/RunOptions.h"
 #include "skim/runtime/Tensor.h"
 #include "skim/runtime/ThreadPool.h"
 
@@ -21,12 +22,6 @@
 #include <mutex>
 
 namespace skim::rt {
-
-struct RunOptions {
-  /// Check selection indices before launching: an entry that is neither −1
-  /// nor a KV block is an error instead of being skipped as padding.
-  bool validateIndices = false;
-};
 
 class CpuExecutable {
 public:

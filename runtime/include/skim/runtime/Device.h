@@ -15,6 +15,7 @@
 #ifndef SKIM_RUNTIME_DEVICE_H
 #define SKIM_RUNTIME_DEVICE_H
 
+#include "skim/runtime/Plan.h"
 #include "skim/runtime/Status.h"
 
 #include <cstddef>
@@ -61,6 +62,27 @@ struct LaunchConfig {
   Dim3 cluster;
   uint32_t dynamicSharedBytes = 0;
   Stream stream;
+};
+
+/// A TMA descriptor (CUtensorMap): 128 opaque bytes that the host encodes and
+/// a kernel receives by value (a 128-byte, 64-byte-aligned parameter) or
+/// through a pointer to device memory.
+struct alignas(128) TensorMap {
+  unsigned char bytes[128] = {};
+};
+static_assert(sizeof(TensorMap) == 128, "a CUtensorMap is 128 bytes");
+
+/// What to encode: a tiled view of a strided tensor in device memory, loaded
+/// box by box. Shapes, strides and the box are in the buffer's dim order
+/// (outermost first, innermost last, as in memrefs and TensorViews); the
+/// encoder reverses them into the driver's innermost-first order.
+struct TensorMapSpec {
+  DevicePtr base = 0;
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+  std::vector<int64_t> strides; // in elements; the innermost must be 1
+  std::vector<int64_t> box;
+  Swizzle swizzle = Swizzle::None;
 };
 
 /// What this device and its driver can do beyond the basics.
@@ -135,6 +157,11 @@ public:
   /// pointer per kernel parameter, pointing at its value.
   virtual Status launch(Function function, const LaunchConfig &config,
                         void **params) = 0;
+
+  /// Encodes a tiled TMA descriptor on the host (cuTensorMapEncodeTiled:
+  /// zero fill out of bounds, no interleave, 128-byte L2 promotion). Only a
+  /// CUDA device with a CUDA 12+ driver can; the others say so.
+  virtual Status encodeTensorMap(TensorMap &map, const TensorMapSpec &spec);
 
 protected:
   Device(DeviceKind kind, std::string name, std::string arch,

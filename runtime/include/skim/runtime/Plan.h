@@ -1,8 +1,10 @@
 //===- Plan.h - launch plans as the runtime reads them ----------*- C++ -*-===//
 //
 // The text form written by the compiler (docs/LaunchPlan.md): buffers with
-// dims as expressions, then kernels in launch order with a grid rule and an
-// argument list. Expressions are evaluated against the bound dims and strides.
+// dims as expressions, then kernels in launch order with a grid rule, an
+// argument list and, for GPU kernels, the block, dynamic shared memory and
+// cluster shape; a GPU plan also names the artifact section holding its
+// image. Expressions are evaluated against the bound dims and strides.
 //
 //===----------------------------------------------------------------------===//
 
@@ -41,15 +43,34 @@ struct BufferDecl {
   std::vector<Expr> dims;
 };
 
+/// Shared-memory swizzle of a TMA descriptor (CUtensorMapSwizzle's first four).
+enum class Swizzle { None, B32, B64, B128 };
+/// "none", "32", "64" or "128", as in the plan text.
+const char *swizzleName(Swizzle s);
+
 struct KernelArg {
-  int buffer = -1; // a tensor, or
-  Expr scalar;     // an index value
+  enum class Kind {
+    Tensor,    // t<buffer>: the buffer's address
+    Scalar,    // e<expr>: an index value
+    TensorMap, // m<buffer>:<box>:<swizzle>: a TMA descriptor over the buffer
+  };
+  Kind kind = Kind::Scalar;
+  int buffer = -1; // Tensor and TensorMap
+  Expr scalar;     // Scalar
+  /// TensorMap: the box in the buffer's dim order (innermost last), one
+  /// entry per dim of the buffer.
+  std::vector<int64_t> box;
+  Swizzle swizzle = Swizzle::None;
 };
 
 struct KernelDecl {
   std::string name;
   std::array<Expr, 3> grid;
   std::vector<KernelArg> args;
+  /// GPU launch attributes; a CPU kernel keeps the defaults.
+  std::array<int64_t, 3> block{{1, 1, 1}};
+  Expr sharedBytes{{"0"}}; // dynamic shared memory, in bytes
+  std::array<int64_t, 3> cluster{{1, 1, 1}};
 };
 
 /// Entries of `buffer` (i32 selection indices) must be −1 or in [0, blocks).
@@ -69,6 +90,9 @@ struct Plan {
   std::vector<KernelDecl> kernels;
   std::vector<IndexCheck> indexChecks;
   std::vector<Requirement> requirements;
+  /// The artifact section holding the GPU image (`cuda.cubin`, `cuda.ptx`),
+  /// or empty for a CPU plan.
+  std::string binary;
   int numInputs() const;
   int numOutputs() const;
   static Expected<Plan> parse(const std::string &text);

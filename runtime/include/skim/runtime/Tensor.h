@@ -3,6 +3,7 @@
 #ifndef SKIM_RUNTIME_TENSOR_H
 #define SKIM_RUNTIME_TENSOR_H
 
+#include "skim/runtime/Device.h"
 #include "skim/runtime/Plan.h"
 
 #include <cstdint>
@@ -10,12 +11,20 @@
 
 namespace skim::rt {
 
-/// A strided view of caller memory; strides are in elements.
+/// bfloat16 conversions (round to nearest even; NaN stays NaN), for callers
+/// that fill or read bf16 tensors on the host.
+uint16_t floatToBf16(float f);
+float bf16ToFloat(uint16_t h);
+
+/// A strided view of caller memory; strides are in elements. For a GPU run
+/// `data` is a device pointer and `device` names the GPU kind; executables
+/// refuse views that live elsewhere.
 struct TensorView {
   void *data = nullptr;
   DType dtype = DType::F32;
   std::vector<int64_t> shape;
   std::vector<int64_t> strides;
+  DeviceKind device = DeviceKind::Cpu;
 
   /// A contiguous row-major view.
   static TensorView contiguous(void *data, DType dtype, std::vector<int64_t> shape);
