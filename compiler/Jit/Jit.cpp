@@ -141,7 +141,7 @@ rt::Expected<std::string> Jit::cacheKey(const std::string &mlir) {
   FailureOr<std::string> canonical = canonicalIR(mlir, diagnostics);
   if (failed(canonical))
     return rt::Error{diagnostics};
-  std::string material = std::string(compilerVersion()) + '\0' + targetDescription +
+  std::string material = compilerBuildId() + '\0' + targetDescription +
                          '\0' + *canonical;
   // Two independent 64-bit hashes: 128 bits of key.
   uint64_t a = rt::fnv1a64(material.data(), material.size());

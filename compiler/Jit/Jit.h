@@ -3,7 +3,7 @@
 // A variant (MLIR text) is compiled for a target the first time anyone asks
 // and kept in a content-addressed cache: in memory for this process, and on
 // disk in $SKIM_CACHE_DIR (default ~/.cache/skim) for every later one.
-// key = compiler version + target description (for the host, its CPU and
+// key = compiler version and build + target description (for the host, its CPU and
 // features) + the variant's canonical IR, schedules included. Writes are a
 // temporary file and a rename under a per-key file lock, so concurrent
 // threads and processes compile a key once; an entry that fails its checksum

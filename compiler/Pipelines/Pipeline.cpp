@@ -11,12 +11,30 @@
 #include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassRegistry.h"
 
+#include <dlfcn.h>
 #include <sstream>
+#include <sys/stat.h>
 
 using namespace mlir;
 using namespace mlir::skim;
 
 const char *mlir::skim::compilerVersion() { return "skim " SKIM_VERSION_STRING; }
+
+const std::string &mlir::skim::compilerBuildId() {
+  // The binary that holds this function changes whenever the compiler does:
+  // its path, size and modification time tell builds of one version apart,
+  // so caches never serve an artifact from an older build.
+  static const std::string id = [] {
+    Dl_info info;
+    struct stat st;
+    if (!dladdr(reinterpret_cast<void *>(&compilerVersion), &info) ||
+        !info.dli_fname || stat(info.dli_fname, &st) != 0)
+      return std::string(compilerVersion());
+    return std::string(compilerVersion()) + "@" + info.dli_fname + ":" +
+           std::to_string(st.st_size) + ":" + std::to_string(st.st_mtime);
+  }();
+  return id;
+}
 
 LogicalResult mlir::skim::buildSkimPipeline(OpPassManager &pm,
                                             const PipelineOptions &options,

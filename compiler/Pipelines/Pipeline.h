@@ -34,6 +34,9 @@ FailureOr<std::string> compileToArtifact(ModuleOp module,
 
 /// The version string every cache key and artifact carries.
 const char *compilerVersion();
+/// The version plus the identity of this build of the compiler (binary
+/// path, size, time): what caches key on.
+const std::string &compilerBuildId();
 
 } // namespace mlir::skim
 

@@ -47,7 +47,8 @@ Compiled &lookup(const std::string &mlir) {
     return it->second;
   Compiled &entry = cache()[mlir];
   uint64_t key = rt::fnv1a64(mlir.data(), mlir.size());
-  key = rt::fnv1a64(mlir::skim::compilerVersion(), std::strlen(mlir::skim::compilerVersion()), key);
+  const std::string &build = mlir::skim::compilerBuildId();
+  key = rt::fnv1a64(build.data(), build.size(), key);
   std::string path = cacheDir() + "/" + std::to_string(key) + ".skim";
   rt::Expected<rt::Artifact> cached = rt::Artifact::readFile(path);
   std::string bytes;

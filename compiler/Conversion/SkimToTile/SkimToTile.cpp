@@ -76,12 +76,21 @@ private:
     plan.require(dimExpr(a, da), dimExpr(b, db),
                  (an + "." + dimName + "=" + bn + "." + dimName).str());
   }
+  /// The size expression of an index value: a constant, or a tensor.dim of
+  /// a tensor the plan knows (looked at where it is defined, so an op may
+  /// use a size defined after an op fused into an earlier kernel).
   FailureOr<SizeExpr> sizeOf(Operation *op, Value index) {
     auto it = sizes.find(index);
-    if (it == sizes.end())
-      return op->emitOpError("kv_tokens must be a constant or a tensor.dim of "
-                             "a tensor the plan knows");
-    return it->second;
+    if (it != sizes.end())
+      return it->second;
+    if (auto constant = index.getDefiningOp<arith::ConstantIndexOp>())
+      return SizeExpr::constant(constant.value());
+    if (auto dim = index.getDefiningOp<tensor::DimOp>())
+      if (std::optional<int64_t> d = dim.getConstantIndex())
+        if (buffers.count(dim.getSource()))
+          return dimExpr(dim.getSource(), *d);
+    return op->emitOpError("kv_tokens must be a constant or a tensor.dim of "
+                           "a tensor the plan knows");
   }
   std::string kernelName(StringRef what) {
     return ("skim_k" + std::to_string(plan.kernels.size()) + "_" + what).str();
@@ -258,9 +267,12 @@ LogicalResult PlanBuilder::visitAttention(AttentionOp op) {
         FailureOr<SizeExpr> l = sizeOf(scores, scores.getKvTokens());
         if (failed(l))
           return failure();
-        if (!op.getKvTokens() || !(spec.kvTokens == *l))
+        if (!op.getKvTokens())
           return op.emitOpError("the compressed attention and its block scores "
                                 "must count the same kv_tokens");
+        // Per-branch K/V (the paper's form) count tokens with different
+        // tensors; the runtime checks that they agree.
+        plan.require(spec.kvTokens, *l, "compressed.L=selected.L");
         fuse = true;
         nsa.cmpBlock = *scores.getCmpBlock();
         nsa.cmpStride = *scores.getCmpStride();
@@ -336,6 +348,8 @@ LogicalResult PlanBuilder::visitBlockScores(BlockScoresOp op) {
   if (failed(hq) || failed(hkv) || failed(d) || failed(l))
     return failure();
   requireSame(op.getKeys(), 0, "keys", q, 0, "query", "B");
+  plan.require(dimExpr(op.getKeys(), 1), l->floorDiv(SizeExpr::constant(op.getBlock())),
+               "keys.blocks=floor(kv_tokens/block)");
   spec.q = ref(q);
   spec.keys = ref(op.getKeys());
   spec.kvTokens = *l;
@@ -376,6 +390,8 @@ LogicalResult PlanBuilder::visitTopk(TopkOp op) {
   spec.scores = ref(scores);
   spec.kvTokens = *l;
   spec.heads = *h;
+  plan.require(dimExpr(scores, 3), l->ceilDiv(SizeExpr::constant(op.getBlock())),
+               "scores.blocks=ceil(kv_tokens/block)");
   spec.n = op.getN();
   spec.block = op.getBlock();
   spec.forceFirst = op.getForceFirst();
