@@ -62,13 +62,19 @@ public:
 
 private:
   void setUpGeometry();
-  void processChunk(Value c0, Value valid, bool fromSelection);
+  /// `rowMask` (an M-row f32 tile, or null) zeroes the rows whose own
+  /// selection does (in a selection pass) or does not (in a window pass)
+  /// contain this chunk's block.
+  void processChunk(Value c0, Value valid, bool fromSelection, Value rowMask = {});
   void loadKeys(Value offset, Value valid) {
     kb.load(kG, offset, ks.s, kb.c(0), valid, K, 1, 0.0, kTransposed);
   }
   void rangeChunks(Value lo, Value hi, bool skipSelected);
-  Value isSelected(Value block, Value count);
+  /// The position of `block` in the first `count` union entries, or −1.
+  Value unionIndex(Value block, Value count);
   void collectSelection();
+  /// rowMask[r] = member(token of r, entry u), or 1 − that when `invert`.
+  void fillRowMask(Value u, bool invert);
   void finish();
   void emitNsaSelection();
   Value rowPosition(Value r); // query position of tile row r (in a map body)
@@ -85,7 +91,10 @@ private:
   Strides4 qs, ks, vs;
   Value Q, m, l, acc, St, K, V, mNew, alpha;
   // Selection.
-  Value selected, numSelected, numKvBlocks;
+  // The union of the tile's tokens' selections and, per token and union
+  // entry, whether the token chose it (1.0) or not (0.0).
+  Value unionBlocks, numUnion, member, rowMaskTile, numKvBlocks;
+  int64_t unionCap = 0;
 };
 
 Value AttentionEmitter::rowPosition(Value r) {
@@ -97,10 +106,20 @@ void AttentionEmitter::setUpGeometry() {
   int64_t g = s.hq / s.hkv;
   rows.heads = (s.packGqa && !s.selectionPerHead) || nsa ? g : 1;
   int64_t tokens = std::max<int64_t>(1, s.blockM / rows.heads);
-  if (s.indices)
-    tokens = largestPow2DividingAtMost(tokens, s.qBlock);
-  else
+  if (!s.indices) {
     tokens = largestPow2DividingAtMost(tokens, int64_t(1) << 20);
+  } else if (s.qBlock > 1) {
+    // Tokens of one query tile share a selection: pack them.
+    tokens = largestPow2DividingAtMost(tokens, s.qBlock);
+  } else if (s.tokensPerTile > 1) {
+    tokens = s.tokensPerTile;
+  } else {
+    // Per-token selections: a tile of several tokens walks the union of
+    // their blocks, each row masked to its own. Worth it when a token alone
+    // would give a tile of few rows (MoBA's per-head selections); with a
+    // whole GQA group per token (NSA) the rows are already there.
+    tokens = rows.heads < 8 ? std::min<int64_t>(16, tokens) : 1;
+  }
   rows.tokens = tokens;
   bn = s.blockN;
   if (s.indices)
@@ -111,7 +130,8 @@ void AttentionEmitter::setUpGeometry() {
                                (nsa->selBlock / nsa->cmpStride));
 }
 
-void AttentionEmitter::processChunk(Value c0, Value valid, bool fromSelection) {
+void AttentionEmitter::processChunk(Value c0, Value valid, bool fromSelection,
+                                    Value rowMask) {
   OpBuilder &b = kb.b;
   Location loc = kb.loc;
   Value kOff = kb.add(kb.add(kb.mul(batch, ks.b), kb.mul(c0, ks.s)), kb.mul(kvh, ks.h));
@@ -120,8 +140,14 @@ void AttentionEmitter::processChunk(Value c0, Value valid, bool fromSelection) {
   kb.gemm(Q, K, St, /*transposeB=*/!kTransposed);
 
   // The exact allowed-key rule, element by element.
-  kb.map({}, {}, St, [&](ValueRange a) -> Value {
-    Value r = a[0], j = a[1], cur = a[2];
+  SmallVector<Value> maskInputs;
+  SmallVector<StringRef> maskIndexing;
+  if (rowMask) {
+    maskInputs.push_back(rowMask);
+    maskIndexing.push_back("i");
+  }
+  kb.map(maskInputs, maskIndexing, St, [&](ValueRange a) -> Value {
+    Value r = a[0], j = a[1], cur = a.back();
     Value key = kb.add(c0, j);
     Value p = rowPosition(r);
     Value pos = kb.add(kb.mul(key, kb.c(s.keyStride)), kb.c(s.keyOffset));
@@ -137,6 +163,9 @@ void AttentionEmitter::processChunk(Value c0, Value valid, bool fromSelection) {
         any = kb.orI(any, kb.cmp(P::slt, key, kb.c(s.sink)));
       ok = kb.andI(ok, any);
     }
+    if (rowMask)
+      ok = kb.andI(ok, arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
+                                             a[2], kb.f32(0.5)));
     Value x = cur;
     if (s.softcap)
       x = arith::MulFOp::create(b, loc, math::TanhOp::create(b, loc, cur),
@@ -184,62 +213,108 @@ void AttentionEmitter::rangeChunks(Value lo, Value hi, bool skipSelected) {
       processChunk(c0, valid, /*fromSelection=*/false);
       return;
     }
+    // A block some rows selected was attended by those rows already: the
+    // window pass masks them out for this chunk.
     Value block = kb.floorDiv(c0, kb.c(s.kvBlock));
-    Value notSelected = kb.cmp(P::eq, isSelected(block, numSelected),
-                               arith::ConstantIntOp::create(kb.b, kb.loc, 0, 1));
-    kb.ifThen(notSelected, [&] { processChunk(c0, valid, false); });
+    Value u = unionIndex(block, numUnion);
+    kb.ifThen(kb.cmp(P::slt, u, kb.c(0)), [&] { processChunk(c0, valid, false); });
+    kb.ifThen(kb.cmp(P::sge, u, kb.c(0)), [&] {
+      fillRowMask(u, /*invert=*/true);
+      processChunk(c0, valid, false, rowMaskTile);
+    });
   });
 }
 
-/// Whether `block` is among the first `count` collected selection entries.
-Value AttentionEmitter::isSelected(Value block, Value count) {
-  Value init[] = {arith::ConstantIntOp::create(kb.b, kb.loc, 0, 1)};
+Value AttentionEmitter::unionIndex(Value block, Value count) {
+  Value init[] = {kb.c(-1)};
   return kb.forLoop(kb.c(0), count, kb.c(1), init,
-                    [&](Value e, ValueRange acc) -> SmallVector<Value> {
-                      Value x = memref::LoadOp::create(kb.b, kb.loc, selected,
-                                                       ValueRange{e});
-                      return {kb.orI(acc[0], kb.cmp(P::eq, x, block))};
+                    [&](Value u, ValueRange acc) -> SmallVector<Value> {
+                      Value x = memref::LoadOp::create(kb.b, kb.loc, unionBlocks,
+                                                       ValueRange{u});
+                      return {kb.select(kb.cmp(P::eq, x, block), u, acc[0])};
                     })[0];
 }
 
-/// The row's valid selection entries: within counts (or before the first
-/// −1), inside [0, blocks), first occurrence only.
+void AttentionEmitter::fillRowMask(Value u, bool invert) {
+  OpBuilder &b = kb.b;
+  Location loc = kb.loc;
+  kb.forLoop(kb.c(0), kb.c(rows.rows()), kb.c(1), [&](Value r) {
+    Value token = kb.floorDiv(r, kb.c(rows.heads));
+    Value chose = memref::LoadOp::create(
+        b, loc, member, ValueRange{kb.add(kb.mul(token, kb.c(unionCap)), u)});
+    Value value = invert ? arith::SubFOp::create(b, loc, kb.f32(1.0), chose).getResult()
+                         : chose;
+    memref::StoreOp::create(b, loc, value, rowMaskTile, ValueRange{r});
+  });
+}
+
+/// Each token's valid selection entries (within counts, or before the first
+/// −1; inside [0, blocks); first occurrence only) go into the tile's union,
+/// with the token's membership recorded.
 void AttentionEmitter::collectSelection() {
   OpBuilder &b = kb.b;
   Location loc = kb.loc;
+  Type index = b.getIndexType();
   Value idxG = kb.tensor(s.indices.id, s.indices.elementType);
   Strides4 is = strides(kb, s.indices.id);
   Value ie = kb.scalar(SizeExpr::stride(s.indices.id, 3));
-  Value tq = kb.floorDiv(t0, kb.c(s.qBlock));
   Value hs = s.selectionPerHead ? h0 : kvh;
-  Value rowOff = kb.add(kb.add(kb.mul(batch, is.b), kb.mul(tq, is.s)), kb.mul(hs, is.h));
-  Value limit = kb.c(s.entries);
-  if (s.counts) {
-    Value cntG = kb.tensor(s.counts.id, s.counts.elementType);
-    Value cOff = kb.add(kb.add(kb.mul(batch, kb.scalar(SizeExpr::stride(s.counts.id, 0))),
-                               kb.mul(tq, kb.scalar(SizeExpr::stride(s.counts.id, 1)))),
-                        kb.mul(hs, kb.scalar(SizeExpr::stride(s.counts.id, 2))));
-    Value cnt = memref::LoadOp::create(b, loc, cntG, ValueRange{cOff});
-    limit = kb.max(kb.c(0), kb.min(limit, arith::IndexCastOp::create(b, loc, b.getIndexType(), cnt)));
-  }
-  selected = memref::AllocaOp::create(b, loc, MemRefType::get({s.entries}, b.getIndexType()));
-  Value init[] = {kb.c(0), arith::ConstantIntOp::create(b, loc, 0, 1)};
-  numSelected = kb.forLoop(kb.c(0), limit, kb.c(1), init,
-      [&](Value e, ValueRange acc) -> SmallVector<Value> {
-        Value raw = memref::LoadOp::create(b, loc, idxG, ValueRange{kb.add(rowOff, kb.mul(e, ie))});
-        Value blk = arith::IndexCastOp::create(b, loc, b.getIndexType(), raw);
-        Value stopped = acc[1];
-        if (!s.counts)
-          stopped = kb.orI(stopped, kb.cmp(P::eq, blk, kb.c(-1)));
-        Value inRange = kb.andI(kb.cmp(P::sge, blk, kb.c(0)), kb.cmp(P::slt, blk, numKvBlocks));
-        Value seen = isSelected(blk, acc[0]); // the entries kept so far
-        Value keep = kb.andI(kb.andI(inRange, kb.cmp(P::eq, seen, arith::ConstantIntOp::create(b, loc, 0, 1))),
-                             kb.cmp(P::eq, stopped, arith::ConstantIntOp::create(b, loc, 0, 1)));
-        // Store unconditionally at the current end; advance only when kept.
-        memref::StoreOp::create(b, loc, blk, selected, ValueRange{kb.min(acc[0], kb.c(s.entries - 1))});
-        Value next = kb.select(keep, kb.add(acc[0], kb.c(1)), acc[0]);
-        return {next, stopped};
-      })[0];
+  Value falseV = arith::ConstantIntOp::create(b, loc, 0, 1);
+
+  unionCap = rows.tokens * s.entries;
+  unionBlocks = memref::AllocaOp::create(b, loc, MemRefType::get({unionCap}, index));
+  member = memref::AllocaOp::create(
+      b, loc, MemRefType::get({rows.tokens * unionCap}, b.getF32Type()));
+  rowMaskTile = kb.alloc({rows.rows()});
+  Value count = memref::AllocaOp::create(b, loc, MemRefType::get({1}, index));
+  memref::StoreOp::create(b, loc, kb.c(0), count, ValueRange{kb.c(0)});
+  kb.forLoop(kb.c(0), kb.c(rows.tokens * unionCap), kb.c(1), [&](Value i) {
+    memref::StoreOp::create(b, loc, kb.f32(0.0), member, ValueRange{i});
+  });
+
+  kb.forLoop(kb.c(0), validTokens, kb.c(1), [&](Value t) {
+    Value tq = kb.floorDiv(kb.add(t0, t), kb.c(s.qBlock));
+    Value rowOff = kb.add(kb.add(kb.mul(batch, is.b), kb.mul(tq, is.s)), kb.mul(hs, is.h));
+    Value limit = kb.c(s.entries);
+    if (s.counts) {
+      Value cntG = kb.tensor(s.counts.id, s.counts.elementType);
+      Value cOff = kb.add(kb.add(kb.mul(batch, kb.scalar(SizeExpr::stride(s.counts.id, 0))),
+                                 kb.mul(tq, kb.scalar(SizeExpr::stride(s.counts.id, 1)))),
+                          kb.mul(hs, kb.scalar(SizeExpr::stride(s.counts.id, 2))));
+      Value cnt = memref::LoadOp::create(b, loc, cntG, ValueRange{cOff});
+      limit = kb.max(kb.c(0), kb.min(limit, arith::IndexCastOp::create(b, loc, index, cnt)));
+    }
+    Value memberRow = kb.mul(t, kb.c(unionCap));
+    Value init[] = {falseV};
+    kb.forLoop(kb.c(0), limit, kb.c(1), init,
+        [&](Value e, ValueRange acc) -> SmallVector<Value> {
+          Value raw = memref::LoadOp::create(b, loc, idxG, ValueRange{kb.add(rowOff, kb.mul(e, ie))});
+          Value blk = arith::IndexCastOp::create(b, loc, index, raw);
+          Value stopped = acc[0];
+          if (!s.counts)
+            stopped = kb.orI(stopped, kb.cmp(P::eq, blk, kb.c(-1)));
+          Value inRange = kb.andI(kb.cmp(P::sge, blk, kb.c(0)), kb.cmp(P::slt, blk, numKvBlocks));
+          Value total = memref::LoadOp::create(b, loc, count, ValueRange{kb.c(0)});
+          Value u = unionIndex(blk, total);
+          Value known = kb.cmp(P::sge, u, kb.c(0));
+          Value mine = memref::LoadOp::create(
+              b, loc, member, ValueRange{kb.add(memberRow, kb.select(known, u, kb.c(0)))});
+          Value duplicate = kb.andI(known, arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
+                                                                 mine, kb.f32(0.5)));
+          Value keep = kb.andI(kb.andI(inRange, kb.cmp(P::eq, stopped, falseV)),
+                               kb.cmp(P::eq, duplicate, falseV));
+          kb.ifThen(keep, [&] {
+            Value slot = kb.select(known, u, total);
+            memref::StoreOp::create(b, loc, blk, unionBlocks, ValueRange{slot});
+            memref::StoreOp::create(b, loc, kb.select(known, total, kb.add(total, kb.c(1))),
+                                    count, ValueRange{kb.c(0)});
+            memref::StoreOp::create(b, loc, kb.f32(1.0), member,
+                                    ValueRange{kb.add(memberRow, slot)});
+          });
+          return {stopped};
+        });
+  });
+  numUnion = memref::LoadOp::create(b, loc, count, ValueRange{kb.c(0)});
 }
 
 std::array<SizeExpr, 3> AttentionEmitter::emit() {
@@ -303,12 +378,14 @@ std::array<SizeExpr, 3> AttentionEmitter::emit() {
   if (s.indices) {
     numKvBlocks = kb.floorDiv(kb.add(S, kb.c(s.kvBlock - 1)), kb.c(s.kvBlock));
     collectSelection();
-    kb.forLoop(kb.c(0), numSelected, kb.c(1), [&](Value e) {
-      Value blk = memref::LoadOp::create(b, loc, selected, ValueRange{e});
+    kb.forLoop(kb.c(0), numUnion, kb.c(1), [&](Value u) {
+      Value blk = memref::LoadOp::create(b, loc, unionBlocks, ValueRange{u});
       Value lo = kb.mul(blk, kb.c(s.kvBlock));
       Value end = kb.min(kb.add(lo, kb.c(s.kvBlock)), hi);
+      fillRowMask(u, /*invert=*/false);
       kb.forLoop(lo, end, kb.c(bn), [&](Value c0) {
-        processChunk(c0, kb.min(kb.c(bn), kb.sub(end, c0)), /*fromSelection=*/true);
+        processChunk(c0, kb.min(kb.c(bn), kb.sub(end, c0)), /*fromSelection=*/true,
+                     rowMaskTile);
       });
     });
   }

@@ -42,6 +42,8 @@ struct AttentionSpec {
   int64_t keyStride = 1, keyOffset = 0, kvBlock = 0, qBlock = 1;
   int64_t blockM = 64, blockN = 64;
   bool packGqa = true;
+  /// Tokens per tile when each token has its own selection; 1 = decide.
+  int64_t tokensPerTile = 1;
 };
 
 /// The NSA selection that follows a compressed attention in the same kernel:

@@ -239,6 +239,7 @@ LogicalResult PlanBuilder::visitAttention(AttentionOp op) {
   spec.blockM = schedule.getBlockM();
   spec.blockN = schedule.getBlockN();
   spec.packGqa = schedule.getPackGqa();
+  spec.tokensPerTile = schedule.getTokensPerTile();
 
   Value q = op.getQuery();
   spec.out = newBuffer(op.getOut(), {dimExpr(q, 0), dimExpr(q, 1),

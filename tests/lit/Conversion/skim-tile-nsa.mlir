@@ -10,7 +10,7 @@
 // CHECK-SAME: kernel skim_k0_pool
 // CHECK-SAME: kernel skim_k1_pool
 // CHECK-SAME: kernel skim_k2_nsa_compressed grid d0.1,16,cdiv 2 d0.0
-// CHECK-SAME: kernel skim_k3_attention grid d0.1 2 d0.0
+// CHECK-SAME: kernel skim_k3_attention grid d0.1,16,cdiv 2 d0.0
 // CHECK-SAME: kernel skim_k4_attention
 // CHECK-SAME: kernel skim_k5_combine
 // CHECK-NOT: f32 4 d0.0 d0.1 2 {{.+}}cdiv
@@ -25,10 +25,12 @@
 // CHECK: skim_tile.gemm %{{.+}} : memref<16x64xf32>, memref<64x64xf32>, memref<16x64xf32>
 // CHECK: skim_tile.gemm %{{.+}} : memref<16x64xf32>, memref<64x17xf32>, memref<16x17xf32>
 // CHECK-LABEL: func.func @skim_k3_attention
-// One token's group (4 heads) per tile, KV blocks from its selection; with
-// so few rows, K stays [keys, D] and Q·Kᵀ takes dot products.
-// CHECK: skim_tile.load {{.+}} : memref<?xf32>, memref<4x32xf32>
-// CHECK: skim_tile.gemm %{{.+}} {transpose_b} : memref<4x32xf32>, memref<64x32xf32>, memref<4x64xf32>
+// A group of 4 heads is too few rows for a tile: 16 tokens share one, and
+// walk the union of their selections, each row masked to its own token's.
+// CHECK: skim_tile.load {{.+}} {group = 4 : i64} : memref<?xf32>, memref<64x32xf32>
+// CHECK: scf.for
+// CHECK: skim_tile.load {{.+}} {transpose} : memref<?xf32>, memref<32x64xf32>
+// CHECK: skim_tile.map ins(%{{.+}} : memref<64xf32>) outs(%{{.+}} : memref<64x64xf32>) attributes {indexing = ["i"]}
 func.func @nsa(%q: tensor<?x?x8x32xf32>, %k: tensor<?x?x2x32xf32>, %v: tensor<?x?x2x32xf32>,
                %g: tensor<?x?x8xf32>) -> tensor<?x?x8x32xf32> {
   %o = skim.nsa %q, keys(%k), values(%v), gates(%g, %g, %g)
