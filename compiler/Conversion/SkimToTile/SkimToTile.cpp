@@ -261,7 +261,8 @@ LogicalResult PlanBuilder::visitAttention(AttentionOp op) {
         spec.keyOffset == static_cast<int64_t>(*scores.getCmpBlock()) - 1 &&
         std::abs(scores.getScale() ? scores.getScale()->convertToDouble() - spec.scale
                                    : 1.0 / std::sqrt(double(spec.d)) - spec.scale) < 1e-12 &&
-        static_cast<bool>(scores.getSoftcap()) == static_cast<bool>(spec.softcap)) {
+        static_cast<bool>(scores.getSoftcap()) == static_cast<bool>(spec.softcap) &&
+        (!spec.softcap || scores.getSoftcap()->convertToDouble() == *spec.softcap)) {
       auto topk = dyn_cast<TopkOp>(*scores.getScores().getUsers().begin());
       if (topk && topk.getKvTokens() == scores.getKvTokens() &&
           topk.getBlock() == scores.getBlock()) {

@@ -637,7 +637,8 @@ LogicalResult NsaOp::verify() {
       failed(c.nonNegative("force_first", getForceFirst())) ||
       failed(c.nonNegative("force_last", getForceLast())) ||
       failed(c.positive("window", getWindow())) ||
-      failed(c.finitePositive("scale", getScale())))
+      failed(c.finitePositive("scale", getScale())) ||
+      failed(c.finitePositive("softcap", getSoftcap())))
     return failure();
   if (l > lsel)
     return emitOpError() << "cmp_block l = " << l

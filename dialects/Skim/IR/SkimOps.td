@@ -221,7 +221,9 @@ def Skim_NsaOp : Skim_Op<"nsa", [Pure, AttrSizedOperandSegments,
     `[B, T, Hq]`. `keys`/`values` hold one K/V shared by all branches (the
     public kernels) or three, one per branch in the order compressed, selected,
     window (the paper). `pool_weights` makes the compression a learned linear
-    map instead of the mean. Defaults are the paper's.
+    map instead of the mean. `scale` and `softcap` apply to every branch and
+    to the selection scores (p_cmp must come from the compressed branch's own
+    softmax). Defaults are the paper's.
   }];
   let arguments = (ins
     Skim_FloatTensor:$query,
@@ -240,6 +242,7 @@ def Skim_NsaOp : Skim_Op<"nsa", [Pure, AttrSizedOperandSegments,
     DefaultValuedAttr<I64Attr, "2">:$force_last,
     DefaultValuedAttr<I64Attr, "512">:$window,
     OptionalAttr<F32Attr>:$scale,
+    OptionalAttr<F32Attr>:$softcap,
     OptionalAttr<DictionaryAttr>:$schedules);
   let results = (outs Skim_FloatTensor:$out);
   let assemblyFormat = [{

@@ -55,10 +55,11 @@ IntegerAttr i64(OpBuilder &b, int64_t v) { return b.getI64IntegerAttr(v); }
 AttentionOp buildAttention(OpBuilder &b, Location loc, Value q, Value k,
                            Value v, Value indices, Value counts,
                            Value kvTokens, MaskAttr mask, FloatAttr scale,
-                           int64_t keyStride, int64_t keyOffset,
-                           IntegerAttr kvBlock, ScheduleAttr schedule) {
+                           FloatAttr softcap, int64_t keyStride,
+                           int64_t keyOffset, IntegerAttr kvBlock,
+                           ScheduleAttr schedule) {
   return AttentionOp::create(b, loc, q, k, v, indices, counts, kvTokens, mask,
-                             scale, /*softcap=*/FloatAttr(), i64(b, keyStride),
+                             scale, softcap, i64(b, keyStride),
                              i64(b, keyOffset), kvBlock, i64(b, 1), schedule);
 }
 
@@ -72,7 +73,7 @@ struct ExpandNsa : OpRewritePattern<NsaOp> {
     DictionaryAttr schedules = op.getSchedulesAttr();
     int64_t l = op.getCmpBlock(), d = op.getCmpStride(), lsel = op.getSelBlock();
     Value q = op.getQuery();
-    FloatAttr scale = op.getScaleAttr();
+    FloatAttr scale = op.getScaleAttr(), softcap = op.getSoftcapAttr();
     auto causal = MaskAttr::get(ctx, /*causal=*/true, 0, 0);
 
     // Compressed branch: block representatives of K and V, then causal
@@ -88,8 +89,8 @@ struct ExpandNsa : OpRewritePattern<NsaOp> {
     Value tokens = tokenCount(rewriter, loc, op.getCompressedKey());
     ScheduleAttr cmpSchedule = stageSchedule(schedules, "compressed");
     auto cmp = buildAttention(rewriter, loc, q, kCmp, vCmp, Value(), Value(),
-                              tokens, causal, scale, d, l - 1, IntegerAttr(),
-                              cmpSchedule);
+                              tokens, causal, scale, softcap, d, l - 1,
+                              IntegerAttr(), cmpSchedule);
 
     // Selection: compressed probabilities remapped to l'-blocks (Eq. 9),
     // summed over the group (Eq. 10), then the top n with forced blocks.
@@ -101,20 +102,20 @@ struct ExpandNsa : OpRewritePattern<NsaOp> {
     Value scores = BlockScoresOp::create(
         rewriter, loc, scoresType(q, hkv, kSel, lsel), ScoreKind::nsa, q, kCmp,
         cmp.getLse(), selTokens, lsel, i64(rewriter, l), i64(rewriter, d),
-        scale, /*softcap=*/FloatAttr(), cmpSchedule);
+        scale, softcap, cmpSchedule);
     auto topk = TopkOp::create(rewriter, loc, scores, selTokens,
                                op.getNumSelected(), lsel, op.getForceFirst(),
                                op.getForceLast());
     auto slc = buildAttention(rewriter, loc, q, kSel, op.getSelectedValue(),
                               topk.getIndices(), topk.getCounts(), Value(),
-                              causal, scale, 1, 0, i64(rewriter, lsel),
+                              causal, scale, softcap, 1, 0, i64(rewriter, lsel),
                               stageSchedule(schedules, "selected"));
 
     // Sliding window over the raw keys.
     auto window = MaskAttr::get(ctx, /*causal=*/true, op.getWindow(), 0);
     auto win = buildAttention(rewriter, loc, q, op.getWindowKey(),
                               op.getWindowValue(), Value(), Value(), Value(),
-                              window, scale, 1, 0, IntegerAttr(),
+                              window, scale, softcap, 1, 0, IntegerAttr(),
                               stageSchedule(schedules, "window"));
 
     Value out = CombineOp::create(
@@ -150,7 +151,7 @@ struct ExpandMoba : OpRewritePattern<MobaOp> {
     auto attn = buildAttention(
         rewriter, loc, q, k, op.getValue(), topk.getIndices(),
         topk.getCounts(), Value(), MaskAttr::get(op.getContext(), true, 0, 0),
-        op.getScaleAttr(), 1, 0, i64(rewriter, block),
+        op.getScaleAttr(), FloatAttr(), 1, 0, i64(rewriter, block),
         stageSchedule(schedules, "selected"));
     rewriter.replaceOp(op, attn.getResults());
     return success();

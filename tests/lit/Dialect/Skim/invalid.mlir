@@ -1705,3 +1705,14 @@ func.func @topk_fewer_tokens_than_rows(%s: tensor<1x100x2x1xf32>) {
   %i, %c = skim.topk %s kv_tokens(%L) {n = 1, block = 64} : tensor<1x100x2x1xf32>
   return
 }
+
+// -----
+
+func.func @nsa_softcap(%q: tensor<1x128x8x64xf32>, %k: tensor<1x256x2x64xf32>,
+    %g: tensor<1x128x8xf32>) -> tensor<1x128x8x64xf32> {
+  // expected-error @+1 {{'skim.nsa' op softcap must be finite and > 0, got 0.000000e+00}}
+  %o = skim.nsa %q, keys(%k), values(%k), gates(%g, %g, %g) {softcap = 0.0 : f32}
+      : tensor<1x128x8x64xf32>, keys(tensor<1x256x2x64xf32>),
+        values(tensor<1x256x2x64xf32>), gates tensor<1x128x8xf32>
+  return %o : tensor<1x128x8x64xf32>
+}
