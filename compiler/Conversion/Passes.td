@@ -43,6 +43,41 @@ def SkimLowerTileToCpuPass : Pass<"skim-lower-tile-to-cpu", "::mlir::ModuleOp"> 
                            "::mlir::vector::VectorDialect"];
 }
 
+def SkimLowerTileToGpuPass : Pass<"skim-lower-tile-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Lower skim_tile kernels to SIMT gpu.func kernels (NVIDIA, first path)";
+  let description = [{
+    Each `skim_tile.kernel` function becomes a `gpu.func` kernel in the
+    `gpu.module @skim_kernels`. A grid block is one CTA of `block-size`
+    threads. Tensor arguments become one `!llvm.ptr` each (the runtime's bare
+    device address), rebuilt into a `memref<?xT>` inside; index scalars stay
+    `index` (i64 parameters); `skim_tile.block_id` becomes `gpu.block_id`.
+
+    This is a SIMT distribution, correct rather than fast (no mma.sync or
+    wgmma yet: that is the next step). Every tile lives in workgroup memory,
+    as a view of one dynamic shared-memory buffer, and every tile op becomes
+    a loop over its elements strided by the thread id between `gpu.barrier`
+    ops: load, store, fill and map element-wise (the map body cloned per
+    element), gemm one dot product per output element, reduce one row per
+    thread. Scalar code outside tile ops runs redundantly on every thread,
+    except global stores, which thread 0 does, followed by a barrier.
+    `math.exp2`/`log2` become `llvm.nvvm.{ex2,lg2}.approx.f32`, and exp, log
+    and tanh are built on them, so nothing needs libdevice.
+
+    The module gets `skim.gpu_shared_bytes` (kernel name → dynamic shared
+    memory bytes) and `skim.gpu_block` for the launch plan. Kernels with a
+    dynamically sized `memref.alloca` (per-tile score rows) are rejected.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"128",
+           "threads per CTA">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 def SkimCpuMathApproxPass : Pass<"skim-cpu-math-approx"> {
   let summary = "Keep exp2 and tanh vectorised on the CPU";
   let description = [{

@@ -7,6 +7,7 @@
 #include "skim/runtime/Artifact.h"
 
 #include "Registration/RegisterSkim.h"
+#include "Target/CudaTarget.h"
 
 #include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -39,9 +40,12 @@ const std::string &mlir::skim::compilerBuildId() {
 LogicalResult mlir::skim::buildSkimPipeline(OpPassManager &pm,
                                             const PipelineOptions &options,
                                             std::string *error) {
-  if (options.target != "host") {
+  CudaTarget cuda;
+  bool isCuda = CudaTarget::parse(options.target, cuda);
+  if (options.target != "host" && !isCuda) {
     if (error)
-      *error = "target '" + options.target + "' has no lowering yet (supported: host)";
+      *error = "target '" + options.target +
+               "' has no lowering yet (supported: host, sm_80, sm_90, sm_90a)";
     return failure();
   }
   // The pipeline is parsed from text, so its passes must be registered;
@@ -52,15 +56,24 @@ LogicalResult mlir::skim::buildSkimPipeline(OpPassManager &pm,
     return true;
   }();
   (void)registered;
-  std::string pipeline =
-      "skim-expand-variants,skim-tile,"
-      "skim-lower-tile-to-cpu{vector-width=" +
-      std::to_string(options.host.vectorWidth) +
-      "},canonicalize,cse,loop-invariant-code-motion,"
-      "skim-cpu-math-approx,lower-affine,convert-scf-to-cf,"
-      "expand-strided-metadata,convert-vector-to-llvm,convert-math-to-llvm,"
-      "convert-arith-to-llvm,finalize-memref-to-llvm,convert-cf-to-llvm,"
-      "convert-func-to-llvm,convert-index-to-llvm,reconcile-unrealized-casts";
+  std::string pipeline;
+  if (isCuda) {
+    // The first NVIDIA path: SIMT loops over shared-memory tiles (no
+    // mma.sync yet), then upstream's NVVM lowering to PTX or a cubin.
+    pipeline = "skim-expand-variants,skim-tile,skim-lower-tile-to-gpu,"
+               "canonicalize,cse,lower-affine,convert-scf-to-cf," +
+               cudaPipelineTail(cuda);
+  } else {
+    pipeline =
+        "skim-expand-variants,skim-tile,"
+        "skim-lower-tile-to-cpu{vector-width=" +
+        std::to_string(options.host.vectorWidth) +
+        "},canonicalize,cse,loop-invariant-code-motion,"
+        "skim-cpu-math-approx,lower-affine,convert-scf-to-cf,"
+        "expand-strided-metadata,convert-vector-to-llvm,convert-math-to-llvm,"
+        "convert-arith-to-llvm,finalize-memref-to-llvm,convert-cf-to-llvm,"
+        "convert-func-to-llvm,convert-index-to-llvm,reconcile-unrealized-casts";
+  }
   std::string errors;
   llvm::raw_string_ostream os(errors);
   if (failed(parsePassPipeline(pipeline, pm, os))) {
@@ -71,8 +84,40 @@ LogicalResult mlir::skim::buildSkimPipeline(OpPassManager &pm,
   return success();
 }
 
+/// Adds the GPU launch fields to every kernel line of a plan and names the
+/// image's section.
+static FailureOr<std::string> gpuPlan(ModuleOp module, const std::string &plan,
+                                      const std::string &section) {
+  auto shared = module->getAttrOfType<DictionaryAttr>("skim.gpu_shared_bytes");
+  auto block = module->getAttrOfType<IntegerAttr>("skim.gpu_block");
+  if (!shared || !block)
+    return module.emitError("the GPU lowering recorded no launch shape");
+  std::istringstream in(plan);
+  std::string line, out;
+  while (std::getline(in, line)) {
+    if (line.rfind("kernel ", 0) == 0) {
+      std::string name = line.substr(7, line.find(' ', 7) - 7);
+      auto bytes = shared.getAs<IntegerAttr>(name);
+      if (!bytes)
+        return module.emitError("no shared-memory size for kernel '") << name << "'";
+      line += " block " + std::to_string(block.getInt()) + " 1 1 smem " +
+              std::to_string(bytes.getInt()) + " cluster 1 1 1";
+    }
+    out += line + "\n";
+  }
+  out += "binary " + section + "\n";
+  return out;
+}
+
 FailureOr<std::string> mlir::skim::compileToArtifact(ModuleOp module,
                                                      const PipelineOptions &options) {
+  CudaTarget cuda;
+  bool isCuda = CudaTarget::parse(options.target, cuda);
+  if (isCuda) {
+    DialectRegistry registry;
+    registerCudaTargetInterfaces(registry);
+    module.getContext()->appendDialectRegistry(registry);
+  }
   PassManager pm(module.getContext());
   std::string error;
   if (failed(buildSkimPipeline(pm, options, &error)))
@@ -82,6 +127,20 @@ FailureOr<std::string> mlir::skim::compileToArtifact(ModuleOp module,
   auto planAttr = module->getAttrOfType<StringAttr>("skim.plan");
   if (!planAttr)
     return module.emitError("the pipeline produced no launch plan");
+  ::skim::rt::Artifact artifact;
+  artifact.sections["compiler"] = compilerVersion();
+  if (isCuda) {
+    FailureOr<std::string> image = extractCudaImage(module);
+    if (failed(image))
+      return failure();
+    FailureOr<std::string> plan = gpuPlan(module, planAttr.getValue().str(), cuda.section());
+    if (failed(plan))
+      return failure();
+    artifact.sections["target"] = cuda.describe();
+    artifact.sections["plan"] = std::move(*plan);
+    artifact.sections[cuda.section()] = std::move(*image);
+    return artifact.serialize();
+  }
   std::vector<std::string> kernels;
   std::istringstream plan(planAttr.getValue().str());
   std::string line;
@@ -91,8 +150,6 @@ FailureOr<std::string> mlir::skim::compileToArtifact(ModuleOp module,
   FailureOr<std::string> object = buildCpuSharedObject(module, kernels, options.host);
   if (failed(object))
     return failure();
-  ::skim::rt::Artifact artifact;
-  artifact.sections["compiler"] = compilerVersion();
   artifact.sections["target"] = "host:" + options.host.describe();
   artifact.sections["plan"] = planAttr.getValue().str();
   artifact.sections["cpu.so"] = std::move(*object);

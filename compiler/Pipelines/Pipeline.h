@@ -18,7 +18,8 @@
 namespace mlir::skim {
 
 struct PipelineOptions {
-  /// "host" is the only target with a lowering so far.
+  /// "host" (the CPU), or an NVIDIA chip: "sm_80", "sm_90", "sm_90a" (the
+  /// first, SIMT GPU path; see CudaTarget.h).
   std::string target = "host";
   HostCpu host = HostCpu::detect();
 };

@@ -81,7 +81,7 @@ static cl::opt<int64_t> selBlockOpt("sel-block", cl::desc("NSA selection block l
                                     cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd));
 static cl::opt<int64_t> selectedOpt("selected", cl::desc("NSA selected blocks n"), cl::init(16),
                                     cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd));
-static cl::opt<std::string> targetOpt("target", cl::desc("Target to compile for (host)"),
+static cl::opt<std::string> targetOpt("target", cl::desc("Target to compile for: host, or sm_80/sm_90/sm_90a (NVIDIA, compile only)"),
                                       cl::init("host"), cl::sub(compileCmd), cl::sub(runCmd));
 static cl::opt<std::string> outputFile("o", cl::desc("Artifact to write"), cl::value_desc("file"),
                                        cl::sub(compileCmd));
@@ -267,6 +267,24 @@ int runCommand() {
   } else {
     if (!variantSource(source, bufferName, preset, isPreset, error))
       return error.empty() ? 1 : fail(error);
+    if (targetOpt != "host") {
+      // GPU targets compile (skim compile) but skim run launches only CPU
+      // artifacts; without a CUDA device, say what discovery found.
+      std::vector<std::string> notes;
+      auto devices = rt::discoverDevices(&notes);
+      bool cuda = false;
+      if (devices)
+        for (const auto &d : *devices)
+          cuda = cuda || d->kind() == rt::DeviceKind::Cuda;
+      if (!cuda) {
+        std::string why;
+        for (const std::string &note : notes)
+          why += (why.empty() ? "" : "; ") + note;
+        return fail("no CUDA device: " + (why.empty() ? std::string("none found") : why));
+      }
+      return fail("skim run does not launch GPU artifacts yet: compile with skim "
+                  "compile --target " + targetOpt + " and run it with skim::rt::GpuExecutable");
+    }
     auto start = std::chrono::steady_clock::now();
     if (noCacheOpt || targetOpt != "host") {
       if (!compileSource(source, bufferName, artifactBytes))
@@ -447,7 +465,7 @@ int infoCommand() {
   outs() << mlir::skim::compilerVersion() << "\n"
          << "host target: " << host.triple << ", cpu " << host.cpu
          << ", f32 vector width " << host.vectorWidth << "\n"
-         << "targets: host (CPU). NVIDIA and AMD lowerings are not built yet.\n";
+         << "targets: host (CPU); sm_80, sm_90, sm_90a (NVIDIA, first SIMT path: compile only). AMD is not built yet.\n";
 
   // A backend that is missing is not an error here: saying what was tried
   // is the point of `skim info` on a machine whose GPU is not found.

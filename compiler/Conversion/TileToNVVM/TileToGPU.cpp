@@ -1,0 +1,549 @@
+//===- TileToGPU.cpp - skim_tile kernels to SIMT gpu.func kernels ---------===//
+//
+// The first NVIDIA lowering: correct, not fast. One grid block is one CTA of
+// `block-size` threads (128). Every tile, fragment or shared, lives in
+// workgroup memory (views of one dynamic shared-memory buffer), and every
+// tile op becomes a loop over the tile's elements strided by threadIdx.x,
+// between two gpu.barrier ops:
+//   - load/store/fill/map: element-wise, consecutive threads on consecutive
+//     columns (coalesced global accesses);
+//   - gemm: each thread computes output elements (i, j), looping over k;
+//   - reduce: each thread owns rows r = tid, tid + 128, ... and loops over
+//     the columns.
+// Scalar code outside tile ops (index math, the KV-chunk loops, reads of
+// selection indices, static per-block scratch) is uniform and runs
+// redundantly on every thread. Stores to global memory outside tile ops (the
+// top-k outputs) are done by thread 0 only, followed by a barrier.
+//
+// Not yet: register fragments with layouts and mma.sync/wgmma (the next
+// step, docs/TileLevel.md §6), cp.async/TMA, and kernels with a dynamically
+// sized memref.alloca (per-tile score rows, which need workspace on the GPU).
+//
+// math ops never reach libdevice: exp2 and log2 become the
+// llvm.nvvm.{ex2,lg2}.approx.f32 intrinsics, exp, log and tanh are built on
+// them, and fma, fabs and sqrt become LLVM intrinsics.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Conversion/Passes.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <limits>
+
+namespace mlir::skim {
+#define GEN_PASS_DEF_SKIMLOWERTILETOGPUPASS
+#include "Conversion/Passes.h.inc"
+} // namespace mlir::skim
+
+using namespace mlir;
+using namespace mlir::skim;
+using namespace mlir::skim::tile;
+
+namespace {
+
+class GpuLowering {
+public:
+  GpuLowering(RewriterBase &rewriter, Value tid, int64_t threads)
+      : b(rewriter), tid(tid), threads(threads) {}
+
+  void lowerFill(FillOp op);
+  void lowerLoad(LoadOp op);
+  void lowerStore(StoreOp op);
+  void lowerGemm(GemmOp op);
+  void lowerReduce(ReduceOp op);
+  void lowerMap(MapOp op);
+
+  /// gpu.barrier before `op` and after it: a tile op reads what earlier
+  /// threads wrote (tile ops and uniform scalar code alike) and the next
+  /// reader waits for every thread's part.
+  void fence(Operation *op) {
+    b.setInsertionPoint(op);
+    gpu::BarrierOp::create(b, op->getLoc());
+    b.setInsertionPointAfter(op);
+    gpu::BarrierOp::create(b, op->getLoc());
+  }
+
+private:
+  Value cst(Location loc, int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  }
+  Value add(Location loc, Value x, Value y) {
+    return arith::AddIOp::create(b, loc, x, y);
+  }
+  Value mul(Location loc, Value x, Value y) {
+    return arith::MulIOp::create(b, loc, x, y);
+  }
+  Value f32(Location loc, double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  /// for (e = tid; e < n; e += threads) body(e), built at the insertion point.
+  void forEachOwned(Location loc, int64_t n, function_ref<void(Value)> body) {
+    auto forOp = scf::ForOp::create(b, loc, tid, cst(loc, n), cst(loc, threads));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(forOp.getBody());
+    body(forOp.getInductionVar());
+  }
+  /// Splits element e of a rows × cols tile into (e / cols, e % cols).
+  std::pair<Value, Value> split(Location loc, Value e, int64_t cols) {
+    Value c = cst(loc, cols);
+    return {arith::DivUIOp::create(b, loc, e, c), arith::RemUIOp::create(b, loc, e, c)};
+  }
+
+  RewriterBase &b;
+  Value tid;
+  int64_t threads;
+};
+
+void GpuLowering::lowerFill(FillOp op) {
+  Location loc = op.getLoc();
+  auto type = cast<MemRefType>(op.getDest().getType());
+  b.setInsertionPoint(op);
+  Value v = f32(loc, op.getValue().convertToDouble());
+  if (type.getRank() == 1) {
+    forEachOwned(loc, type.getDimSize(0), [&](Value e) {
+      memref::StoreOp::create(b, loc, v, op.getDest(), ValueRange{e});
+    });
+  } else {
+    int64_t cols = type.getDimSize(1);
+    forEachOwned(loc, type.getNumElements(), [&](Value e) {
+      auto [r, c] = split(loc, e, cols);
+      memref::StoreOp::create(b, loc, v, op.getDest(), ValueRange{r, c});
+    });
+  }
+  b.eraseOp(op);
+}
+
+/// The global offset of tile row r: offset + (r / group) * outer + (r % group) * inner.
+static Value rowOffset(OpBuilder &b, Location loc, Value r, int64_t group,
+                       Value offset, Value outer, Value inner, Value *rowGroup) {
+  Value g = arith::ConstantIndexOp::create(b, loc, group);
+  Value major = arith::DivUIOp::create(b, loc, r, g);
+  Value minor = arith::RemUIOp::create(b, loc, r, g);
+  *rowGroup = major;
+  Value base = arith::AddIOp::create(
+      b, loc, offset, arith::MulIOp::create(b, loc, major, outer));
+  return arith::AddIOp::create(b, loc, base,
+                               arith::MulIOp::create(b, loc, minor, inner));
+}
+
+void GpuLowering::lowerLoad(LoadOp op) {
+  Location loc = op.getLoc();
+  auto tileType = cast<MemRefType>(op.getDest().getType());
+  auto srcType = cast<MemRefType>(op.getSource().getType());
+  bool transpose = op.getTranspose();
+  // Global rows and the elements of each, whichever way they land.
+  int64_t rows = tileType.getDimSize(transpose ? 1 : 0);
+  int64_t cols = tileType.getDimSize(transpose ? 0 : 1);
+  Type srcElt = srcType.getElementType();
+  Type f32Type = b.getF32Type();
+  b.setInsertionPoint(op);
+  Value pad = f32(loc, op.getPadding().convertToDouble());
+  forEachOwned(loc, rows * cols, [&](Value e) {
+    auto [r, c] = split(loc, e, cols);
+    Value major;
+    Value base = rowOffset(b, loc, r, op.getGroup(), op.getOffset(),
+                           op.getOuterStride(), op.getInnerStride(), &major);
+    Value inBounds = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                           major, op.getValid());
+    auto ifOp = scf::IfOp::create(b, loc, TypeRange{f32Type}, inBounds,
+                                  /*withElse=*/true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      Value v = memref::LoadOp::create(b, loc, op.getSource(), ValueRange{add(loc, base, c)});
+      if (srcElt.isF32()) {
+      } else if (isa<FloatType>(srcElt)) {
+        v = arith::ExtFOp::create(b, loc, f32Type, v);
+      } else {
+        v = arith::SIToFPOp::create(b, loc, f32Type, v);
+      }
+      scf::YieldOp::create(b, loc, v);
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      scf::YieldOp::create(b, loc, pad);
+    }
+    SmallVector<Value> at = transpose ? SmallVector<Value>{c, r} : SmallVector<Value>{r, c};
+    memref::StoreOp::create(b, loc, ifOp.getResult(0), op.getDest(), at);
+  });
+  b.eraseOp(op);
+}
+
+void GpuLowering::lowerStore(StoreOp op) {
+  Location loc = op.getLoc();
+  auto tileType = cast<MemRefType>(op.getSource().getType());
+  Type dstElt = cast<MemRefType>(op.getDest().getType()).getElementType();
+  int64_t rows = tileType.getDimSize(0), cols = tileType.getDimSize(1);
+  b.setInsertionPoint(op);
+  forEachOwned(loc, rows * cols, [&](Value e) {
+    auto [r, c] = split(loc, e, cols);
+    Value major;
+    Value base = rowOffset(b, loc, r, op.getGroup(), op.getOffset(),
+                           op.getOuterStride(), op.getInnerStride(), &major);
+    Value inBounds = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                           major, op.getValid());
+    auto ifOp = scf::IfOp::create(b, loc, inBounds, /*withElse=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    Value v = memref::LoadOp::create(b, loc, op.getSource(), ValueRange{r, c});
+    if (!dstElt.isF32())
+      v = arith::TruncFOp::create(b, loc, dstElt, v);
+    memref::StoreOp::create(b, loc, v, op.getDest(), ValueRange{add(loc, base, c)});
+  });
+  b.eraseOp(op);
+}
+
+void GpuLowering::lowerGemm(GemmOp op) {
+  Location loc = op.getLoc();
+  ArrayRef<int64_t> aShape = cast<MemRefType>(op.getA().getType()).getShape();
+  ArrayRef<int64_t> cShape = cast<MemRefType>(op.getAcc().getType()).getShape();
+  int64_t m = aShape[0], k = aShape[1], n = cShape[1];
+  bool transposeB = op.getTransposeB();
+  b.setInsertionPoint(op);
+  // SIMT: thread tid computes acc[i, j] for e = i * n + j ≡ tid (mod
+  // threads), one dot product each. mma.sync / wgmma replace this next.
+  forEachOwned(loc, m * n, [&](Value e) {
+    auto [i, j] = split(loc, e, n);
+    Value old = memref::LoadOp::create(b, loc, op.getAcc(), ValueRange{i, j});
+    auto kLoop = scf::ForOp::create(b, loc, cst(loc, 0), cst(loc, k), cst(loc, 1),
+                                    ValueRange{old});
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(kLoop.getBody());
+      Value kk = kLoop.getInductionVar();
+      Value av = memref::LoadOp::create(b, loc, op.getA(), ValueRange{i, kk});
+      Value bv = memref::LoadOp::create(
+          b, loc, op.getB(), transposeB ? ValueRange{j, kk} : ValueRange{kk, j});
+      Value sum = LLVM::FMAOp::create(b, loc, av, bv, kLoop.getRegionIterArgs()[0]);
+      scf::YieldOp::create(b, loc, sum);
+    }
+    memref::StoreOp::create(b, loc, kLoop.getResult(0), op.getAcc(), ValueRange{i, j});
+  });
+  b.eraseOp(op);
+}
+
+void GpuLowering::lowerReduce(ReduceOp op) {
+  Location loc = op.getLoc();
+  ArrayRef<int64_t> shape = cast<MemRefType>(op.getSource().getType()).getShape();
+  bool isMax = op.getKind() == ReduceKind::max;
+  double identity = isMax ? -std::numeric_limits<double>::infinity() : 0.0;
+  b.setInsertionPoint(op);
+  auto combine = [&](Value x, Value y) -> Value {
+    return isMax ? arith::MaximumFOp::create(b, loc, x, y).getResult()
+                 : arith::AddFOp::create(b, loc, x, y).getResult();
+  };
+  // Thread tid owns rows tid, tid + threads, ...: in-thread loops only, no
+  // shuffles (the mma layouts bring xor shuffles later).
+  forEachOwned(loc, shape[0], [&](Value i) {
+    auto nLoop = scf::ForOp::create(b, loc, cst(loc, 0), cst(loc, shape[1]),
+                                    cst(loc, 1), ValueRange{f32(loc, identity)});
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(nLoop.getBody());
+      Value v = memref::LoadOp::create(b, loc, op.getSource(),
+                                       ValueRange{i, nLoop.getInductionVar()});
+      scf::YieldOp::create(b, loc, combine(nLoop.getRegionIterArgs()[0], v));
+    }
+    Value old = memref::LoadOp::create(b, loc, op.getDest(), ValueRange{i});
+    memref::StoreOp::create(b, loc, combine(old, nLoop.getResult(0)), op.getDest(),
+                            ValueRange{i});
+  });
+  b.eraseOp(op);
+}
+
+void GpuLowering::lowerMap(MapOp op) {
+  Location loc = op.getLoc();
+  auto destType = cast<MemRefType>(op.getDest().getType());
+  bool rank2 = destType.getRank() == 2;
+  int64_t cols = destType.getDimSize(rank2 ? 1 : 0);
+  Block &body = op.getBody().front();
+  b.setInsertionPoint(op);
+  forEachOwned(loc, destType.getNumElements(), [&](Value e) {
+    Value i, j;
+    if (rank2)
+      std::tie(i, j) = split(loc, e, cols);
+    else
+      j = e;
+    SmallVector<Value> at = rank2 ? SmallVector<Value>{i, j} : SmallVector<Value>{j};
+    IRMapping mapping;
+    unsigned arg = 0;
+    if (rank2)
+      mapping.map(body.getArgument(arg++), i);
+    mapping.map(body.getArgument(arg++), j);
+    for (auto [input, kind] :
+         llvm::zip(op.getInputs(), op.getIndexing().getAsRange<StringAttr>())) {
+      Value v;
+      if (kind.getValue() == "i" && rank2) {
+        // A row vector, or an Mx1 tile read at column 0.
+        SmallVector<Value> index{i};
+        if (cast<MemRefType>(input.getType()).getRank() == 2)
+          index.push_back(cst(loc, 0));
+        v = memref::LoadOp::create(b, loc, input, index);
+      } else if (kind.getValue() == "ij") {
+        v = memref::LoadOp::create(b, loc, input, at);
+      } else { // "j", or "i" on a rank-1 map: read along the vector.
+        v = memref::LoadOp::create(b, loc, input, ValueRange{j});
+      }
+      mapping.map(body.getArgument(arg++), v);
+    }
+    mapping.map(body.getArgument(arg++), memref::LoadOp::create(b, loc, op.getDest(), at));
+    // The body is scalar already: clone it once per element. Values from
+    // outside it are uniform scalars and are used as they are.
+    for (Operation &inner : body.without_terminator())
+      b.clone(inner, mapping);
+    Value result = mapping.lookup(cast<YieldOp>(body.getTerminator()).getValue());
+    memref::StoreOp::create(b, loc, result, op.getDest(), at);
+  });
+  b.eraseOp(op);
+}
+
+/// math ops without libdevice: NVVM approximations and LLVM intrinsics.
+LogicalResult lowerMath(gpu::GPUFuncOp func, RewriterBase &b) {
+  SmallVector<Operation *> ops;
+  func.walk([&](Operation *op) {
+    if (op->getDialect() && op->getDialect()->getNamespace() == "math")
+      ops.push_back(op);
+  });
+  for (Operation *op : ops) {
+    Location loc = op->getLoc();
+    b.setInsertionPoint(op);
+    Type type = op->getResult(0).getType();
+    if (!type.isF32())
+      return op->emitOpError("only f32 math lowers to NVVM without libdevice, got ")
+             << type;
+    auto intrinsic = [&](StringRef name, Value x) -> Value {
+      return LLVM::CallIntrinsicOp::create(b, loc, type, b.getStringAttr(name),
+                                           ValueRange{x})
+          .getResult(0);
+    };
+    auto c = [&](double v) -> Value {
+      return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+    };
+    auto ex2 = [&](Value x) { return intrinsic("llvm.nvvm.ex2.approx.f32", x); };
+    auto lg2 = [&](Value x) { return intrinsic("llvm.nvvm.lg2.approx.f", x); };
+    const double log2e = 1.4426950408889634, ln2 = 0.6931471805599453;
+    Value result =
+        llvm::TypeSwitch<Operation *, Value>(op)
+            .Case<math::Exp2Op>([&](auto o) { return ex2(o.getOperand()); })
+            .Case<math::ExpOp>([&](auto o) {
+              return ex2(arith::MulFOp::create(b, loc, o.getOperand(), c(log2e)));
+            })
+            .Case<math::Log2Op>([&](auto o) { return lg2(o.getOperand()); })
+            .Case<math::LogOp>([&](auto o) {
+              return arith::MulFOp::create(b, loc, lg2(o.getOperand()), c(ln2))
+                  .getResult();
+            })
+            .Case<math::TanhOp>([&](auto o) {
+              // tanh x = 1 − 2 / (2^(2x·log2 e) + 1): ±1 at the extremes, where
+              // the power is inf or 0.
+              Value y = ex2(arith::MulFOp::create(b, loc, o.getOperand(), c(2 * log2e)));
+              Value q = arith::DivFOp::create(
+                  b, loc, c(2.0), arith::AddFOp::create(b, loc, y, c(1.0)));
+              return arith::SubFOp::create(b, loc, c(1.0), q).getResult();
+            })
+            .Case<math::FmaOp>([&](auto o) {
+              return LLVM::FMAOp::create(b, loc, o.getA(), o.getB(), o.getC())
+                  .getResult();
+            })
+            .Case<math::AbsFOp>([&](auto o) {
+              return LLVM::FAbsOp::create(b, loc, o.getOperand()).getResult();
+            })
+            .Case<math::SqrtOp>([&](auto o) {
+              return LLVM::SqrtOp::create(b, loc, o.getOperand()).getResult();
+            })
+            .Default([](Operation *) { return Value(); });
+    if (!result)
+      return op->emitOpError("has no NVVM lowering without libdevice yet");
+    b.replaceOp(op, result);
+  }
+  return success();
+}
+
+struct SkimLowerTileToGpuPass
+    : skim::impl::SkimLowerTileToGpuPassBase<SkimLowerTileToGpuPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    IRRewriter rewriter(ctx);
+    SmallVector<func::FuncOp> kernels;
+    for (auto kernel : module.getOps<func::FuncOp>())
+      if (kernel->hasAttr("skim_tile.kernel"))
+        kernels.push_back(kernel);
+    if (kernels.empty())
+      return;
+
+    rewriter.setInsertionPointToEnd(module.getBody());
+    auto gpuModule = gpu::GPUModuleOp::create(rewriter, module.getLoc(), "skim_kernels");
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), rewriter.getUnitAttr());
+    SmallVector<NamedAttribute> sharedBytes;
+
+    for (func::FuncOp kernel : kernels) {
+      FailureOr<int64_t> bytes = lowerKernel(kernel, gpuModule, rewriter);
+      if (failed(bytes))
+        return signalPassFailure();
+      sharedBytes.push_back(
+          rewriter.getNamedAttr(kernel.getSymName(), rewriter.getI64IntegerAttr(*bytes)));
+    }
+    for (func::FuncOp kernel : kernels)
+      kernel.erase();
+    // What the plan's `smem` and `block` fields say; the gpu.module is gone
+    // once it is serialised.
+    module->setAttr("skim.gpu_shared_bytes", rewriter.getDictionaryAttr(sharedBytes));
+    module->setAttr("skim.gpu_block", rewriter.getI64IntegerAttr(blockSize));
+  }
+
+  FailureOr<int64_t> lowerKernel(func::FuncOp kernel, gpu::GPUModuleOp gpuModule,
+                                 IRRewriter &rewriter) {
+    MLIRContext *ctx = &getContext();
+    // Per-block scratch of a dynamic size has no place on the GPU yet.
+    WalkResult dynamic = kernel.walk([&](memref::AllocaOp op) {
+      if (!op.getType().hasStaticShape())
+        return WalkResult::interrupt();
+      return WalkResult::advance();
+    });
+    if (dynamic.wasInterrupted()) {
+      kernel.emitError() << "kernel '" << kernel.getSymName()
+                         << "': per-tile score rows need workspace on the GPU: "
+                            "not supported yet";
+      return failure();
+    }
+    for (Type t : kernel.getArgumentTypes()) {
+      auto m = dyn_cast<MemRefType>(t);
+      if (!m ? !t.isIndex() : (m.getRank() != 1 || !m.getLayout().isIdentity())) {
+        kernel.emitError() << "kernel '" << kernel.getSymName()
+                           << "': unexpected argument type " << t;
+        return failure();
+      }
+    }
+
+    // The gpu.func takes one pointer per tensor (the runtime's bare device
+    // address) and one i64 per index scalar.
+    Location loc = kernel.getLoc();
+    auto ptrType = LLVM::LLVMPointerType::get(ctx);
+    SmallVector<Type> argTypes;
+    for (Type t : kernel.getArgumentTypes())
+      argTypes.push_back(isa<MemRefType>(t) ? Type(ptrType) : t);
+    rewriter.setInsertionPointToEnd(gpuModule.getBody());
+    auto func = gpu::GPUFuncOp::create(rewriter, loc, kernel.getSymName(),
+                                       FunctionType::get(ctx, argTypes, {}));
+    func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), rewriter.getUnitAttr());
+    func.setKnownBlockSizeAttr(rewriter.getDenseI32ArrayAttr(
+        {static_cast<int32_t>(blockSize), 1, 1}));
+    func.getBody().takeBody(kernel.getBody());
+    Block &entry = func.getBody().front();
+    rewriter.setInsertionPointToStart(&entry);
+    Value tid = gpu::ThreadIdOp::create(rewriter, loc, gpu::Dimension::x);
+
+    // Globals: rebuild memref<?xT> descriptors from the pointers; the casts
+    // fold away against the NVVM lowering of the memref.
+    auto i64 = rewriter.getI64Type();
+    for (BlockArgument arg : entry.getArguments()) {
+      auto memrefType = dyn_cast<MemRefType>(arg.getType());
+      if (!memrefType)
+        continue;
+      auto descType = LLVM::LLVMStructType::getLiteral(
+          ctx, {ptrType, ptrType, i64, LLVM::LLVMArrayType::get(i64, 1),
+                LLVM::LLVMArrayType::get(i64, 1)});
+      arg.setType(ptrType);
+      auto c64 = [&](int64_t v) {
+        return LLVM::ConstantOp::create(rewriter, loc, i64, rewriter.getI64IntegerAttr(v));
+      };
+      Value d = LLVM::PoisonOp::create(rewriter, loc, descType);
+      auto first = LLVM::InsertValueOp::create(rewriter, loc, d, arg, ArrayRef<int64_t>{0});
+      auto second = LLVM::InsertValueOp::create(rewriter, loc, first, arg, ArrayRef<int64_t>{1});
+      d = LLVM::InsertValueOp::create(rewriter, loc, second, c64(0), ArrayRef<int64_t>{2});
+      // The size is unknown and unused (no bounds checks): the largest i32.
+      d = LLVM::InsertValueOp::create(rewriter, loc, d,
+                                      c64(std::numeric_limits<int32_t>::max()),
+                                      ArrayRef<int64_t>{3, 0});
+      d = LLVM::InsertValueOp::create(rewriter, loc, d, c64(1), ArrayRef<int64_t>{4, 0});
+      Value m = UnrealizedConversionCastOp::create(rewriter, loc, memrefType, d).getResult(0);
+      arg.replaceUsesWithIf(m, [&](OpOperand &use) {
+        return use.getOwner() != first && use.getOwner() != second;
+      });
+    }
+
+    // Global stores outside tile ops (top-k outputs): thread 0 alone.
+    SmallVector<memref::StoreOp> globalStores;
+    func.walk([&](memref::StoreOp op) {
+      auto cast = op.getMemRef().getDefiningOp<UnrealizedConversionCastOp>();
+      if (cast)
+        globalStores.push_back(op);
+    });
+    for (memref::StoreOp op : globalStores) {
+      Location l = op.getLoc();
+      rewriter.setInsertionPoint(op);
+      Value zero = arith::ConstantIndexOp::create(rewriter, l, 0);
+      Value first = arith::CmpIOp::create(rewriter, l, arith::CmpIPredicate::eq, tid, zero);
+      auto ifOp = scf::IfOp::create(rewriter, l, first, /*withElse=*/false);
+      rewriter.moveOpBefore(op, ifOp.thenBlock()->getTerminator());
+      rewriter.setInsertionPointAfter(ifOp);
+      gpu::BarrierOp::create(rewriter, l);
+    }
+
+    // Tile ops.
+    GpuLowering lowering(rewriter, tid, blockSize);
+    SmallVector<Operation *> ops;
+    func.walk([&](Operation *op) {
+      if (isa<FillOp, LoadOp, StoreOp, GemmOp, ReduceOp, MapOp>(op))
+        ops.push_back(op);
+    });
+    for (Operation *op : ops) {
+      lowering.fence(op);
+      llvm::TypeSwitch<Operation *>(op)
+          .Case<FillOp>([&](auto o) { lowering.lowerFill(o); })
+          .Case<LoadOp>([&](auto o) { lowering.lowerLoad(o); })
+          .Case<StoreOp>([&](auto o) { lowering.lowerStore(o); })
+          .Case<GemmOp>([&](auto o) { lowering.lowerGemm(o); })
+          .Case<ReduceOp>([&](auto o) { lowering.lowerReduce(o); })
+          .Case<MapOp>([&](auto o) { lowering.lowerMap(o); });
+    }
+
+    // Tiles: views of one dynamic shared-memory buffer, 16-byte aligned.
+    auto workgroup = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+    rewriter.setInsertionPointAfter(tid.getDefiningOp());
+    Value smem = gpu::DynamicSharedMemoryOp::create(
+        rewriter, loc,
+        MemRefType::get({ShapedType::kDynamic}, rewriter.getI8Type(),
+                        MemRefLayoutAttrInterface(), workgroup));
+    int64_t offset = 0;
+    SmallVector<AllocOp> allocs;
+    func.walk([&](AllocOp op) { allocs.push_back(op); });
+    for (AllocOp op : allocs) {
+      auto type = cast<MemRefType>(op.getType());
+      auto viewType = MemRefType::get(type.getShape(), type.getElementType(),
+                                      MemRefLayoutAttrInterface(), workgroup);
+      int64_t bytes = type.getNumElements() *
+                      llvm::divideCeil(type.getElementTypeBitWidth(), 8);
+      Value shift = arith::ConstantIndexOp::create(rewriter, op.getLoc(), offset);
+      Value view = memref::ViewOp::create(rewriter, op.getLoc(), viewType, smem,
+                                          shift, ValueRange{});
+      op.getResult().replaceAllUsesWith(view);
+      rewriter.eraseOp(op);
+      offset += llvm::alignTo(bytes, 16);
+    }
+
+    // Block ids and the return.
+    func.walk([&](BlockIdOp op) {
+      rewriter.setInsertionPoint(op);
+      auto dim = op.getDim() == 0   ? gpu::Dimension::x
+                 : op.getDim() == 1 ? gpu::Dimension::y
+                                    : gpu::Dimension::z;
+      rewriter.replaceOp(op, gpu::BlockIdOp::create(rewriter, op.getLoc(), dim));
+    });
+    func.walk([&](func::ReturnOp op) {
+      rewriter.setInsertionPoint(op);
+      rewriter.replaceOpWithNewOp<gpu::ReturnOp>(op);
+    });
+    if (failed(lowerMath(func, rewriter)))
+      return failure();
+    return offset;
+  }
+};
+
+} // namespace

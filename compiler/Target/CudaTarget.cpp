@@ -1,0 +1,71 @@
+//===- CudaTarget.cpp - gpu.module → PTX or cubin -------------------------===//
+//
+// The NVIDIA back end after skim-lower-tile-to-gpu: upstream's NVVM target
+// (nvvm-attach-target, convert-gpu-to-nvvm, gpu-module-to-binary). The image
+// is a cubin when the CUDA toolkit's ptxas is present, else PTX text.
+// Nothing links libdevice: the tile lowering emits NVVM intrinsics for exp2
+// and log2, and any `__nv_*` call left is an error.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Target/CudaTarget.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Target/LLVM/NVVM/Target.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+
+#include "llvm/Support/FileSystem.h"
+
+using namespace mlir;
+using namespace mlir::skim;
+
+bool CudaTarget::cubin() const {
+  return llvm::sys::fs::can_execute(toolkit + "/bin/ptxas");
+}
+
+bool CudaTarget::parse(const std::string &target, CudaTarget &out) {
+  if (target != "sm_80" && target != "sm_90" && target != "sm_90a")
+    return false;
+  out.chip = target;
+  return true;
+}
+
+std::string mlir::skim::cudaPipelineTail(const CudaTarget &target) {
+  // No features: the NVVM target picks a PTX ISA the chip supports (7.8 for
+  // sm_90, 8.0 for sm_90a); upstream's +ptx60 default aborts for sm_90.
+  return "nvvm-attach-target{chip=" + target.chip +
+         " O=3},gpu.module(convert-gpu-to-nvvm{index-bitwidth=64},"
+         "convert-nvvm-to-llvm,canonicalize,cse,reconcile-unrealized-casts),"
+         "reconcile-unrealized-casts,gpu-module-to-binary{format=" +
+         (target.cubin() ? "bin toolkit=" + target.toolkit : std::string("isa")) +
+         "}";
+}
+
+void mlir::skim::registerCudaTargetInterfaces(DialectRegistry &registry) {
+  registerAllToLLVMIRTranslations(registry);
+  NVVM::registerNVVMTargetInterfaceExternalModels(registry);
+}
+
+FailureOr<std::string> mlir::skim::extractCudaImage(ModuleOp module) {
+  gpu::BinaryOp binary;
+  unsigned count = 0;
+  module.walk([&](gpu::BinaryOp op) {
+    binary = op;
+    ++count;
+  });
+  if (count != 1)
+    return module.emitError("expected one gpu.binary after serialisation, found ")
+           << count;
+  auto objects = binary.getObjects();
+  if (objects.size() != 1)
+    return binary.emitError("expected one object in the gpu.binary");
+  auto object = cast<gpu::ObjectAttr>(objects[0]);
+  std::string image = object.getObject().getValue().str();
+  // A call into libdevice would be an unresolved symbol: the lowering must
+  // have replaced every math op.
+  if (object.getFormat() == gpu::CompilationTarget::Assembly &&
+      image.find("__nv_") != std::string::npos)
+    return binary.emitError("the PTX calls libdevice (__nv_*), which skim does not link");
+  return image;
+}
