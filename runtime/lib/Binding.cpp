@@ -185,3 +185,15 @@ Status skim::rt::detail::checkIndices(const TensorView &v, const int32_t *data,
   }
   return Status::ok();
 }
+
+Expected<std::array<int64_t, 3>> Binding::grid(const KernelDecl &kernel) const {
+  std::array<int64_t, 3> g;
+  for (int i = 0; i < 3; ++i) {
+    Expected<int64_t> v = kernel.grid[i].eval(
+        [&](bool s, int b, int d) { return leaf(s, b, d); });
+    if (!v)
+      return Error{kernel.name + ": " + v.message()};
+    g[i] = *v;
+  }
+  return g;
+}

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <array>
 #include <vector>
 
 namespace skim::rt::detail {
@@ -33,6 +34,8 @@ struct Binding {
   Expected<int64_t> leaf(bool stride, int buffer, int dim) const;
   /// Points every workspace buffer's view into `base`.
   void placeWorkspace(const Plan &plan, char *base);
+  /// The kernel's grid for the bound sizes (a dim ≤ 0 means: skip it).
+  Expected<std::array<int64_t, 3>> grid(const KernelDecl &kernel) const;
 };
 
 /// "input #i" or "output #i".

@@ -174,13 +174,10 @@ Status CpuExecutable::run(const std::vector<TensorView> &inputs,
   }
   for (size_t k = 0; k < plan_.kernels.size(); ++k) {
     const KernelDecl &decl = plan_.kernels[k];
-    int64_t grid[3];
-    for (int i = 0; i < 3; ++i) {
-      Expected<int64_t> g = decl.grid[i].eval(leaf);
-      if (!g)
-        return Error{decl.name + ": " + g.message()};
-      grid[i] = *g;
-    }
+    Expected<std::array<int64_t, 3>> gridOr = bind.grid(decl);
+    if (!gridOr)
+      return Error{gridOr.message()};
+    const std::array<int64_t, 3> &grid = *gridOr;
     if (grid[0] <= 0 || grid[1] <= 0 || grid[2] <= 0)
       continue;
     std::vector<int64_t> words;

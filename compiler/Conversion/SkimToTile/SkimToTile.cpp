@@ -364,8 +364,9 @@ LogicalResult PlanBuilder::visitBlockScores(BlockScoresOp op) {
   auto topk = op.getScores().hasOneUse()
                   ? dyn_cast<TopkOp>(*op.getScores().getUsers().begin())
                   : TopkOp();
-  if (topk && topk.getKvTokens() == op.getKvTokens() &&
-      topk.getBlock() == op.getBlock()) {
+  bool fuse = topk && topk.getKvTokens() == op.getKvTokens() &&
+              topk.getBlock() == op.getBlock();
+  if (fuse) {
     spec.n = topk.getN();
     spec.forceFirst = topk.getForceFirst();
     spec.forceLast = topk.getForceLast();
@@ -378,7 +379,7 @@ LogicalResult PlanBuilder::visitBlockScores(BlockScoresOp op) {
     spec.scores = newBuffer(op.getScores(), rowDims);
   }
   plan.kernels.push_back(emitMobaScoresKernel(
-      module, kernelName(topk ? "moba_select" : "moba_scores"), op.getLoc(), spec));
+      module, kernelName(fuse ? "moba_select" : "moba_scores"), op.getLoc(), spec));
   return success();
 }
 
