@@ -7,6 +7,10 @@
 //                         <case>/spec.txt, run <case>/cpu.skim (checked
 //                         against the reference by the pipeline tests), write
 //                         in<i>.bin (plan dtype) and want<i>.bin (f32).
+//   gpucheck time <case> <repeats>  on the GPU: random inputs from spec.txt
+//                         made there (large shapes need not travel), one
+//                         warm-up, then `repeats` runs timed with events on
+//                         one stream; prints "time <case> median_ms <ms>".
 //   gpucheck run <case>...  on the GPU: load <case>/gpu.skim with
 //                         GpuExecutable, copy the inputs, poison the outputs
 //                         with NaN, run, copy back and compare: |got − want|
@@ -25,6 +29,7 @@
 #include "skim/runtime/Tensor.h"
 #include "skim/runtime/ThreadPool.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -339,6 +344,86 @@ bool runCase(Device &dev, const std::string &dir, FILE *results) {
   return ok;
 }
 
+/// Times one case: inputs generated here, events around each run.
+int timeCase(Device &dev, const std::string &dir, int repeats) {
+  Case c{dir, {}, {}};
+  std::string error;
+  if (!readSpec(c, error)) {
+    std::fprintf(stderr, "%s: %s\n", dir.c_str(), error.c_str());
+    return 1;
+  }
+  auto art = Artifact::readFile(dir + "/gpu.skim");
+  if (!art) {
+    std::fprintf(stderr, "%s\n", art.message().c_str());
+    return 1;
+  }
+  auto exe = GpuExecutable::load(*art, dev);
+  if (!exe) {
+    std::fprintf(stderr, "load: %s\n", exe.message().c_str());
+    return 1;
+  }
+  const Plan &plan = (*exe)->plan();
+  std::mt19937 rng(7);
+  std::vector<TensorView> ins, outs;
+  for (size_t i = 0; i < c.inputs.size(); ++i) {
+    const BufferDecl *decl = findBuffer(plan, BufferDecl::Kind::Input, int(i));
+    const Input &in = c.inputs[i];
+    size_t n = size_t(numel(in.shape)), es = dtypeSize(decl->dtype);
+    std::vector<char> bytes(n * es);
+    for (size_t e = 0; e < n; ++e)
+      fromFloat(decl->dtype,
+                std::uniform_real_distribution<float>(float(in.lo), float(in.hi))(rng),
+                bytes.data() + e * es);
+    auto p = dev.allocate(std::max<size_t>(bytes.size(), 256));
+    if (!p) {
+      std::fprintf(stderr, "%s\n", p.message().c_str());
+      return 1;
+    }
+    (void)dev.copyToDevice(*p, bytes.data(), bytes.size());
+    TensorView v = TensorView::contiguous(reinterpret_cast<void *>(*p), decl->dtype, in.shape);
+    v.device = DeviceKind::Cuda;
+    ins.push_back(v);
+  }
+  auto shapes = (*exe)->outputShapes(ins);
+  if (!shapes) {
+    std::fprintf(stderr, "%s\n", shapes.message().c_str());
+    return 1;
+  }
+  for (size_t i = 0; i < shapes->size(); ++i) {
+    const BufferDecl *decl = findBuffer(plan, BufferDecl::Kind::Output, int(i));
+    auto p = dev.allocate(std::max<size_t>(size_t(numel((*shapes)[i])) * dtypeSize(decl->dtype), 256));
+    if (!p) {
+      std::fprintf(stderr, "%s\n", p.message().c_str());
+      return 1;
+    }
+    TensorView v = TensorView::contiguous(reinterpret_cast<void *>(*p), decl->dtype, (*shapes)[i]);
+    v.device = DeviceKind::Cuda;
+    outs.push_back(v);
+  }
+  auto stream = dev.createStream();
+  auto start = dev.createEvent(), stop = dev.createEvent();
+  if (!stream || !start || !stop) {
+    std::fprintf(stderr, "cannot create a stream or events\n");
+    return 1;
+  }
+  std::vector<float> ms;
+  for (int r = 0; r <= repeats; ++r) {
+    (void)dev.record(*start, *stream);
+    if (Status s = (*exe)->run(ins, outs, *stream); !s) {
+      std::fprintf(stderr, "run: %s\n", s.message().c_str());
+      return 1;
+    }
+    (void)dev.record(*stop, *stream);
+    (void)dev.synchronize(*stop);
+    auto t = dev.elapsedMs(*start, *stop);
+    if (r > 0 && t) // the first run warms up
+      ms.push_back(*t);
+  }
+  std::sort(ms.begin(), ms.end());
+  std::printf("time %s median_ms %.4f\n", dir.c_str(), ms[ms.size() / 2]);
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -348,7 +433,7 @@ int main(int argc, char **argv) {
       rc |= gen(argv[i]);
     return rc;
   }
-  if (argc >= 4 && std::string(argv[1]) == "run") {
+  if (argc >= 4 && (std::string(argv[1]) == "run" || std::string(argv[1]) == "time")) {
     std::vector<std::string> notes;
     auto devices = discoverDevices(&notes);
     Device *cuda = nullptr;
@@ -364,6 +449,8 @@ int main(int argc, char **argv) {
     }
     std::printf("device: %s, arch %s, %s\n", cuda->name().c_str(), cuda->arch().c_str(),
                 cuda->driver().c_str());
+    if (std::string(argv[1]) == "time")
+      return timeCase(*cuda, argv[2], std::atoi(argv[3]));
     FILE *results = std::fopen(argv[2], "w");
     int failed = 0;
     for (int i = 3; i < argc; ++i)
@@ -373,6 +460,7 @@ int main(int argc, char **argv) {
     std::printf("%d of %d cases failed\n", failed, argc - 3);
     return failed ? 1 : 0;
   }
-  std::fprintf(stderr, "usage: gpucheck gen <case>... | gpucheck run <results> <case>...\n");
+  std::fprintf(stderr, "usage: gpucheck gen <case>... | gpucheck run <results> <case>... | "
+                       "gpucheck time <case> <repeats>\n");
   return 2;
 }
