@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Conversion/Passes.h"
+#include "Conversion/TileLowering.h"
 
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
@@ -110,19 +111,6 @@ void CpuLowering::lowerFill(FillOp op) {
   b.eraseOp(op);
 }
 
-/// The global offset of tile row r: offset + (r / group) * outer + (r % group) * inner.
-static Value rowOffset(OpBuilder &b, Location loc, Value r, int64_t group,
-                       Value offset, Value outer, Value inner, Value *rowGroup) {
-  Value g = arith::ConstantIndexOp::create(b, loc, group);
-  Value major = arith::DivUIOp::create(b, loc, r, g);
-  Value minor = arith::RemUIOp::create(b, loc, r, g);
-  *rowGroup = major;
-  Value base = arith::AddIOp::create(
-      b, loc, offset, arith::MulIOp::create(b, loc, major, outer));
-  return arith::AddIOp::create(b, loc, base,
-                               arith::MulIOp::create(b, loc, minor, inner));
-}
-
 void CpuLowering::lowerLoad(LoadOp op) {
   Location loc = op.getLoc();
   auto tileType = cast<MemRefType>(op.getDest().getType());
@@ -157,7 +145,7 @@ void CpuLowering::lowerLoad(LoadOp op) {
   };
   loop(loc, rows, 1, [&](Value r) {
     Value major;
-    Value base = rowOffset(b, loc, r, op.getGroup(), op.getOffset(),
+    Value base = tileRowOffset(b, loc, r, op.getGroup(), op.getOffset(),
                            op.getOuterStride(), op.getInnerStride(), &major);
     Value inBounds = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
                                            major, op.getValid());
@@ -184,7 +172,7 @@ void CpuLowering::lowerStore(StoreOp op) {
   b.setInsertionPoint(op);
   loop(loc, rows, 1, [&](Value r) {
     Value major;
-    Value base = rowOffset(b, loc, r, op.getGroup(), op.getOffset(),
+    Value base = tileRowOffset(b, loc, r, op.getGroup(), op.getOffset(),
                            op.getOuterStride(), op.getInnerStride(), &major);
     Value inBounds = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
                                            major, op.getValid());

@@ -26,6 +26,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Conversion/Passes.h"
+#include "Conversion/TileLowering.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -118,19 +119,6 @@ void GpuLowering::lowerFill(FillOp op) {
   b.eraseOp(op);
 }
 
-/// The global offset of tile row r: offset + (r / group) * outer + (r % group) * inner.
-static Value rowOffset(OpBuilder &b, Location loc, Value r, int64_t group,
-                       Value offset, Value outer, Value inner, Value *rowGroup) {
-  Value g = arith::ConstantIndexOp::create(b, loc, group);
-  Value major = arith::DivUIOp::create(b, loc, r, g);
-  Value minor = arith::RemUIOp::create(b, loc, r, g);
-  *rowGroup = major;
-  Value base = arith::AddIOp::create(
-      b, loc, offset, arith::MulIOp::create(b, loc, major, outer));
-  return arith::AddIOp::create(b, loc, base,
-                               arith::MulIOp::create(b, loc, minor, inner));
-}
-
 void GpuLowering::lowerLoad(LoadOp op) {
   Location loc = op.getLoc();
   auto tileType = cast<MemRefType>(op.getDest().getType());
@@ -146,7 +134,7 @@ void GpuLowering::lowerLoad(LoadOp op) {
   forEachOwned(loc, rows * cols, [&](Value e) {
     auto [r, c] = split(loc, e, cols);
     Value major;
-    Value base = rowOffset(b, loc, r, op.getGroup(), op.getOffset(),
+    Value base = tileRowOffset(b, loc, r, op.getGroup(), op.getOffset(),
                            op.getOuterStride(), op.getInnerStride(), &major);
     Value inBounds = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
                                            major, op.getValid());
@@ -181,7 +169,7 @@ void GpuLowering::lowerStore(StoreOp op) {
   forEachOwned(loc, rows * cols, [&](Value e) {
     auto [r, c] = split(loc, e, cols);
     Value major;
-    Value base = rowOffset(b, loc, r, op.getGroup(), op.getOffset(),
+    Value base = tileRowOffset(b, loc, r, op.getGroup(), op.getOffset(),
                            op.getOuterStride(), op.getInnerStride(), &major);
     Value inBounds = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
                                            major, op.getValid());
