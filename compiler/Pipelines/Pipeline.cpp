@@ -37,6 +37,30 @@ const std::string &mlir::skim::compilerBuildId() {
   return id;
 }
 
+/// Pipelines are parsed from text, so their passes must be registered;
+/// tools that already registered them are unaffected.
+static void registerPassesOnce() {
+  static bool registered = [] {
+    registerAllPasses();
+    registerSkimPassesOnce();
+    return true;
+  }();
+  (void)registered;
+}
+
+/// From the LLVM-bound dialects to the LLVM dialect on the host: the end of
+/// the CPU pipeline, for CPU kernels and emulated lanes alike.
+static const char *const kHostLlvmTail =
+    "lower-affine,convert-scf-to-cf,expand-strided-metadata,"
+    "convert-vector-to-llvm,convert-math-to-llvm,convert-arith-to-llvm,"
+    "finalize-memref-to-llvm,convert-cf-to-llvm,convert-func-to-llvm,"
+    "convert-index-to-llvm,reconcile-unrealized-casts";
+
+/// gpu.module kernels → CPU functions of one lane and one block → LLVM.
+static std::string laneEmulatorTail() {
+  return std::string("skim-emulate-lanes,canonicalize,cse,") + kHostLlvmTail;
+}
+
 LogicalResult mlir::skim::buildSkimPipeline(OpPassManager &pm,
                                             const PipelineOptions &options,
                                             std::string *error) {
@@ -48,31 +72,23 @@ LogicalResult mlir::skim::buildSkimPipeline(OpPassManager &pm,
                "' has no lowering yet (supported: host, sm_80, sm_90, sm_90a)";
     return failure();
   }
-  // The pipeline is parsed from text, so its passes must be registered;
-  // tools that already registered them are unaffected.
-  static bool registered = [] {
-    registerAllPasses();
-    registerSkimPassesOnce();
-    return true;
-  }();
-  (void)registered;
+  registerPassesOnce();
   std::string pipeline;
   if (isCuda) {
     // The first NVIDIA path: SIMT loops over shared-memory tiles (no
     // mma.sync yet), then upstream's NVVM lowering to PTX or a cubin.
     pipeline = "skim-expand-variants,skim-tile,skim-lower-tile-to-gpu,"
-               "canonicalize,cse,lower-affine,convert-scf-to-cf," +
-               cudaPipelineTail(cuda);
+               "canonicalize,cse,";
+    pipeline += options.emulateLanes
+                    ? laneEmulatorTail()
+                    : "lower-affine,convert-scf-to-cf," + cudaPipelineTail(cuda);
   } else {
     pipeline =
         "skim-expand-variants,skim-tile,"
         "skim-lower-tile-to-cpu{vector-width=" +
         std::to_string(options.host.vectorWidth) +
-        "},canonicalize,cse,loop-invariant-code-motion,"
-        "skim-cpu-math-approx,lower-affine,convert-scf-to-cf,"
-        "expand-strided-metadata,convert-vector-to-llvm,convert-math-to-llvm,"
-        "convert-arith-to-llvm,finalize-memref-to-llvm,convert-cf-to-llvm,"
-        "convert-func-to-llvm,convert-index-to-llvm,reconcile-unrealized-casts";
+        "},canonicalize,cse,loop-invariant-code-motion,skim-cpu-math-approx," +
+        kHostLlvmTail;
   }
   std::string errors;
   llvm::raw_string_ostream os(errors);
@@ -109,6 +125,30 @@ static FailureOr<std::string> gpuPlan(ModuleOp module, const std::string &plan,
   return out;
 }
 
+/// A host artifact: the module (in the LLVM dialect) as the plan's kernels
+/// in a shared object. `emulates` names the GPU whose kernels run through
+/// the lane emulator, if they do.
+static FailureOr<std::string> hostArtifact(ModuleOp module, const std::string &plan,
+                                           const HostCpu &host,
+                                           const std::string &emulates) {
+  std::vector<std::string> kernels;
+  std::istringstream lines(plan);
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind("kernel ", 0) == 0)
+      kernels.push_back(line.substr(7, line.find(' ', 7) - 7));
+  FailureOr<std::string> object = buildCpuSharedObject(module, kernels, host);
+  if (failed(object))
+    return failure();
+  ::skim::rt::Artifact artifact;
+  artifact.sections["compiler"] = compilerVersion();
+  artifact.sections["target"] = "host:" + host.describe();
+  if (!emulates.empty())
+    artifact.sections["emulates"] = emulates;
+  artifact.sections["plan"] = plan;
+  artifact.sections["cpu.so"] = std::move(*object);
+  return artifact.serialize();
+}
+
 FailureOr<std::string> mlir::skim::compileToArtifact(ModuleOp module,
                                                      const PipelineOptions &options) {
   CudaTarget cuda;
@@ -127,6 +167,19 @@ FailureOr<std::string> mlir::skim::compileToArtifact(ModuleOp module,
   auto planAttr = module->getAttrOfType<StringAttr>("skim.plan");
   if (!planAttr)
     return module.emitError("the pipeline produced no launch plan");
+  if (isCuda && options.emulateLanes) {
+    // The GPU kernels' plan (with their launch shape and extra arguments),
+    // as a CPU plan: the kernels live in the artifact's cpu.so.
+    FailureOr<std::string> plan = gpuPlan(module, planAttr.getValue().str(), "");
+    if (failed(plan))
+      return failure();
+    std::string cpuPlan;
+    std::istringstream lines(*plan);
+    for (std::string line; std::getline(lines, line);)
+      if (line.rfind("binary", 0) != 0)
+        cpuPlan += line + "\n";
+    return hostArtifact(module, cpuPlan, options.host, cuda.describe());
+  }
   ::skim::rt::Artifact artifact;
   artifact.sections["compiler"] = compilerVersion();
   if (isCuda) {
@@ -141,17 +194,19 @@ FailureOr<std::string> mlir::skim::compileToArtifact(ModuleOp module,
     artifact.sections[cuda.section()] = std::move(*image);
     return artifact.serialize();
   }
-  std::vector<std::string> kernels;
-  std::istringstream plan(planAttr.getValue().str());
-  std::string line;
-  while (std::getline(plan, line))
-    if (line.rfind("kernel ", 0) == 0)
-      kernels.push_back(line.substr(7, line.find(' ', 7) - 7));
-  FailureOr<std::string> object = buildCpuSharedObject(module, kernels, options.host);
-  if (failed(object))
+  return hostArtifact(module, planAttr.getValue().str(), options.host, "");
+}
+
+FailureOr<std::string> mlir::skim::compileForLaneEmulator(ModuleOp module,
+                                                          const std::string &plan,
+                                                          const HostCpu &host) {
+  registerPassesOnce();
+  PassManager pm(module.getContext());
+  std::string errors;
+  llvm::raw_string_ostream os(errors);
+  if (failed(parsePassPipeline(laneEmulatorTail(), pm, os)))
+    return module.emitError("bad pipeline: ") << errors;
+  if (failed(pm.run(module)))
     return failure();
-  artifact.sections["target"] = "host:" + options.host.describe();
-  artifact.sections["plan"] = planAttr.getValue().str();
-  artifact.sections["cpu.so"] = std::move(*object);
-  return artifact.serialize();
+  return hostArtifact(module, plan, host, "emulated");
 }

@@ -22,6 +22,11 @@ struct PipelineOptions {
   /// first, SIMT GPU path; see CudaTarget.h).
   std::string target = "host";
   HostCpu host = HostCpu::detect();
+  /// With an NVIDIA target: instead of a cubin, run its kernels' threads on
+  /// this CPU through the lane emulator (docs/LaneEmulator.md). The artifact
+  /// is a host artifact; the process that runs it must have
+  /// libSkimLaneEmulator loaded.
+  bool emulateLanes = false;
 };
 
 /// skim-expand-variants → skim-tile → skim-lower-tile-to-cpu → LLVM dialect.
@@ -32,6 +37,15 @@ LogicalResult buildSkimPipeline(OpPassManager &pm, const PipelineOptions &option
 /// serialised container of runtime/include/skim/runtime/Artifact.h).
 FailureOr<std::string> compileToArtifact(ModuleOp module,
                                          const PipelineOptions &options);
+
+/// The lane emulator's half of the pipeline on its own: `module` holds
+/// gpu.module kernels (the NVIDIA lowering's, or hand-written ones in tests,
+/// with the module attributes `skim.gpu_block` and `skim.gpu_shared_bytes`
+/// or known block sizes) → a host artifact carrying `plan` whose kernels run
+/// through the lane emulator.
+FailureOr<std::string> compileForLaneEmulator(ModuleOp module,
+                                              const std::string &plan,
+                                              const HostCpu &host);
 
 /// The version string every cache key and artifact carries.
 const char *compilerVersion();

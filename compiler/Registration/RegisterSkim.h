@@ -9,6 +9,7 @@
 #define SKIM_REGISTRATION_REGISTERSKIM_H
 
 #include "Conversion/Passes.h"
+#include "Emulator/Passes.h"
 #include "Skim/IR/SkimDialect.h"
 #include "Skim/Transforms/Passes.h"
 #include "SkimTile/IR/SkimTileDialect.h"
@@ -28,6 +29,7 @@ inline void registerSkimPassesOnce() {
   static bool registered = [] {
     registerSkimPasses();
     registerSkimConversionPasses();
+    registerSkimEmulatorPasses();
     return true;
   }();
   (void)registered;

@@ -40,13 +40,16 @@ std::map<std::string, Compiled> &cache() {
   return entries;
 }
 
-Compiled &lookup(const std::string &mlir) {
+Compiled &lookup(const std::string &mlir, Target target) {
   std::lock_guard<std::mutex> lock(cacheMutex);
-  auto it = cache().find(mlir);
+  // One text compiles to a different artifact per target.
+  std::string name =
+      target == Target::Host ? mlir : mlir + "\n// lane emulator, sm_80\n";
+  auto it = cache().find(name);
   if (it != cache().end())
     return it->second;
-  Compiled &entry = cache()[mlir];
-  uint64_t key = rt::fnv1a64(mlir.data(), mlir.size());
+  Compiled &entry = cache()[name];
+  uint64_t key = rt::fnv1a64(name.data(), name.size());
   const std::string &build = mlir::skim::compilerBuildId();
   key = rt::fnv1a64(build.data(), build.size(), key);
   std::string path = cacheDir() + "/" + std::to_string(key) + ".skim";
@@ -66,8 +69,13 @@ Compiled &lookup(const std::string &mlir) {
                                  llvm::SMLoc());
     mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context, os);
     auto module = mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
+    mlir::skim::PipelineOptions options;
+    if (target == Target::LaneEmulator) {
+      options.target = "sm_80";
+      options.emulateLanes = true;
+    }
     mlir::FailureOr<std::string> artifact =
-        module ? mlir::skim::compileToArtifact(*module, mlir::skim::PipelineOptions())
+        module ? mlir::skim::compileToArtifact(*module, options)
                : mlir::FailureOr<std::string>(mlir::failure());
     if (mlir::failed(artifact)) {
       entry.error = diagnostics.empty() ? "compilation failed" : diagnostics;
@@ -100,14 +108,35 @@ Compiled &lookup(const std::string &mlir) {
 uint16_t toBf16(float f) { return rt::floatToBf16(f); }
 float fromBf16(uint16_t h) { return rt::bf16ToFloat(h); }
 
+uint16_t toF16(float f) {
+  _Float16 h = static_cast<_Float16>(f);
+  uint16_t bits;
+  std::memcpy(&bits, &h, 2);
+  return bits;
+}
+float fromF16(uint16_t bits) {
+  _Float16 h;
+  std::memcpy(&h, &bits, 2);
+  return float(h);
+}
+
+/// A 16-bit element type's bits and back.
+uint16_t toHalf(float f, ElementType type) {
+  return type == ElementType::BF16 ? toBf16(f) : toF16(f);
+}
+float fromHalf(uint16_t bits, rt::DType type) {
+  return type == rt::DType::BF16 ? fromBf16(bits) : fromF16(bits);
+}
+
 } // namespace
 
 const char *skim::testing::mlirName(ElementType type) {
-  return type == ElementType::F32 ? "f32" : "bf16";
+  return type == ElementType::F32 ? "f32" : type == ElementType::BF16 ? "bf16" : "f16";
 }
 
-const rt::CpuExecutable &skim::testing::compile(const std::string &mlir) {
-  Compiled &c = lookup(mlir);
+const rt::CpuExecutable &skim::testing::compile(const std::string &mlir,
+                                                Target target) {
+  Compiled &c = lookup(mlir, target);
   if (!c.exe) {
     fprintf(stderr, "compilation failed:\n%s\n--- source ---\n%s\n", c.error.c_str(),
             mlir.c_str());
@@ -116,14 +145,17 @@ const rt::CpuExecutable &skim::testing::compile(const std::string &mlir) {
   return *c.exe;
 }
 
-std::string skim::testing::compileError(const std::string &mlir) {
-  return lookup(mlir).error;
+std::string skim::testing::compileError(const std::string &mlir, Target target) {
+  return lookup(mlir, target).error;
 }
 
 ref::Tensor skim::testing::roundTo(ref::Tensor t, ElementType type) {
   if (type == ElementType::BF16)
     for (float &x : t.data)
       x = fromBf16(toBf16(x));
+  if (type == ElementType::F16)
+    for (float &x : t.data)
+      x = fromF16(toF16(x));
   return t;
 }
 
@@ -155,15 +187,15 @@ skim::testing::run(const rt::CpuExecutable &exe, const std::vector<Argument> &ar
       } else {
         bytes.resize(f->data.size() * 2);
         for (size_t i = 0; i < f->data.size(); ++i) {
-          uint16_t h = toBf16(f->data[i]);
+          uint16_t h = toHalf(f->data[i], type);
           std::memcpy(bytes.data() + i * 2, &h, 2);
         }
       }
       storage.push_back(std::move(bytes));
-      view = rt::TensorView::contiguous(storage.back().data(),
-                                        type == ElementType::F32 ? rt::DType::F32
-                                                                 : rt::DType::BF16,
-                                        f->shape);
+      rt::DType dtype = type == ElementType::F32    ? rt::DType::F32
+                        : type == ElementType::BF16 ? rt::DType::BF16
+                                                    : rt::DType::F16;
+      view = rt::TensorView::contiguous(storage.back().data(), dtype, f->shape);
     } else {
       const auto &i = std::get<ref::IndexTensor>(arg);
       bytes.resize(i.data.size() * 4);
@@ -195,7 +227,7 @@ skim::testing::run(const rt::CpuExecutable &exe, const std::vector<Argument> &ar
         int32_t poison = -7777;
         std::memcpy(bytes.data() + i * 4, &poison, 4);
       } else {
-        uint16_t nan = 0x7fc0;
+        uint16_t nan = dtype == rt::DType::BF16 ? 0x7fc0 : 0x7e00;
         std::memcpy(bytes.data() + i * 2, &nan, 2);
       }
     }
@@ -222,7 +254,7 @@ skim::testing::run(const rt::CpuExecutable &exe, const std::vector<Argument> &ar
       } else {
         uint16_t h;
         std::memcpy(&h, p + i * 2, 2);
-        t.data[i] = fromBf16(h);
+        t.data[i] = fromHalf(h, outTypes[o]);
       }
     }
     result.push_back(std::move(t));

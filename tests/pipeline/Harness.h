@@ -20,16 +20,22 @@
 
 namespace skim::testing {
 
-enum class ElementType { F32, BF16 };
+enum class ElementType { F32, BF16, F16 };
+
+/// Where a variant's kernels run: compiled for the host CPU, or lowered for
+/// NVIDIA (sm_80) and run on the host through the lane emulator
+/// (docs/LaneEmulator.md; the test binary must link SkimLaneEmulator).
+enum class Target { Host, LaneEmulator };
 
 /// One argument of a variant function: floats (stored in the test's element
 /// type) or i32 indices/counts.
 using Argument = std::variant<ref::Tensor, ref::IndexTensor>;
 
 /// The compiled variant, or a failure with the compiler's diagnostics.
-const rt::CpuExecutable &compile(const std::string &mlir);
+const rt::CpuExecutable &compile(const std::string &mlir,
+                                 Target target = Target::Host);
 /// Compiles and returns the diagnostics of a failure ("" on success).
-std::string compileError(const std::string &mlir);
+std::string compileError(const std::string &mlir, Target target = Target::Host);
 
 /// Runs on the CPU device with `threads` workers; float arguments are
 /// converted to `type` (their values must already be representable, see
@@ -39,13 +45,13 @@ rt::Expected<std::vector<ref::Tensor>> run(const rt::CpuExecutable &exe,
                                            ElementType type, unsigned threads = 2,
                                            const rt::RunOptions &options = {});
 
-/// Rounds values to what the element type can hold (bf16: nearest even).
+/// Rounds values to what the element type can hold (nearest even).
 ref::Tensor roundTo(ref::Tensor t, ElementType type);
 /// Uniform random values in [lo, hi), reproducible from the seed.
 ref::Tensor random(std::vector<int64_t> shape, unsigned seed, float lo = -1.f,
                    float hi = 1.f);
 
-/// MLIR element type name: "f32" or "bf16".
+/// MLIR element type name: "f32", "bf16" or "f16".
 const char *mlirName(ElementType type);
 
 } // namespace skim::testing

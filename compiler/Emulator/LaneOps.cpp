@@ -1,0 +1,398 @@
+//===- LaneOps.cpp - per-lane and warp-wide ops to emulator calls ---------===//
+//
+// Every operation whose meaning depends on which thread runs it, or on other
+// threads, becomes a call with the lane handle; the runtime implements it
+// from the PTX ISA (Warp.h). Operands are checked here only as far as the
+// call needs (shapes, types); what PTX leaves undefined at run time
+// (misaligned rows, a warp that disagrees) the runtime reports.
+//
+// Results that NVVM returns as structs (ldmatrix, mma.sync) come back through
+// a 16-byte scratch array in the lane's frame: passing structs by value
+// would tie the generated code to the C ABI's struct rules.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Emulator/Lowering.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace mlir::skim::emulator;
+
+namespace {
+
+/// skim::emu::MmaType and ShflMode, as the runtime numbers them.
+enum : int32_t { kMmaF16 = 0, kMmaBF16 = 1 };
+enum : int32_t { kShflUp = 0, kShflDown = 1, kShflBfly = 2, kShflIdx = 3 };
+
+class LaneLowering {
+public:
+  LaneLowering(func::FuncOp func, Value lane, const KernelShape &shape,
+               Runtime &runtime)
+      : func(func), lane(lane), shape(shape), runtime(runtime),
+        b(func.getContext()) {}
+
+  LogicalResult run();
+
+private:
+  LogicalResult lower(Operation *op);
+  LogicalResult lowerSreg(Operation *op, StringRef name);
+  LogicalResult lowerShuffle(Operation *op, int32_t mode, Value mask,
+                             Value value, Value b, Value c, bool withValid);
+  LogicalResult lowerLdMatrix(NVVM::LdMatrixOp op);
+  LogicalResult lowerMma(NVVM::MmaOp op);
+  LogicalResult lowerCpAsync(NVVM::CpAsyncOp op);
+
+  Value call(Location loc, StringRef name, TypeRange results, ValueRange args) {
+    ValueRange r = runtime.call(b, loc, name, results, args);
+    return r.empty() ? Value() : r.front();
+  }
+  Value i32(Location loc, int64_t v) {
+    return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v);
+  }
+  Value index(Location loc, int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  }
+  /// An index or integer of `type` from an index value.
+  Value castIndex(Location loc, Value v, Type type) {
+    return type.isIndex() ? v : arith::IndexCastOp::create(b, loc, type, v);
+  }
+  /// Element i of the scratch array, read as `type`.
+  Value loadScratch(Location loc, Type type, int i) {
+    auto ptr = LLVM::LLVMPointerType::get(b.getContext());
+    Value at = LLVM::GEPOp::create(b, loc, ptr, type, scratchArray(),
+                                   ArrayRef<LLVM::GEPArg>{i});
+    return LLVM::LoadOp::create(b, loc, type, at);
+  }
+  Value scratchArray();
+  /// `values` as the op's result type: the value itself, or a struct.
+  Value pack(Location loc, Type type, ArrayRef<Value> values);
+  /// A 32-bit register: i32 as is, any other 32-bit type bitcast.
+  FailureOr<Value> asI32(Location loc, Value v, Operation *op);
+
+  func::FuncOp func;
+  Value lane;
+  const KernelShape &shape;
+  Runtime &runtime;
+  IRRewriter b;
+  Value scratch;
+};
+
+Value LaneLowering::scratchArray() {
+  if (!scratch) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&func.front());
+    Location loc = func.getLoc();
+    Value four = LLVM::ConstantOp::create(b, loc, b.getI64Type(), b.getI64IntegerAttr(4));
+    scratch = LLVM::AllocaOp::create(b, loc, LLVM::LLVMPointerType::get(b.getContext()),
+                                     b.getI32Type(), four, /*alignment=*/16);
+  }
+  return scratch;
+}
+
+Value LaneLowering::pack(Location loc, Type type, ArrayRef<Value> values) {
+  auto structType = dyn_cast<LLVM::LLVMStructType>(type);
+  if (!structType)
+    return values.front();
+  Value s = LLVM::PoisonOp::create(b, loc, structType);
+  for (auto [i, v] : llvm::enumerate(values))
+    s = LLVM::InsertValueOp::create(b, loc, s, v, ArrayRef<int64_t>{int64_t(i)});
+  return s;
+}
+
+FailureOr<Value> LaneLowering::asI32(Location loc, Value v, Operation *op) {
+  Type t = v.getType();
+  if (t.isInteger(32))
+    return v;
+  auto vec = dyn_cast<VectorType>(t);
+  unsigned bits = t.isIntOrFloat() ? t.getIntOrFloatBitWidth()
+                  : vec && vec.getRank() == 1 && vec.getElementType().isIntOrFloat()
+                      ? unsigned(vec.getNumElements()) *
+                            vec.getElementType().getIntOrFloatBitWidth()
+                      : 0;
+  if (bits != 32) {
+    op->emitOpError("lane emulator: a 32-bit register was expected, got ") << t;
+    return failure();
+  }
+  return LLVM::BitcastOp::create(b, loc, b.getI32Type(), v).getResult();
+}
+
+LogicalResult LaneLowering::lowerSreg(Operation *op, StringRef name) {
+  Location loc = op->getLoc();
+  Type type = op->getResult(0).getType();
+  auto dimOf = [&](StringRef suffix) -> int {
+    return suffix == "x" ? 0 : suffix == "y" ? 1 : suffix == "z" ? 2 : -1;
+  };
+  Value v;
+  if (name.consume_front("tid.") && dimOf(name) >= 0)
+    v = call(loc, "skim_emu_thread_id", b.getIndexType(), {lane, i32(loc, dimOf(name))});
+  else if (name.consume_front("ctaid.") && dimOf(name) >= 0)
+    v = call(loc, "skim_emu_block_id", b.getIndexType(), {lane, i32(loc, dimOf(name))});
+  else if (name.consume_front("ntid.") && dimOf(name) >= 0)
+    v = index(loc, shape.block[dimOf(name)]);
+  else if (name == "laneid")
+    v = call(loc, "skim_emu_lane_id", b.getIndexType(), {lane});
+  else if (name == "warpsize")
+    v = index(loc, 32);
+  else
+    return op->emitOpError("lane emulator: no emulation for this special register");
+  b.replaceOp(op, castIndex(loc, v, type));
+  return success();
+}
+
+LogicalResult LaneLowering::lowerShuffle(Operation *op, int32_t mode, Value mask,
+                                         Value value, Value lanePick, Value c,
+                                         bool withValid) {
+  Location loc = op->getLoc();
+  Type type = value.getType();
+  FailureOr<Value> bits = asI32(loc, value, op);
+  if (failed(bits))
+    return failure();
+  Value r = call(loc, "skim_emu_shfl", b.getI64Type(),
+                 {lane, i32(loc, mode), mask, *bits, lanePick, c});
+  Value d = arith::TruncIOp::create(b, loc, b.getI32Type(), r);
+  if (type != d.getType())
+    d = LLVM::BitcastOp::create(b, loc, type, d);
+  Value shifted = arith::ShRUIOp::create(
+      b, loc, r, arith::ConstantIntOp::create(b, loc, b.getI64Type(), 32));
+  Value p = arith::TruncIOp::create(b, loc, b.getI1Type(), shifted);
+  if (op->getNumResults() == 2) { // gpu.shuffle: (value, valid)
+    b.replaceOp(op, {d, p});
+    return success();
+  }
+  b.replaceOp(op, withValid ? pack(loc, op->getResult(0).getType(), {d, p}) : d);
+  return success();
+}
+
+LogicalResult LaneLowering::lowerLdMatrix(NVVM::LdMatrixOp op) {
+  Location loc = op.getLoc();
+  NVVM::LdStMatrixShapeAttr s = op.getShape();
+  if (s.getM() != 8 || s.getN() != 8 || op.getEltType() != NVVM::LdStMatrixEltType::B16)
+    return op.emitOpError("lane emulator: only ldmatrix.m8n8 of b16 is emulated");
+  int num = int(op.getNum());
+  bool trans = op.getLayout() == NVVM::MMALayout::col;
+  call(loc, "skim_emu_ldmatrix", {},
+       {lane, op.getPtr(), i32(loc, num), i32(loc, trans), scratchArray()});
+  SmallVector<Value> regs;
+  for (int i = 0; i < num; ++i)
+    regs.push_back(loadScratch(loc, b.getI32Type(), i));
+  b.replaceOp(op, pack(loc, op.getType(), regs));
+  return success();
+}
+
+LogicalResult LaneLowering::lowerMma(NVVM::MmaOp op) {
+  Location loc = op.getLoc();
+  NVVM::MMAShapeAttr s = op.getShapeAttr();
+  if (s.getM() != 16 || s.getN() != 8 || s.getK() != 16)
+    return op.emitOpError("lane emulator: only mma.sync m16n8k16 is emulated");
+  if (op.getLayoutA() != NVVM::MMALayout::row ||
+      op.getLayoutB() != NVVM::MMALayout::col)
+    return op.emitOpError("lane emulator: only the row.col layout exists for m16n8k16");
+  // The element type: from the PTX type attributes, or else from 2 x f16
+  // operands (bf16 travels in i32 registers and always names its type).
+  auto typeOf = [&](std::optional<NVVM::MMATypes> given, Value operand) -> int32_t {
+    if (given)
+      return *given == NVVM::MMATypes::f16 ? kMmaF16 : *given == NVVM::MMATypes::bf16 ? kMmaBF16 : -1;
+    auto vec = dyn_cast<VectorType>(operand.getType());
+    if (vec && vec.getElementType().isF16())
+      return kMmaF16;
+    if (vec && vec.getElementType().isBF16())
+      return kMmaBF16;
+    return -1;
+  };
+  if (op.getOperandA().size() != 4 || op.getOperandB().size() != 2 ||
+      op.getOperandC().size() != 4)
+    return op.emitOpError("lane emulator: m16n8k16 takes 4 A, 2 B and 4 C registers");
+  int32_t aType = typeOf(op.getMultiplicandAPtxType(), op.getOperandA()[0]);
+  int32_t bType = typeOf(op.getMultiplicandBPtxType(), op.getOperandB()[0]);
+  if (aType < 0 || aType != bType)
+    return op.emitOpError("lane emulator: A and B must both be f16 or both bf16");
+  for (Value c : op.getOperandC())
+    if (!c.getType().isF32())
+      return op.emitOpError("lane emulator: only f32 accumulators are emulated");
+  SmallVector<Value> args{lane, i32(loc, aType)};
+  for (Value v : llvm::concat<Value>(op.getOperandA(), op.getOperandB())) {
+    FailureOr<Value> reg = asI32(loc, v, op);
+    if (failed(reg))
+      return failure();
+    args.push_back(*reg);
+  }
+  llvm::append_range(args, op.getOperandC());
+  args.push_back(scratchArray());
+  call(loc, "skim_emu_mma_m16n8k16", {}, args);
+  SmallVector<Value> d;
+  for (int i = 0; i < 4; ++i)
+    d.push_back(loadScratch(loc, b.getF32Type(), i));
+  b.replaceOp(op, pack(loc, op.getType(), d));
+  return success();
+}
+
+LogicalResult LaneLowering::lowerCpAsync(NVVM::CpAsyncOp op) {
+  Location loc = op.getLoc();
+  int32_t bytes = int32_t(op.getSize());
+  // The optional operand is PTX's src-size: bytes read, the rest zero-filled.
+  Value srcBytes = op.getCpSize() ? op.getCpSize() : i32(loc, bytes);
+  call(loc, "skim_emu_cp_async", {},
+       {lane, op.getDst(), op.getSrc(), i32(loc, bytes), srcBytes});
+  b.eraseOp(op);
+  return success();
+}
+
+LogicalResult LaneLowering::lower(Operation *op) {
+  Location loc = op->getLoc();
+  b.setInsertionPoint(op);
+  auto dimOf = [](gpu::Dimension d) { return int(d); };
+  auto unary = [&](Operation *o, StringRef name) {
+    Value x = o->getOperand(0);
+    b.replaceOp(o, call(loc, name, x.getType(), {x}));
+    return success();
+  };
+  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case<gpu::ThreadIdOp>([&](auto o) {
+        b.replaceOp(o, call(loc, "skim_emu_thread_id", b.getIndexType(),
+                            {lane, i32(loc, dimOf(o.getDimension()))}));
+        return success();
+      })
+      .Case<gpu::BlockIdOp>([&](auto o) {
+        b.replaceOp(o, call(loc, "skim_emu_block_id", b.getIndexType(),
+                            {lane, i32(loc, dimOf(o.getDimension()))}));
+        return success();
+      })
+      .Case<gpu::BlockDimOp>([&](auto o) {
+        b.replaceOp(o, index(loc, shape.block[dimOf(o.getDimension())]));
+        return success();
+      })
+      .Case<gpu::LaneIdOp>([&](auto o) {
+        b.replaceOp(o, call(loc, "skim_emu_lane_id", b.getIndexType(), {lane}));
+        return success();
+      })
+      .Case<gpu::BarrierOp, NVVM::Barrier0Op>([&](Operation *o) {
+        call(loc, "skim_emu_barrier", {}, {lane});
+        b.eraseOp(o);
+        return success();
+      })
+      .Case<NVVM::BarrierOp>([&](auto o) -> LogicalResult {
+        if (o->getNumOperands() || o->getNumResults())
+          return o.emitOpError("lane emulator: only a plain bar.sync 0 is emulated");
+        call(loc, "skim_emu_barrier", {}, {lane});
+        b.eraseOp(o);
+        return success();
+      })
+      .Case<gpu::DynamicSharedMemoryOp>([&](auto o) {
+        auto type = cast<MemRefType>(o.getType());
+        auto ptr = LLVM::LLVMPointerType::get(b.getContext());
+        Value base = call(loc, "skim_emu_shared", ptr, {lane});
+        // memref<?xi8> over the CTA's buffer: the descriptor of
+        // finalize-memref-to-llvm, which the cast folds into.
+        Type i64 = b.getI64Type();
+        auto descType = LLVM::LLVMStructType::getLiteral(
+            b.getContext(), {ptr, ptr, i64, LLVM::LLVMArrayType::get(i64, 1),
+                             LLVM::LLVMArrayType::get(i64, 1)});
+        auto c64 = [&](int64_t v) {
+          return LLVM::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(v));
+        };
+        Value d = LLVM::PoisonOp::create(b, loc, descType);
+        d = LLVM::InsertValueOp::create(b, loc, d, base, ArrayRef<int64_t>{0});
+        d = LLVM::InsertValueOp::create(b, loc, d, base, ArrayRef<int64_t>{1});
+        d = LLVM::InsertValueOp::create(b, loc, d, c64(0), ArrayRef<int64_t>{2});
+        d = LLVM::InsertValueOp::create(b, loc, d, c64(shape.sharedBytes),
+                                        ArrayRef<int64_t>{3, 0});
+        d = LLVM::InsertValueOp::create(b, loc, d, c64(1), ArrayRef<int64_t>{4, 0});
+        b.replaceOp(o, UnrealizedConversionCastOp::create(b, loc, type, d).getResult(0));
+        return success();
+      })
+      .Case<gpu::ShuffleOp>([&](auto o) {
+        int32_t mode = o.getMode() == gpu::ShuffleMode::XOR    ? kShflBfly
+                       : o.getMode() == gpu::ShuffleMode::UP   ? kShflUp
+                       : o.getMode() == gpu::ShuffleMode::DOWN ? kShflDown
+                                                               : kShflIdx;
+        // The operands convert-gpu-to-nvvm gives shfl.sync: member mask
+        // -1 >> (32 - width), and c = 32 - width for up, width - 1 otherwise.
+        Value width = o.getWidth();
+        Value lead = arith::SubIOp::create(b, loc, i32(loc, 32), width);
+        Value mask = arith::ShRUIOp::create(b, loc, i32(loc, -1), lead);
+        Value c = mode == kShflUp
+                      ? lead
+                      : arith::SubIOp::create(b, loc, width, i32(loc, 1)).getResult();
+        return lowerShuffle(o, mode, mask, o.getValue(), o.getOffset(), c, true);
+      })
+      .Case<NVVM::ShflOp>([&](auto o) {
+        int32_t mode = o.getKind() == NVVM::ShflKind::bfly ? kShflBfly
+                       : o.getKind() == NVVM::ShflKind::up ? kShflUp
+                       : o.getKind() == NVVM::ShflKind::down ? kShflDown
+                                                             : kShflIdx;
+        return lowerShuffle(o, mode, o.getThreadMask(), o.getVal(), o.getOffset(),
+                            o.getMaskAndClamp(),
+                            o.getReturnValueAndIsValid().value_or(false));
+      })
+      .Case<NVVM::LdMatrixOp>([&](auto o) { return lowerLdMatrix(o); })
+      .Case<NVVM::MmaOp>([&](auto o) { return lowerMma(o); })
+      .Case<NVVM::CpAsyncOp>([&](auto o) { return lowerCpAsync(o); })
+      .Case<NVVM::CpAsyncCommitGroupOp>([&](auto o) {
+        call(loc, "skim_emu_cp_async_commit", {}, {lane});
+        b.eraseOp(o);
+        return success();
+      })
+      .Case<NVVM::CpAsyncWaitGroupOp>([&](auto o) {
+        call(loc, "skim_emu_cp_async_wait", {}, {lane, i32(loc, o.getN())});
+        b.eraseOp(o);
+        return success();
+      })
+      .Case<LLVM::CallIntrinsicOp>([&](auto o) -> LogicalResult {
+        StringRef name = o.getIntrin();
+        // ftz differs only for subnormal inputs and results.
+        if (name == "llvm.nvvm.ex2.approx.f32" || name == "llvm.nvvm.ex2.approx.ftz.f32")
+          return unary(o, "skim_emu_ex2");
+        if (name == "llvm.nvvm.lg2.approx.f" || name == "llvm.nvvm.lg2.approx.ftz.f")
+          return unary(o, "skim_emu_lg2");
+        if (name.starts_with("llvm.nvvm."))
+          return o.emitOpError("lane emulator: no emulation for ") << name;
+        return success(); // a target-independent intrinsic: the CPU has it
+      })
+      .Case<gpu::ReturnOp>([&](auto o) {
+        b.replaceOpWithNewOp<func::ReturnOp>(o);
+        return success();
+      })
+      .Default([&](Operation *o) -> LogicalResult {
+        StringRef name = o->getName().getStringRef();
+        if (name == "nvvm.bar.warp.sync") {
+          call(loc, "skim_emu_warp_sync", {}, {lane, o->getOperand(0)});
+          b.eraseOp(o);
+          return success();
+        }
+        if (name.consume_front("nvvm.read.ptx.sreg."))
+          return lowerSreg(o, name);
+        return success();
+      });
+}
+
+LogicalResult LaneLowering::run() {
+  SmallVector<Operation *> ops;
+  func.walk([&](Operation *op) { ops.push_back(op); });
+  for (Operation *op : ops)
+    if (failed(lower(op)))
+      return failure();
+  // Whatever GPU or NVVM operation is left has no emulation: say so rather
+  // than let the CPU lowering fail on it later.
+  WalkResult left = func.walk([&](Operation *op) {
+    StringRef dialect = op->getDialect() ? op->getDialect()->getNamespace() : "";
+    if (dialect == "gpu" || dialect == "nvvm" || isa<LLVM::InlineAsmOp>(op)) {
+      op->emitOpError("lane emulator: no emulation for this operation");
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return failure(left.wasInterrupted());
+}
+
+} // namespace
+
+LogicalResult mlir::skim::emulator::lowerLaneOps(func::FuncOp laneFunc, Value lane,
+                                                 const KernelShape &shape,
+                                                 Runtime &runtime) {
+  return LaneLowering(laneFunc, lane, shape, runtime).run();
+}

@@ -1,0 +1,186 @@
+//===- Api.cpp - what emulated kernels call -------------------------------===//
+//
+// Each lane call checks its operands (a malformed instruction is an error
+// the CTA stops on, never undefined behaviour in the emulator), stores them
+// in the lane and, for warp-wide instructions, waits until the scheduler has
+// executed the instruction for the whole warp.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Cta.h"
+
+#include <atomic>
+#include <cmath>
+#include <mutex>
+
+using namespace skim::emu;
+using namespace skim::emu::detail;
+
+namespace {
+
+std::mutex errorMutex;
+std::string firstError;
+
+std::atomic<int64_t> counters[int(Counter::Count)];
+
+Lane &asLane(void *lane) { return *static_cast<Lane *>(lane); }
+
+int dimension(Lane &lane, int32_t dim) {
+  if (dim < 0 || dim > 2)
+    lane.cta->fail(lane, "dimension " + std::to_string(dim) + " is not x, y or z");
+  return dim;
+}
+
+} // namespace
+
+void skim::emu::detail::recordError(const std::string &message) {
+  std::lock_guard<std::mutex> lock(errorMutex);
+  if (firstError.empty())
+    firstError = message;
+}
+
+void skim::emu::detail::count(Counter c) {
+  counters[int(c)].fetch_add(1, std::memory_order_relaxed);
+}
+
+std::string skim::emu::takeError() {
+  std::lock_guard<std::mutex> lock(errorMutex);
+  std::string e;
+  e.swap(firstError);
+  return e;
+}
+
+Counters skim::emu::takeCounters() {
+  auto take = [](Counter c) { return counters[int(c)].exchange(0); };
+  Counters c;
+  c.ctas = take(Counter::Ctas);
+  c.barriers = take(Counter::Barriers);
+  c.mma = take(Counter::Mma);
+  c.ldmatrix = take(Counter::Ldmatrix);
+  c.shfl = take(Counter::Shfl);
+  c.cpAsync = take(Counter::CpAsync);
+  return c;
+}
+
+extern "C" {
+
+void skim_emu_run_cta(SkimEmuLaneFn fn, const int64_t *args, int64_t bx,
+                      int64_t by, int64_t bz, int64_t dx, int64_t dy,
+                      int64_t dz, int64_t sharedBytes) {
+  const int64_t block[3] = {bx, by, bz}, dim[3] = {dx, dy, dz};
+  if (dx < 1 || dy < 1 || dz < 1 || dx * dy * dz > 1024) {
+    recordError("block size " + std::to_string(dx) + " x " + std::to_string(dy) +
+                " x " + std::to_string(dz) + " is not 1 to 1024 threads");
+    return;
+  }
+  Cta cta(fn, args, block, dim, sharedBytes);
+  std::string error = cta.run();
+  if (!error.empty())
+    recordError(error);
+}
+
+int64_t skim_emu_thread_id(void *lane, int32_t dim) {
+  Lane &l = asLane(lane);
+  return l.tid[dimension(l, dim)];
+}
+
+int64_t skim_emu_block_id(void *lane, int32_t dim) {
+  Lane &l = asLane(lane);
+  return l.cta->blockId()[dimension(l, dim)];
+}
+
+int64_t skim_emu_lane_id(void *lane) { return asLane(lane).linear % kWarpSize; }
+
+void *skim_emu_shared(void *lane) { return asLane(lane).cta->sharedMemory(); }
+
+void skim_emu_barrier(void *lane) { asLane(lane).wait(Lane::State::AtBarrier); }
+
+void skim_emu_warp_sync(void *lane, int32_t memberMask) {
+  Lane &l = asLane(lane);
+  if (!(uint32_t(memberMask) >> (l.linear % kWarpSize) & 1))
+    l.cta->fail(l, "bar.warp.sync by a thread outside its membermask");
+  l.op = WarpOp::Sync;
+  l.wait(Lane::State::AtWarpOp);
+}
+
+void skim_emu_mma_m16n8k16(void *lane, int32_t type, int32_t a0, int32_t a1,
+                           int32_t a2, int32_t a3, int32_t b0, int32_t b1,
+                           float c0, float c1, float c2, float c3, float *d) {
+  Lane &l = asLane(lane);
+  if (type != int32_t(MmaType::F16) && type != int32_t(MmaType::BF16))
+    l.cta->fail(l, "mma.sync with an unknown element type " + std::to_string(type));
+  l.op = WarpOp::Mma;
+  l.mmaType = MmaType(type);
+  l.mma = {{uint32_t(a0), uint32_t(a1), uint32_t(a2), uint32_t(a3)},
+           {uint32_t(b0), uint32_t(b1)},
+           {c0, c1, c2, c3}};
+  l.wait(Lane::State::AtWarpOp);
+  for (int i = 0; i < 4; ++i)
+    d[i] = l.mmaOut[i];
+}
+
+void skim_emu_ldmatrix(void *lane, const void *row, int32_t num, int32_t trans,
+                       int32_t *out) {
+  Lane &l = asLane(lane);
+  if (num != 1 && num != 2 && num != 4)
+    l.cta->fail(l, "ldmatrix .num must be x1, x2 or x4, not " + std::to_string(num));
+  // "When reading 8x8 matrices, a group of four consecutive threads loads
+  // 16 bytes. The matrix addresses must be naturally aligned accordingly."
+  if (l.linear % kWarpSize < 8 * num && reinterpret_cast<uintptr_t>(row) % 16)
+    l.cta->fail(l, "ldmatrix row address is not 16-byte aligned");
+  l.op = WarpOp::Ldmatrix;
+  l.num = num;
+  l.trans = trans != 0;
+  l.row = row;
+  l.wait(Lane::State::AtWarpOp);
+  for (int i = 0; i < num; ++i)
+    out[i] = int32_t(l.ldOut[i]);
+}
+
+int64_t skim_emu_shfl(void *lane, int32_t mode, int32_t memberMask,
+                      int32_t value, int32_t b, int32_t c) {
+  Lane &l = asLane(lane);
+  if (mode < 0 || mode > 3)
+    l.cta->fail(l, "shfl.sync with an unknown mode " + std::to_string(mode));
+  l.op = WarpOp::Shfl;
+  l.shflMode = ShflMode(mode);
+  l.memberMask = uint32_t(memberMask);
+  l.shfl = {uint32_t(value), uint32_t(b), uint32_t(c)};
+  l.wait(Lane::State::AtWarpOp);
+  return int64_t(uint64_t(l.shflOut.d) | uint64_t(l.shflOut.p) << 32);
+}
+
+void skim_emu_cp_async(void *lane, void *dst, const void *src, int32_t bytes,
+                       int32_t srcBytes) {
+  Lane &l = asLane(lane);
+  if (bytes != 4 && bytes != 8 && bytes != 16)
+    l.cta->fail(l, "cp.async of " + std::to_string(bytes) +
+                       " bytes (4, 8 or 16 only)");
+  if (srcBytes < 0 || srcBytes > bytes)
+    l.cta->fail(l, "cp.async src-size " + std::to_string(srcBytes) +
+                       " is not in [0, " + std::to_string(bytes) + "]");
+  if (reinterpret_cast<uintptr_t>(dst) % uintptr_t(bytes))
+    l.cta->fail(l, "cp.async destination is not aligned to its size");
+  l.uncommitted.push_back({dst, src, bytes, srcBytes});
+  count(Counter::CpAsync);
+}
+
+void skim_emu_cp_async_commit(void *lane) {
+  Lane &l = asLane(lane);
+  // An empty commit makes an empty group, as in PTX.
+  l.groups.emplace_back(std::move(l.uncommitted));
+  l.uncommitted.clear();
+}
+
+void skim_emu_cp_async_wait(void *lane, int32_t pending) {
+  Lane &l = asLane(lane);
+  if (pending < 0)
+    l.cta->fail(l, "cp.async.wait_group with a negative count");
+  l.waitGroups(size_t(pending));
+}
+
+float skim_emu_ex2(float x) { return std::exp2(x); }
+
+float skim_emu_lg2(float x) { return std::log2(x); }
+
+} // extern "C"

@@ -1,0 +1,108 @@
+//===- Cta.h - one CTA of emulated threads ----------------------*- C++ -*-===//
+
+#ifndef SKIM_EMULATOR_CTA_H
+#define SKIM_EMULATOR_CTA_H
+
+#include "Fiber.h"
+
+#include "skim/emulator/LaneEmulator.h"
+#include "skim/emulator/Warp.h"
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace skim::emu::detail {
+
+class Cta;
+
+/// The warp-wide instruction a lane waits at.
+enum class WarpOp { Mma, Ldmatrix, Shfl, Sync };
+const char *warpOpName(WarpOp op);
+
+/// One cp.async: `bytes` land at dst, the first `srcBytes` read from src.
+struct AsyncCopy {
+  void *dst;
+  const void *src;
+  int32_t bytes, srcBytes;
+  void apply() const;
+};
+
+/// One emulated thread.
+struct Lane {
+  enum class State { Ready, AtBarrier, AtWarpOp, Done };
+
+  Cta *cta = nullptr;
+  int64_t tid[3] = {0, 0, 0};
+  int linear = 0; // x + dx (y + dy z)
+  Fiber fiber;
+  State state = State::Ready;
+
+  // The warp-wide instruction it waits at: operands in, results out.
+  WarpOp op = WarpOp::Sync;
+  MmaType mmaType = MmaType::BF16;
+  MmaLane mma{};
+  float mmaOut[4] = {};
+  int32_t num = 0;
+  bool trans = false;
+  const void *row = nullptr;
+  uint32_t ldOut[4] = {};
+  ShflMode shflMode = ShflMode::Bfly;
+  uint32_t memberMask = 0;
+  ShflLane shfl{};
+  ShflResult shflOut{};
+
+  // cp.async not yet committed, and committed groups oldest first.
+  std::vector<AsyncCopy> uncommitted;
+  std::deque<std::vector<AsyncCopy>> groups;
+
+  /// Goes back to the scheduler in `state` (from the lane's fiber).
+  void wait(State state);
+  /// Applies committed groups until at most `pending` are left.
+  void waitGroups(size_t pending);
+};
+
+/// One thread block: its lanes, shared memory and scheduler.
+class Cta {
+public:
+  Cta(SkimEmuLaneFn fn, const int64_t *args, const int64_t block[3],
+      const int64_t dim[3], int64_t sharedBytes);
+  ~Cta();
+
+  /// Runs every lane to its end; "" or what went wrong.
+  std::string run();
+
+  const int64_t *blockId() const { return block; }
+  char *sharedMemory() const { return shared.get(); }
+  /// Stops the CTA with `message` (from a lane); the lane never resumes.
+  [[noreturn]] void fail(Lane &lane, const std::string &message);
+
+private:
+  friend struct Lane;
+  static void laneMain(void *lane);
+  /// Executes the warp-wide instruction lanes [first, last) wait at, when
+  /// all of them do; false (and `error` set) when they disagree.
+  bool tryWarp(int first, int last, bool &executed);
+  std::string describeStates() const;
+  std::string where(const Lane &lane) const;
+
+  SkimEmuLaneFn fn;
+  const int64_t *args;
+  int64_t block[3], dim[3];
+  std::unique_ptr<char, void (*)(void *)> shared{nullptr, nullptr};
+  std::vector<Lane> lanes;
+  ucontext_t scheduler;
+  std::string error;
+};
+
+/// Records a process-wide error (the first one wins until takeError()).
+void recordError(const std::string &message);
+
+/// Process-wide counters (Counters' fields, in order).
+enum class Counter { Ctas, Barriers, Mma, Ldmatrix, Shfl, CpAsync, Count };
+void count(Counter c);
+
+} // namespace skim::emu::detail
+
+#endif // SKIM_EMULATOR_CTA_H

@@ -1,0 +1,243 @@
+//===- VariantsTest.cpp - NVIDIA kernels of the variants, emulated --------===//
+//
+// Each variant is compiled with the NVIDIA lowering (sm_80, the path the
+// cubins take) and its kernels run in the lane emulator on seeded random
+// inputs, with outputs poisoned first; the results are compared with the
+// plain reference as the CPU pipeline tests compare theirs (tests/pipeline,
+// same harness). 16-bit attention goes through the tensor-core path, which
+// rounds P to the element type before P·V: the tolerance counts that
+// (AttentionIR::pRoundoff). The cases are the ones the first NVIDIA path was
+// checked with on an H200 (tests/gpu/make_cases.py), made small: odd T and S
+// (100, 77, 1), GQA groups of 1 and 4, head dims 64 and 128.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Compare.h"
+
+#include "skim/emulator/LaneEmulator.h"
+
+#include <catch2/catch.hpp>
+
+using namespace skim;
+using namespace skim::testing;
+
+namespace {
+
+AttentionIR emulated(int64_t hq, int64_t hkv, int64_t d, ElementType type) {
+  AttentionIR ir;
+  ir.hq = hq;
+  ir.hkv = hkv;
+  ir.d = ir.dv = d;
+  ir.type = type;
+  ir.target = Target::LaneEmulator;
+  ir.pRoundoff = type == ElementType::BF16  ? std::ldexp(1.0, -8)
+                 : type == ElementType::F16 ? std::ldexp(1.0, -11)
+                                            : 0.0;
+  return ir;
+}
+
+AttentionInputs inputs(const AttentionIR &ir, int64_t batch, int64_t rows,
+                       int64_t keys, unsigned seed) {
+  AttentionInputs in;
+  in.q = input({batch, rows, ir.hq, ir.d}, seed, ir.type, -2.f, 2.f);
+  in.k = input({batch, keys, ir.hkv, ir.d}, seed + 1, ir.type);
+  in.v = input({batch, keys, ir.hkv, ir.dv}, seed + 2, ir.type);
+  return in;
+}
+
+/// Random selection lists [B, ceil(T / qBlock), H', N] over the KV blocks,
+/// -1 ending some lists early.
+ref::IndexTensor selection(const AttentionIR &ir, int64_t batch, int64_t rows,
+                           int64_t keys, unsigned seed) {
+  int64_t entryRows = (rows + ir.qBlock - 1) / ir.qBlock;
+  int64_t blocks = (keys + ir.kvBlock - 1) / ir.kvBlock;
+  auto idx = ref::IndexTensor::filled({batch, entryRows, ir.selHeads, ir.entries}, -1);
+  std::mt19937 rng(seed);
+  for (int32_t &x : idx.data)
+    x = int32_t(rng() % uint64_t(blocks + 1)) - 1; // -1 .. blocks - 1
+  return idx;
+}
+
+/// Runs `check` and reports what the emulator saw: an emulator error fails
+/// the case, and `mma` says whether the tensor-core path ran.
+void expectClean(const std::string &result, bool *mma = nullptr) {
+  CHECK(result == "");
+  CHECK(emu::takeError() == "");
+  emu::Counters c = emu::takeCounters();
+  if (mma)
+    *mma = c.mma > 0;
+}
+
+} // namespace
+
+TEST_CASE("emulated attention: causal, GQA, odd lengths", "[emulator][variants]") {
+  for (ElementType type : {ElementType::F32, ElementType::BF16, ElementType::F16}) {
+    AttentionIR ir = emulated(8, 2, 64, type);
+    ir.causal = true;
+    INFO(ir.describe());
+    // T > S: the first rows see no key (O = 0, LSE = -inf).
+    expectClean(checkAttention(ir, inputs(ir, 1, 100, 77, 10)));
+    expectClean(checkAttention(ir, inputs(ir, 2, 77, 100, 20)));
+  }
+  AttentionIR wide = emulated(2, 2, 128, ElementType::BF16);
+  wide.causal = true;
+  INFO(wide.describe());
+  expectClean(checkAttention(wide, inputs(wide, 1, 100, 100, 30)));
+}
+
+TEST_CASE("emulated attention: window + sink", "[emulator][variants]") {
+  for (auto [hq, hkv, d, type] :
+       {std::tuple{4, 1, 64, ElementType::F32}, std::tuple{2, 2, 128, ElementType::BF16},
+        std::tuple{4, 1, 64, ElementType::F16}}) {
+    AttentionIR ir = emulated(hq, hkv, d, type);
+    ir.causal = true;
+    ir.window = 64;
+    ir.sink = 4;
+    INFO(ir.describe());
+    expectClean(checkAttention(ir, inputs(ir, 1, 100, 100, 40)));
+  }
+}
+
+TEST_CASE("emulated attention: dense GQA and decode", "[emulator][variants]") {
+  for (ElementType type : {ElementType::F32, ElementType::BF16, ElementType::F16}) {
+    AttentionIR ir = emulated(4, 1, 64, type);
+    INFO(ir.describe());
+    expectClean(checkAttention(ir, inputs(ir, 2, 100, 77, 50)));
+    AttentionIR decode = emulated(2, 2, 128, type);
+    INFO(decode.describe());
+    expectClean(checkAttention(decode, inputs(decode, 1, 1, 77, 60)));
+  }
+}
+
+TEST_CASE("emulated attention: given selections", "[emulator][variants]") {
+  struct Case {
+    int64_t qBlock, rows, keys;
+    ElementType type;
+  };
+  for (Case c : {Case{1, 100, 200, ElementType::F32}, Case{64, 100, 200, ElementType::BF16},
+                 Case{1, 1, 300, ElementType::F16}}) {
+    AttentionIR ir = emulated(8, 2, 64, c.type);
+    ir.causal = true;
+    ir.selHeads = 2;
+    ir.entries = 4;
+    ir.kvBlock = 64;
+    ir.qBlock = c.qBlock;
+    INFO(ir.describe() << " q_block " << c.qBlock);
+    AttentionInputs in = inputs(ir, 1, c.rows, c.keys, 70);
+    in.indices = selection(ir, 1, c.rows, c.keys, 71);
+    expectClean(checkAttention(ir, in));
+  }
+}
+
+TEST_CASE("emulated 16-bit attention runs the tensor-core instructions",
+          "[emulator][variants]") {
+  for (ElementType type : {ElementType::BF16, ElementType::F16}) {
+    AttentionIR ir = emulated(4, 1, 64, type);
+    ir.causal = true;
+    INFO(ir.describe());
+    bool mma = false;
+    expectClean(checkAttention(ir, inputs(ir, 1, 64, 64, 80)), &mma);
+    CHECK(mma);
+  }
+}
+
+TEST_CASE("emulated pool, combine and merge", "[emulator][variants]") {
+  for (ElementType type : {ElementType::F32, ElementType::BF16}) {
+    std::string t = mlirName(type);
+    INFO(t);
+    unsigned seed = 90;
+    {
+      std::string x = tensorType({"?", "?", "2", "64"}, t);
+      std::string mlir = "func.func @pool(%x: " + x + ") -> " + x +
+                         " {\n  %r = skim.pool mean %x {block = 32, stride = 16} : " +
+                         x + "\n  return %r : " + x + "\n}\n";
+      const rt::CpuExecutable &exe = compile(mlir, Target::LaneEmulator);
+      ref::Tensor xs = input({2, 100, 2, 64}, seed++, type);
+      auto got = run(exe, {xs}, type);
+      REQUIRE(got);
+      auto want = ref::pool(xs, ref::PoolKind::Mean, 32, 16, nullptr, nullptr);
+      REQUIRE(want);
+      expectClean(compare("pool", (*got)[0], *want, Tolerance::of(type)));
+    }
+    {
+      std::string o = tensorType({"?", "?", "8", "48"}, t),
+                  g = tensorType({"?", "?", "8"}, t);
+      std::string mlir = "func.func @combine(%o0: " + o + ", %o1: " + o + ", %g0: " + g +
+                         ", %g1: " + g + ") -> " + o +
+                         " {\n  %r = skim.combine(%o0, %o1) gates(%g0, %g1) : (" + o +
+                         ", " + o + "), (" + g + ", " + g + ")\n  return %r : " + o +
+                         "\n}\n";
+      const rt::CpuExecutable &exe = compile(mlir, Target::LaneEmulator);
+      std::vector<ref::Tensor> outs = {input({2, 77, 8, 48}, seed++, type, -3.f, 3.f),
+                                       input({2, 77, 8, 48}, seed++, type, -3.f, 3.f)};
+      std::vector<ref::Tensor> gates = {input({2, 77, 8}, seed++, type),
+                                        input({2, 77, 8}, seed++, type)};
+      auto got = run(exe, {outs[0], outs[1], gates[0], gates[1]}, type);
+      REQUIRE(got);
+      auto want = ref::combine(outs, gates);
+      REQUIRE(want);
+      expectClean(compare("combine", (*got)[0], *want, Tolerance::of(type)));
+    }
+  }
+  {
+    // The harness gives every float argument the variant's element type, so
+    // merge alone runs in f32 (its LSEs are f32 whatever O is); bf16 merges
+    // the attention of two key halves inside one variant, below.
+    std::string o = tensorType({"?", "?", "4", "64"}, "f32"),
+                l = tensorType({"?", "4", "?"}, "f32");
+    std::string mlir = "func.func @merge(%o0: " + o + ", %o1: " + o + ", %l0: " + l +
+                       ", %l1: " + l + ") -> (" + o + ", " + l +
+                       ") {\n  %o, %l = skim.merge(%o0, %o1) lse(%l0, %l1) : (" + o +
+                       ", " + o + "), (" + l + ", " + l + ")\n  return %o, %l : " + o +
+                       ", " + l + "\n}\n";
+    const rt::CpuExecutable &exe = compile(mlir, Target::LaneEmulator);
+    std::vector<ref::Tensor> outs = {random({2, 100, 4, 64}, 95, -3.f, 3.f),
+                                     random({2, 100, 4, 64}, 96, -3.f, 3.f)};
+    std::vector<ref::Tensor> lses = {random({2, 4, 100}, 97, -2.f, 3.f),
+                                     random({2, 4, 100}, 98, -2.f, 3.f)};
+    // Rows where both partial LSEs are -inf merge to O = 0, LSE = -inf.
+    for (size_t i = 0; i < lses[0].data.size(); i += 7)
+      lses[0].data[i] = lses[1].data[i] = -INFINITY;
+    auto got = run(exe, {outs[0], outs[1], lses[0], lses[1]}, ElementType::F32);
+    REQUIRE(got);
+    auto want = ref::merge(outs, lses);
+    REQUIRE(want);
+    expectClean(compare("O", (*got)[0], want->out, Tolerance::f32()));
+    CHECK(compare("LSE", (*got)[1], want->lse, Tolerance::f32()) == "");
+  }
+}
+
+TEST_CASE("emulated split attention merged by LSE", "[emulator][variants]") {
+  for (ElementType type : {ElementType::F32, ElementType::BF16}) {
+    AttentionIR ir = emulated(4, 2, 64, type);
+    std::string q = ir.qType(), k = ir.kType(), v = ir.vType(), o = ir.oType(),
+                lse = ir.lseType();
+    std::string mlir =
+        "func.func @split(%q: " + q + ", %k1: " + k + ", %v1: " + v + ", %k2: " + k +
+        ", %v2: " + v + ") -> (" + o + ", " + lse + ") {\n" +
+        "  %o1, %l1 = skim.attention %q, %k1, %v1 : " + q + ", " + k + ", " + v + "\n" +
+        "  %o2, %l2 = skim.attention %q, %k2, %v2 : " + q + ", " + k + ", " + v + "\n" +
+        "  %o, %l = skim.merge(%o1, %o2) lse(%l1, %l2) : (" + o + ", " + o + "), (" +
+        lse + ", " + lse + ")\n  return %o, %l : " + o + ", " + lse + "\n}\n";
+    const rt::CpuExecutable &exe = compile(mlir, Target::LaneEmulator);
+    INFO(mlirName(type));
+    ref::Tensor tq = input({1, 77, 4, 64}, 100, type, -2.f, 2.f);
+    ref::Tensor k1 = input({1, 60, 2, 64}, 101, type), v1 = input({1, 60, 2, 64}, 102, type);
+    ref::Tensor k2 = input({1, 41, 2, 64}, 103, type), v2 = input({1, 41, 2, 64}, 104, type);
+    auto got = run(exe, {tq, k1, v1, k2, v2}, type);
+    REQUIRE(got);
+    // Both halves' keys in order (B = 1: appending along S).
+    ref::Tensor kAll = k1, vAll = v1;
+    kAll.shape[1] = vAll.shape[1] = 101;
+    kAll.data.insert(kAll.data.end(), k2.data.begin(), k2.data.end());
+    vAll.data.insert(vAll.data.end(), v2.data.begin(), v2.data.end());
+    auto want = ref::attention(tq, kAll, vAll, nullptr, nullptr, {});
+    REQUIRE(want);
+    // bf16: P rounded in each half (2^-8 of |v| <= 1), each half's O stored
+    // in bf16 (2^-8 relative), then merged: within 2^-6 all told.
+    Tolerance tol = type == ElementType::F32 ? Tolerance::f32()
+                                             : Tolerance{std::ldexp(1.0, -6), 0.0, false};
+    expectClean(compare("O", (*got)[0], want->out, tol));
+    CHECK(compare("LSE", (*got)[1], want->lse, Tolerance::lse(type)) == "");
+  }
+}
