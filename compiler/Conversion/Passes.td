@@ -59,22 +59,32 @@ def SkimLowerTileToGpuPass : Pass<"skim-lower-tile-to-gpu", "::mlir::ModuleOp"> 
     ops: load, store, fill and map element-wise (the map body cloned per
     element), gemm one dot product per output element, reduce one row per
     thread. Scalar code outside tile ops runs redundantly on every thread,
-    except global stores, which thread 0 does, followed by a barrier.
+    except statements that write memory, which thread 0 runs between
+    barriers; static allocas become shared memory.
     `math.exp2`/`log2` become `llvm.nvvm.{ex2,lg2}.approx.f32`, and exp, log
     and tanh are built on them, so nothing needs libdevice.
 
     The module gets `skim.gpu_shared_bytes` (kernel name → dynamic shared
-    memory bytes) and `skim.gpu_block` for the launch plan. Kernels with a
-    dynamically sized `memref.alloca` (per-tile score rows) are rejected.
+    memory bytes) and `skim.gpu_block` for the launch plan. A dynamically
+    sized `memref.alloca` (per-tile score rows) becomes a slice of a global
+    scratch slot the CTA takes from a pool: the kernel gains four arguments
+    (lock words, pool, slot count, words per slot) and the module
+    `skim.gpu_scratch` (kernel name → words per slot, a plan expression) and
+    `skim.gpu_scratch_slots`, from which the pipeline adds the pool to the
+    plan.
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"128",
-           "threads per CTA">
+           "threads per CTA">,
+    Option<"scratchSlots", "scratch-slots", "int64_t", /*default=*/"1024",
+           "most global scratch slots of a kernel (one per resident CTA "
+           "suffices; more only cost memory)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::gpu::GPUDialect",
                            "::mlir::LLVM::LLVMDialect",
                            "::mlir::memref::MemRefDialect",
+                           "::mlir::NVVM::NVVMDialect",
                            "::mlir::scf::SCFDialect"];
 }
 

@@ -66,8 +66,8 @@ private:
   /// selection does (in a selection pass) or does not (in a window pass)
   /// contain this chunk's block.
   void processChunk(Value c0, Value valid, bool fromSelection, Value rowMask = {});
-  void loadKeys(Value offset, Value valid) {
-    kb.load(kG, offset, ks.s, kb.c(0), valid, K, 1, 0.0, kTransposed);
+  void loadKeys(Value offset, Value valid, std::optional<int64_t> stage = {}) {
+    kb.load(kG, offset, ks.s, kb.c(0), valid, K, 1, 0.0, kTransposed, stage);
   }
   void rangeChunks(Value lo, Value hi, bool skipSelected);
   /// The position of `block` in the first `count` union entries, or −1.
@@ -90,6 +90,13 @@ private:
   Value qG, kG, vG, T, S, L, t0, validTokens, h0, kvh, batch;
   Strides4 qs, ks, vs;
   Value Q, m, l, acc, St, K, V, mNew, alpha;
+
+  /// What multiplies a raw score q·k: scale · log2 e for base-2 softmax, or
+  /// scale / softcap before the tanh (whose result is then scaled by
+  /// softcap · log2 e).
+  double scoreScale() const {
+    return s.softcap ? s.scale / *s.softcap : s.scale * kLog2e;
+  }
   // Selection.
   // The union of the tile's tokens' selections and, per token and union
   // entry, whether the token chose it (1.0) or not (0.0).
@@ -135,7 +142,11 @@ void AttentionEmitter::processChunk(Value c0, Value valid, bool fromSelection,
   OpBuilder &b = kb.b;
   Location loc = kb.loc;
   Value kOff = kb.add(kb.add(kb.mul(batch, ks.b), kb.mul(c0, ks.s)), kb.mul(kvh, ks.h));
-  loadKeys(kOff, valid);
+  loadKeys(kOff, valid, /*stage=*/0);
+  // V is asked for now, in pipeline stage 1: where copies are asynchronous
+  // (cp.async) it arrives while Q·Kᵀ and the softmax run.
+  Value vOff = kb.add(kb.add(kb.mul(batch, vs.b), kb.mul(c0, vs.s)), kb.mul(kvh, vs.h));
+  kb.load(vG, vOff, vs.s, kb.c(0), valid, V, 1, 0.0, false, /*stage=*/1);
   kb.fill(St, 0.0);
   kb.gemm(Q, K, St, /*transposeB=*/!kTransposed);
 
@@ -166,9 +177,9 @@ void AttentionEmitter::processChunk(Value c0, Value valid, bool fromSelection,
     if (rowMask)
       ok = kb.andI(ok, arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
                                              a[2], kb.f32(0.5)));
-    Value x = cur;
+    Value x = arith::MulFOp::create(b, loc, cur, kb.f32(scoreScale()));
     if (s.softcap)
-      x = arith::MulFOp::create(b, loc, math::TanhOp::create(b, loc, cur),
+      x = arith::MulFOp::create(b, loc, math::TanhOp::create(b, loc, x),
                                 kb.f32(*s.softcap * kLog2e));
     return kb.select(ok, x, kb.f32(kNegInf));
   });
@@ -196,8 +207,6 @@ void AttentionEmitter::processChunk(Value c0, Value valid, bool fromSelection,
   kb.map({alpha}, {"i"}, acc, [&](ValueRange a) -> Value {
     return arith::MulFOp::create(b, loc, a[3], a[2]);
   });
-  Value vOff = kb.add(kb.add(kb.mul(batch, vs.b), kb.mul(c0, vs.s)), kb.mul(kvh, vs.h));
-  kb.load(vG, vOff, vs.s, kb.c(0), valid, V);
   kb.gemm(St, V, acc, /*transposeB=*/false);
   kb.map({mNew}, {"ij"}, m, [&](ValueRange a) { return a[1]; });
 }
@@ -356,12 +365,10 @@ std::array<SizeExpr, 3> AttentionEmitter::emit() {
   V = kb.alloc({bn, s.dv}, MemoryKind::shared);
 
   Value qOff = kb.add(kb.add(kb.mul(batch, qs.b), kb.mul(t0, qs.s)), kb.mul(h0, qs.h));
+  // Q stays as loaded: the scale is applied to the f32 scores (the mask map
+  // does it, one multiply per score), so 16-bit matrix units see Q exactly
+  // instead of a rounded Q · scale.
   kb.load(qG, qOff, qs.s, qs.h, validTokens, Q, rows.heads);
-  // Fold the scale and log2(e) into Q once, instead of into every score.
-  double qScale = s.softcap ? s.scale / *s.softcap : s.scale * kLog2e;
-  kb.map({}, {}, Q, [&](ValueRange a) -> Value {
-    return arith::MulFOp::create(b, loc, a[2], kb.f32(qScale));
-  });
   kb.fill(m, kNegInf);
   kb.fill(l, 0.0);
   kb.fill(acc, 0.0);
@@ -501,9 +508,9 @@ void AttentionEmitter::emitNsaSelection() {
       Value r = a[0], j = a[1], lse2 = a[2], cur = a[3];
       Value pos = kb.add(kb.mul(kb.add(c0, j), kb.c(s.keyStride)), kb.c(s.keyOffset));
       Value ok = kb.andI(kb.cmp(P::ult, j, valid), kb.cmp(P::sle, pos, rowPosition(r)));
-      Value x = cur;
+      Value x = arith::MulFOp::create(b, loc, cur, kb.f32(scoreScale()));
       if (s.softcap)
-        x = arith::MulFOp::create(b, loc, math::TanhOp::create(b, loc, cur),
+        x = arith::MulFOp::create(b, loc, math::TanhOp::create(b, loc, x),
                                   kb.f32(*s.softcap * kLog2e));
       Value p = math::Exp2Op::create(b, loc, arith::SubFOp::create(b, loc, x, lse2));
       return kb.select(ok, p, kb.f32(0.0));

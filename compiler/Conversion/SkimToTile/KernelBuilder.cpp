@@ -98,10 +98,11 @@ void KernelBuilder::fill(Value tile, double value) {
 
 void KernelBuilder::load(Value global, Value offset, Value outer, Value inner,
                          Value valid, Value tile, int64_t group, double padding,
-                         bool transpose) {
+                         bool transpose, std::optional<int64_t> stage) {
   LoadOp::create(b, loc, global, offset, outer, inner, valid, tile,
                  b.getI64IntegerAttr(group), b.getF32FloatAttr(padding),
-                 IntegerAttr(), transpose ? b.getUnitAttr() : UnitAttr());
+                 stage ? b.getI64IntegerAttr(*stage) : IntegerAttr(),
+                 transpose ? b.getUnitAttr() : UnitAttr());
 }
 
 void KernelBuilder::store(Value tile, Value global, Value offset, Value outer,

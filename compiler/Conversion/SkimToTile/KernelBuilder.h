@@ -20,6 +20,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 
 namespace mlir::skim {
 
@@ -54,9 +55,11 @@ public:
   Value alloc(ArrayRef<int64_t> shape,
               tile::MemoryKind kind = tile::MemoryKind::fragment);
   void fill(Value tile, double value);
+  /// `stage` marks a copy that targets with asynchronous copies may leave
+  /// in flight until the tile is first read.
   void load(Value global, Value offset, Value outer, Value inner, Value valid,
             Value tile, int64_t group = 1, double padding = 0.0,
-            bool transpose = false);
+            bool transpose = false, std::optional<int64_t> stage = {});
   void store(Value tile, Value global, Value offset, Value outer, Value inner,
              Value valid, int64_t group = 1);
   void gemm(Value a, Value b, Value acc, bool transposeB);

@@ -14,10 +14,13 @@
 // CHECK-DAG: %[[ACC:.+]] = skim_tile.alloc <fragment> : memref<64x32xf32>
 // CHECK-DAG: %[[S:.+]] = skim_tile.alloc <fragment> : memref<64x64xf32>
 // CHECK-DAG: %[[K:.+]] = skim_tile.alloc <shared> : memref<32x64xf32>
+// CHECK-DAG: %[[V:.+]] = skim_tile.alloc <shared> : memref<64x32xf32>
 // CHECK: skim_tile.load %{{.+}} into %[[Q]] {group = 2 : i64}
-// The KV loop: Q·Kᵀ, the mask, the online softmax, P·V.
+// The KV loop: K and V asked for in two pipeline stages, Q·Kᵀ, the mask,
+// the online softmax, P·V.
 // CHECK: scf.for
-// CHECK: skim_tile.load %{{.+}} into %[[K]] {transpose}
+// CHECK: skim_tile.load %{{.+}} into %[[K]] {stage = 0 : i64, transpose}
+// CHECK: skim_tile.load %{{.+}} into %[[V]] {stage = 1 : i64}
 // CHECK: skim_tile.gemm %[[Q]], %[[K]], %[[S]] :
 // CHECK: skim_tile.reduce max %[[S]]
 // CHECK: math.exp2

@@ -1,0 +1,1010 @@
+//===- FragmentLowering.cpp - fragment tiles in mma.sync registers --------===//
+//
+// A `fragment` tile of M rows is spread over the warps the way mma.sync
+// m16n8k16 spreads its accumulator (PTX ISA, "Matrix Fragments for
+// mma.m16n8k16"): the M rows are cut into 16-row m-tiles, m-tile mi belongs
+// to warp mi % W, and inside an m-tile lane l (g = l / 4, t = l % 4) holds
+// rows g and g + 8 at columns 2t and 2t + 1 of every 8-column n-tile. Each
+// lane keeps its elements in a private array indexed by constants only, so
+// LLVM's SROA turns it into registers:
+//
+//   2-D tile, register (s, nt, k) = row (s·W + warp)·16 + g + 8·(k / 2),
+//                                   column nt·8 + 2t + k % 2
+//   row vector, register (s, h)   = row (s·W + warp)·16 + g + 8·h
+//
+// A row is then held by the four lanes of a quad: row reductions are a loop
+// inside the lane and two xor shuffles (1, 2); the accumulator of Q·Kᵀ is,
+// register for register, the A operand of P·V (FlashAttention-2's trick), so
+// P never leaves the registers. B operands come from shared memory with
+// ldmatrix (shared tiles that only feed gemms are kept in 16-bit form, their
+// rows padded by 16 bytes against bank conflicts, and filled by cp.async).
+//
+// Everything a tile op does is unrolled at compile time (tile shapes are
+// static); only the lane's own position is a runtime value.
+//
+//===----------------------------------------------------------------------===//
+
+#include "FragmentLowering.h"
+#include "Conversion/TileLowering.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::skim;
+using namespace mlir::skim::tile;
+
+static constexpr int64_t kWarpSize = 32;
+/// Row padding of 16-bit shared tiles, in elements: 16 bytes.
+static constexpr int64_t kHalfRowPad = 8;
+/// f32 registers per lane that fragment tiles may take (see planFragments).
+static constexpr int64_t kFragmentRegisterBudget = 192;
+
+static MemoryKind memoryOf(AllocOp alloc) { return alloc.getTile().getMemory(); }
+
+//===----------------------------------------------------------------------===//
+// Planning
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Why a kernel stays SIMT; the first reason found wins.
+struct Refusal {
+  std::string &why;
+  bool fail(const Twine &reason) {
+    if (why.empty())
+      why = reason.str();
+    return false;
+  }
+};
+
+bool is16Bit(Type t) { return t.isBF16() || t.isF16(); }
+
+} // namespace
+
+bool mlir::skim::planFragments(gpu::GPUFuncOp func, int64_t threads,
+                               FragmentPlan &plan, std::string &why) {
+  Refusal refuse{why};
+  if (threads % kWarpSize != 0)
+    return refuse.fail("the block is not a whole number of warps");
+  SmallVector<AllocOp> allocs;
+  func.walk([&](AllocOp op) { allocs.push_back(op); });
+  auto allocOf = [](Value v) { return v.getDefiningOp<AllocOp>(); };
+  // A fragment that scalar code reads or writes (the per-row masks of
+  // selection tiles) is demoted to shared memory: a register array indexed
+  // by a runtime row would not stay in registers, and a row lives in lanes
+  // that the uniform scalar code does not know.
+  llvm::SmallPtrSet<Operation *, 8> candidates;
+  for (AllocOp alloc : allocs)
+    if (memoryOf(alloc) == MemoryKind::fragment &&
+        llvm::all_of(alloc->getUsers(), [](Operation *user) {
+          return isa<FillOp, LoadOp, StoreOp, ReduceOp, GemmOp, MapOp>(user);
+        }))
+      candidates.insert(alloc);
+  auto isFragment = [&](Value v) {
+    AllocOp a = allocOf(v);
+    return a && candidates.contains(a);
+  };
+  auto rankOf = [](Value v) { return cast<MemRefType>(v.getType()).getRank(); };
+  auto shapeOf = [](Value v) { return cast<MemRefType>(v.getType()).getShape(); };
+
+  bool hasGemm = false;
+  for (AllocOp alloc : allocs) {
+    if (!candidates.contains(alloc))
+      continue;
+    Value tile = alloc.getResult();
+    ArrayRef<int64_t> shape = shapeOf(tile);
+    if (plan.rows == 0)
+      plan.rows = shape[0];
+    if (shape[0] != plan.rows)
+      return refuse.fail("fragment tiles of different row counts");
+    for (OpOperand &use : tile.getUses()) {
+      Operation *user = use.getOwner();
+      bool ok = llvm::TypeSwitch<Operation *, bool>(user)
+          .Case<FillOp>([](auto) { return true; })
+          .Case<LoadOp>([&](LoadOp op) {
+            if (op.getTranspose() || rankOf(tile) != 2)
+              return refuse.fail("a transposed or 1-D load into a fragment");
+            return true;
+          })
+          .Case<StoreOp>([&](StoreOp) {
+            return rankOf(tile) == 2 || refuse.fail("a 1-D fragment stored");
+          })
+          .Case<ReduceOp>([&](ReduceOp op) {
+            if (!isFragment(op.getSource()) || !isFragment(op.getDest()))
+              return refuse.fail("a reduce between fragment and shared tiles");
+            return true;
+          })
+          .Case<GemmOp>([&](GemmOp op) {
+            if (use.getOperandNumber() == 1 || !isFragment(op.getAcc()))
+              return refuse.fail("a fragment as gemm B or a shared accumulator");
+            hasGemm = true;
+            return true;
+          })
+          .Case<MapOp>([&](MapOp op) {
+            if (!isFragment(op.getDest()))
+              return refuse.fail("a fragment read by a map into a shared tile");
+            if (tile == op.getDest())
+              return true;
+            int64_t i = use.getOperandNumber();
+            StringRef kind = cast<StringAttr>(op.getIndexing()[i]).getValue();
+            if (rankOf(op.getDest()) == 2 && rankOf(tile) == 2 &&
+                (kind != "ij" || shapeOf(tile) != shapeOf(op.getDest())))
+              return refuse.fail("a 2-D fragment read other than element-wise");
+            if (rankOf(op.getDest()) == 2 && rankOf(tile) == 1 && kind != "i")
+              return refuse.fail("a fragment row vector read along columns");
+            if (rankOf(op.getDest()) == 1 && rankOf(tile) == 2)
+              return refuse.fail("a 2-D fragment read by a 1-D map");
+            return true;
+          })
+          .Default([&](Operation *op) {
+            return refuse.fail("a fragment used by '" +
+                               op->getName().getStringRef() + "'");
+          });
+      if (!ok)
+        return false;
+    }
+  }
+  if (!hasGemm)
+    return refuse.fail("no gemm into a fragment");
+
+  // Map bodies see only scalars: a fragment captured inside one would be read
+  // by a lane that does not hold it.
+  bool captured = false;
+  func.walk([&](MapOp op) {
+    op.getBody().walk([&](Operation *inner) {
+      for (Value v : inner->getOperands())
+        if (isFragment(v))
+          captured = true;
+    });
+  });
+  if (captured)
+    return refuse.fail("a fragment used inside a map body");
+
+  // Gemm operands: 16-bit loads in shared memory (or fragments for A).
+  auto sourceType = [&](Value tile) -> Type {
+    Type type;
+    for (Operation *user : tile.getUsers())
+      if (auto load = dyn_cast<LoadOp>(user); load && load.getDest() == tile) {
+        Type t = cast<MemRefType>(load.getSource().getType()).getElementType();
+        if (type && type != t)
+          return Type();
+        type = t;
+      }
+    return type;
+  };
+  bool operandsOk = true;
+  func.walk([&](GemmOp op) {
+    if (!operandsOk)
+      return;
+    ArrayRef<int64_t> a = shapeOf(op.getA()), acc = shapeOf(op.getAcc());
+    if (a[1] % 16 != 0 || acc[1] % 8 != 0) {
+      operandsOk = refuse.fail("a gemm whose K is not a multiple of 16 or N of 8");
+      return;
+    }
+    for (Value operand : {op.getA(), op.getB()}) {
+      if (isFragment(operand))
+        continue;
+      AllocOp alloc = allocOf(operand);
+      Type type = alloc ? sourceType(operand) : Type();
+      if (!type || !is16Bit(type)) {
+        operandsOk = refuse.fail("a gemm operand not loaded from bf16 or f16");
+        return;
+      }
+      if (plan.mmaType && plan.mmaType != type) {
+        operandsOk = refuse.fail("gemm operands of two element types");
+        return;
+      }
+      plan.mmaType = type;
+    }
+  });
+  if (!operandsOk)
+    return false;
+  if (!plan.mmaType)
+    return refuse.fail("no 16-bit gemm operand to take mma.sync's type from");
+
+  // Register budget: a lane has 255 registers, and addresses, masks and the
+  // mma operands need some 50 of them. Past the budget, fragments that are
+  // only loaded and then read as gemm A (Q) move to shared memory, where
+  // ldmatrix reads them each time: D = 192 would spill otherwise.
+  int64_t registers = 0;
+  for (Operation *alloc : candidates)
+    registers += fragmentRegisters(cast<MemRefType>(alloc->getResult(0).getType()),
+                                   threads / kWarpSize);
+  if (registers > kFragmentRegisterBudget) {
+    SmallVector<Operation *> demoted;
+    for (Operation *alloc : candidates) {
+      bool aOnly = llvm::all_of(alloc->getUses(), [&](OpOperand &use) {
+        if (auto load = dyn_cast<LoadOp>(use.getOwner()))
+          return !load.getTranspose() &&
+                 cast<MemRefType>(load.getSource().getType()).getElementType() ==
+                     plan.mmaType;
+        return isa<GemmOp>(use.getOwner()) && use.getOperandNumber() == 0;
+      });
+      if (aOnly)
+        demoted.push_back(alloc);
+    }
+    for (Operation *alloc : demoted)
+      candidates.erase(alloc);
+  }
+
+  for (AllocOp alloc : allocs) {
+    if (candidates.contains(alloc)) {
+      plan.fragments.insert(alloc);
+      continue;
+    }
+    // A shared tile is kept in 16-bit form when it is only loaded (from the
+    // mma type, 8-element aligned rows) and read by gemms.
+    Value tile = alloc.getResult();
+    bool halfOk = shapeOf(tile).size() == 2;
+    std::optional<bool> transposed;
+    for (OpOperand &use : tile.getUses()) {
+      if (auto load = dyn_cast<LoadOp>(use.getOwner())) {
+        Type t = cast<MemRefType>(load.getSource().getType()).getElementType();
+        bool tr = load.getTranspose();
+        int64_t cols = shapeOf(tile)[tr ? 0 : 1];
+        halfOk &= t == plan.mmaType && cols % 8 == 0 &&
+                  (!transposed || *transposed == tr);
+        transposed = tr;
+      } else if (auto gemm = dyn_cast<GemmOp>(use.getOwner())) {
+        halfOk &= use.getOperandNumber() != 2 && isFragment(gemm.getAcc());
+      } else {
+        halfOk = false;
+      }
+    }
+    if (halfOk && transposed)
+      plan.halfTiles[alloc] = HalfTile{plan.mmaType, *transposed};
+  }
+  return true;
+}
+
+int64_t mlir::skim::halfTileRowStride(MemRefType tileType, const HalfTile &half) {
+  return tileType.getDimSize(half.physicallyTransposed ? 0 : 1) + kHalfRowPad;
+}
+
+int64_t mlir::skim::fragmentRegisters(MemRefType tileType, int64_t warps) {
+  int64_t slots = llvm::divideCeil(llvm::divideCeil(tileType.getDimSize(0), 16), warps);
+  if (tileType.getRank() == 1)
+    return slots * 2;
+  return slots * llvm::divideCeil(tileType.getDimSize(1), 8) * 4;
+}
+
+MemRefType mlir::skim::halfTileViewType(MemRefType tileType, const HalfTile &half,
+                                        Attribute memorySpace) {
+  ArrayRef<int64_t> shape = tileType.getShape();
+  int64_t stride = halfTileRowStride(tileType, half);
+  auto layout = StridedLayoutAttr::get(
+      tileType.getContext(), 0,
+      half.physicallyTransposed ? ArrayRef<int64_t>{1, stride}
+                                : ArrayRef<int64_t>{stride, 1});
+  return MemRefType::get(shape, half.elementType, layout, memorySpace);
+}
+
+//===----------------------------------------------------------------------===//
+// Lowering
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Register positions of a fragment tile.
+struct FragmentShape {
+  int64_t rank, rows, cols;
+  int64_t slots;  // m-tiles per warp
+  int64_t nTiles; // 8-column tiles (rank 2)
+
+  int64_t size() const { return rank == 2 ? slots * nTiles * 4 : slots * 2; }
+  int64_t index(int64_t s, int64_t nt, int64_t k) const {
+    return (s * nTiles + nt) * 4 + k;
+  }
+};
+
+class FragmentLowering {
+public:
+  FragmentLowering(RewriterBase &rewriter, Value tid, int64_t threads,
+                   const FragmentPlan &plan,
+                   const llvm::DenseMap<Value, Operation *> &tiles,
+                   function_ref<void(Operation *)> fence)
+      : b(rewriter), tid(tid), warps(threads / kWarpSize), plan(plan),
+        tiles(tiles), fence(fence) {}
+
+  /// Lane coordinates, built once at the entry of the kernel.
+  void setUpLane(Location loc);
+  LogicalResult lower(Operation *op);
+  bool touchesShared(Operation *op) const;
+  bool handles(Operation *op) const;
+
+private:
+  // Tiles.
+  Operation *allocOf(Value v) const {
+    auto it = tiles.find(v);
+    return it == tiles.end() ? nullptr : it->second;
+  }
+  bool isFragment(Value v) const {
+    Operation *a = allocOf(v);
+    return a && plan.fragments.contains(a);
+  }
+  const HalfTile *halfTile(Value v) const {
+    Operation *a = allocOf(v);
+    if (!a)
+      return nullptr;
+    auto it = plan.halfTiles.find(a);
+    return it == plan.halfTiles.end() ? nullptr : &it->second;
+  }
+  /// The tile's shape as skim_tile sees it (a fragment's storage is a flat
+  /// register array).
+  MemRefType logicalType(Value tile) const {
+    if (Operation *a = allocOf(tile))
+      return cast<MemRefType>(a->getResult(0).getType());
+    return cast<MemRefType>(tile.getType());
+  }
+  FragmentShape shapeOf(Value tile) const {
+    MemRefType type = logicalType(tile);
+    FragmentShape s;
+    s.rank = type.getRank();
+    s.rows = type.getDimSize(0);
+    s.cols = s.rank == 2 ? type.getDimSize(1) : 1;
+    int64_t mTiles = llvm::divideCeil(s.rows, 16);
+    s.slots = llvm::divideCeil(mTiles, warps);
+    s.nTiles = llvm::divideCeil(s.cols, 8);
+    return s;
+  }
+
+  // Scalars.
+  Value idx(Location loc, int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value add(Location loc, Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value mul(Location loc, Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  Value f32(Location loc, double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  Value i32(Location loc, int64_t v) {
+    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
+  }
+  Value reg(Location loc, Value tile, int64_t i) {
+    return memref::LoadOp::create(b, loc, tile, ValueRange{idx(loc, i)});
+  }
+  void setReg(Location loc, Value tile, int64_t i, Value v) {
+    memref::StoreOp::create(b, loc, v, tile, ValueRange{idx(loc, i)});
+  }
+
+  /// The tile row of register slot s, half h (rows g and g + 8).
+  Value rowOf(Location loc, int64_t s, int64_t h) {
+    Value mTile = add(loc, idx(loc, s * warps), warp);
+    return add(loc, mul(loc, mTile, idx(loc, 16)), add(loc, g, idx(loc, 8 * h)));
+  }
+  Value colOf(Location loc, int64_t nt, int64_t e) {
+    return add(loc, idx(loc, nt * 8 + e), twoT);
+  }
+  /// Whether register rows/columns can fall past the tile (padding).
+  bool rowsPadded(const FragmentShape &s) const {
+    return s.rows % 16 != 0 || llvm::divideCeil(s.rows, 16) % warps != 0;
+  }
+  /// Calls body(register, row, col) for every register of `tile`, under a
+  /// bounds check where the register can be padding.
+  void forEachRegister(Location loc, const FragmentShape &shape,
+                       function_ref<void(int64_t, Value, Value)> body);
+  /// The i-th lane slot of an m-tile exists (warp-uniform): when the m-tiles
+  /// do not divide among the warps, the last slots of some warps are empty.
+  Value slotExists(Location loc, const FragmentShape &shape, int64_t s);
+
+  /// Packs two f32 into the i32 register of two 16-bit mma operands.
+  Value pack(Location loc, Value lo, Value hi);
+  /// A pointer into a 16-bit shared tile at physical (row, col).
+  Value halfPointer(Location loc, Value tile, Value row, Value col);
+  /// ldmatrix of `num` 8x8 matrices; returns the `num` i32 registers.
+  SmallVector<Value> ldmatrix(Location loc, Value pointer, int num, bool trans);
+  /// An element of a shared tile (either form) as f32, at logical (r, c).
+  Value sharedElement(Location loc, Value tile, Value r, Value c);
+
+  /// Whether a gemm reads `tile` after `load` in its block, before any other
+  /// load into it: only then may the copy stay in flight.
+  bool hasLaterReader(Operation *load, Value tile) const;
+  /// cp.async.wait_group before `reader` if `tile`'s copy is in flight.
+  void waitForCopy(Operation *reader, Value tile);
+
+  LogicalResult lowerFill(FillOp op);
+  LogicalResult lowerLoad(LoadOp op);
+  LogicalResult lowerHalfLoad(LoadOp op, const HalfTile &half);
+  LogicalResult lowerStore(StoreOp op);
+  LogicalResult lowerMap(MapOp op);
+  LogicalResult lowerReduce(ReduceOp op);
+  LogicalResult lowerGemm(GemmOp op);
+
+  RewriterBase &b;
+  Value tid;
+  int64_t warps;
+  const FragmentPlan &plan;
+  const llvm::DenseMap<Value, Operation *> &tiles;
+  function_ref<void(Operation *)> fence;
+  Value warp, lane, g, twoT;
+  /// cp.async groups committed and not yet waited for, oldest first.
+  SmallVector<std::pair<Value, Block *>> pendingCopies;
+};
+
+} // namespace
+
+void FragmentLowering::setUpLane(Location loc) {
+  warp = arith::DivUIOp::create(b, loc, tid, idx(loc, kWarpSize));
+  lane = arith::RemUIOp::create(b, loc, tid, idx(loc, kWarpSize));
+  g = arith::DivUIOp::create(b, loc, lane, idx(loc, 4));
+  twoT = mul(loc, arith::RemUIOp::create(b, loc, lane, idx(loc, 4)), idx(loc, 2));
+}
+
+bool FragmentLowering::handles(Operation *op) const {
+  for (Value v : op->getOperands())
+    if (isFragment(v) || halfTile(v))
+      return true;
+  return false;
+}
+
+bool FragmentLowering::touchesShared(Operation *op) const {
+  for (Value v : op->getOperands())
+    if (allocOf(v) && !isFragment(v))
+      return true;
+  return false;
+}
+
+Value FragmentLowering::slotExists(Location loc, const FragmentShape &shape,
+                                   int64_t s) {
+  int64_t mTiles = llvm::divideCeil(shape.rows, 16);
+  Value mTile = add(loc, idx(loc, s * warps), warp);
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, mTile,
+                               idx(loc, mTiles));
+}
+
+void FragmentLowering::forEachRegister(Location loc, const FragmentShape &shape,
+                                       function_ref<void(int64_t, Value, Value)> body) {
+  bool rowGuard = rowsPadded(shape);
+  bool colGuard = shape.rank == 2 && shape.cols % 8 != 0;
+  auto visit = [&](int64_t r, Value row, Value col) {
+    Value ok;
+    auto both = [&](Value c) { ok = ok ? arith::AndIOp::create(b, loc, ok, c) : c; };
+    if (rowGuard)
+      both(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row,
+                                 idx(loc, shape.rows)));
+    if (colGuard)
+      both(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, col,
+                                 idx(loc, shape.cols)));
+    if (!ok) {
+      body(r, row, col);
+      return;
+    }
+    auto ifOp = scf::IfOp::create(b, loc, ok, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    body(r, row, col);
+  };
+  for (int64_t s = 0; s < shape.slots; ++s) {
+    if (shape.rank == 1) {
+      for (int64_t h = 0; h < 2; ++h)
+        visit(s * 2 + h, rowOf(loc, s, h), Value());
+      continue;
+    }
+    for (int64_t nt = 0; nt < shape.nTiles; ++nt)
+      for (int64_t k = 0; k < 4; ++k)
+        visit(shape.index(s, nt, k), rowOf(loc, s, k / 2), colOf(loc, nt, k % 2));
+  }
+}
+
+Value FragmentLowering::pack(Location loc, Value lo, Value hi) {
+  auto half = [&](Value x) -> Value {
+    Value h = arith::TruncFOp::create(b, loc, plan.mmaType, x);
+    Value bits = arith::BitcastOp::create(b, loc, b.getI16Type(), h);
+    return arith::ExtUIOp::create(b, loc, b.getI32Type(), bits);
+  };
+  Value high = arith::ShLIOp::create(b, loc, half(hi), i32(loc, 16));
+  return arith::OrIOp::create(b, loc, half(lo), high);
+}
+
+Value FragmentLowering::halfPointer(Location loc, Value tile, Value row, Value col) {
+  auto type = cast<MemRefType>(tile.getType());
+  auto [strides, offset] = type.getStridesAndOffset();
+  (void)offset;
+  // The physical row stride: the larger of the two (the other is 1).
+  int64_t stride = std::max(strides[0], strides[1]);
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, tile);
+  Value element = add(loc, mul(loc, row, idx(loc, stride)), col);
+  Value address = add(loc, base, mul(loc, element, idx(loc, 2)));
+  Value address64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), address);
+  auto shared = LLVM::LLVMPointerType::get(b.getContext(), 3);
+  return LLVM::IntToPtrOp::create(b, loc, shared, address64);
+}
+
+SmallVector<Value> FragmentLowering::ldmatrix(Location loc, Value pointer, int num,
+                                              bool trans) {
+  Type i32Type = b.getI32Type();
+  Type resultType = i32Type;
+  if (num > 1)
+    resultType = LLVM::LLVMStructType::getLiteral(
+        b.getContext(), SmallVector<Type>(num, i32Type));
+  Value result = NVVM::LdMatrixOp::create(
+      b, loc, resultType, pointer, num,
+      trans ? NVVM::MMALayout::col : NVVM::MMALayout::row,
+      NVVM::LdStMatrixShapeAttr::get(b.getContext(), 8, 8),
+      NVVM::LdStMatrixEltType::B16);
+  if (num == 1)
+    return {result};
+  SmallVector<Value> regs;
+  for (int i = 0; i < num; ++i)
+    regs.push_back(LLVM::ExtractValueOp::create(b, loc, result, ArrayRef<int64_t>{i}));
+  return regs;
+}
+
+Value FragmentLowering::sharedElement(Location loc, Value tile, Value r, Value c) {
+  Value v = memref::LoadOp::create(b, loc, tile, ValueRange{r, c});
+  if (!v.getType().isF32())
+    v = arith::ExtFOp::create(b, loc, b.getF32Type(), v);
+  return v;
+}
+
+LogicalResult FragmentLowering::lowerFill(FillOp op) {
+  Location loc = op.getLoc();
+  b.setInsertionPoint(op);
+  FragmentShape shape = shapeOf(op.getDest());
+  Value v = f32(loc, op.getValue().convertToDouble());
+  for (int64_t r = 0; r < shape.size(); ++r)
+    setReg(loc, op.getDest(), r, v);
+  b.eraseOp(op);
+  return success();
+}
+
+LogicalResult FragmentLowering::lowerLoad(LoadOp op) {
+  if (const HalfTile *half = halfTile(op.getDest()))
+    return lowerHalfLoad(op, *half);
+  Location loc = op.getLoc();
+  b.setInsertionPoint(op);
+  FragmentShape shape = shapeOf(op.getDest());
+  Type srcElt = cast<MemRefType>(op.getSource().getType()).getElementType();
+  Value pad = f32(loc, op.getPadding().convertToDouble());
+  forEachRegister(loc, shape, [&](int64_t r, Value row, Value col) {
+    Value major;
+    Value base = tileRowOffset(b, loc, row, op.getGroup(), op.getOffset(),
+                               op.getOuterStride(), op.getInnerStride(), &major);
+    Value inBounds = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                           major, op.getValid());
+    auto ifOp = scf::IfOp::create(b, loc, TypeRange{b.getF32Type()}, inBounds,
+                                  /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      Value v = memref::LoadOp::create(b, loc, op.getSource(), ValueRange{add(loc, base, col)});
+      if (isa<FloatType>(srcElt) && !srcElt.isF32())
+        v = arith::ExtFOp::create(b, loc, b.getF32Type(), v);
+      else if (!srcElt.isF32())
+        v = arith::SIToFPOp::create(b, loc, b.getF32Type(), v);
+      scf::YieldOp::create(b, loc, v);
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      scf::YieldOp::create(b, loc, pad);
+    }
+    setReg(loc, op.getDest(), r, ifOp.getResult(0));
+  });
+  b.eraseOp(op);
+  return success();
+}
+
+/// A 16-bit shared tile: global rows copied as they are (no conversion), 16
+/// bytes per cp.async when the rows are 16-byte aligned, element by element
+/// otherwise. Rows past `valid` are zero-filled by cp.async itself (a
+/// source size of 0).
+LogicalResult FragmentLowering::lowerHalfLoad(LoadOp op, const HalfTile &half) {
+  Location loc = op.getLoc();
+  b.setInsertionPoint(op);
+  auto tileType = cast<MemRefType>(op.getDest().getType());
+  // Physical rows are global rows either way.
+  int64_t rows = tileType.getDimSize(half.physicallyTransposed ? 1 : 0);
+  int64_t cols = tileType.getDimSize(half.physicallyTransposed ? 0 : 1);
+  int64_t chunksPerRow = cols / 8;
+  int64_t chunks = rows * chunksPerRow;
+  bool zeroPad = op.getPadding().isZero();
+  Value source = op.getSource();
+
+  // Alignment of every row start, known only at run time: the base address,
+  // the offset and both strides, all in bytes, must be multiples of 16.
+  Value sourceBase = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, source);
+  Value two = idx(loc, 2);
+  Value misaligned = arith::OrIOp::create(
+      b, loc, sourceBase, mul(loc, op.getOffset(), two));
+  misaligned = arith::OrIOp::create(b, loc, misaligned, mul(loc, op.getOuterStride(), two));
+  if (op.getGroup() > 1)
+    misaligned = arith::OrIOp::create(b, loc, misaligned, mul(loc, op.getInnerStride(), two));
+  misaligned = arith::AndIOp::create(b, loc, misaligned, idx(loc, 15));
+  Value aligned = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, misaligned,
+                                        idx(loc, 0));
+  if (!zeroPad)
+    aligned = arith::ConstantOp::create(b, loc, b.getBoolAttr(false));
+  auto ifOp = scf::IfOp::create(b, loc, aligned, /*withElseRegion=*/true);
+  auto chunkLoop = [&](function_ref<void(Value, Value, Value, Value)> body) {
+    auto loop = scf::ForOp::create(b, loc, tid, idx(loc, chunks),
+                                   idx(loc, static_cast<int64_t>(warps * kWarpSize)));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value e = loop.getInductionVar();
+    Value r = arith::DivUIOp::create(b, loc, e, idx(loc, chunksPerRow));
+    Value c = mul(loc, arith::RemUIOp::create(b, loc, e, idx(loc, chunksPerRow)),
+                  idx(loc, 8));
+    Value major;
+    Value base = tileRowOffset(b, loc, r, op.getGroup(), op.getOffset(),
+                               op.getOuterStride(), op.getInnerStride(), &major);
+    Value inBounds = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, major,
+                                           op.getValid());
+    body(r, c, add(loc, base, c), inBounds);
+  };
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    chunkLoop([&](Value r, Value c, Value global, Value inBounds) {
+      Value dst = halfPointer(loc, op.getDest(), r, c);
+      Value srcAddress = add(loc, sourceBase, mul(loc, global, two));
+      // Rows out of bounds read nothing: point them at the tensor's start.
+      srcAddress = arith::SelectOp::create(b, loc, inBounds, srcAddress, sourceBase);
+      Value src64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), srcAddress);
+      Value src = LLVM::IntToPtrOp::create(
+          b, loc, LLVM::LLVMPointerType::get(b.getContext(), 1), src64);
+      Value srcBytes = arith::SelectOp::create(b, loc, inBounds, i32(loc, 16), i32(loc, 0));
+      NVVM::CpAsyncOp::create(b, loc, dst, src, 16, NVVM::LoadCacheModifierKind::CG,
+                              srcBytes);
+    });
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    Value pad = arith::ConstantOp::create(
+        b, loc, FloatAttr::get(half.elementType, op.getPadding().convertToDouble()));
+    chunkLoop([&](Value r, Value c, Value global, Value inBounds) {
+      for (int64_t e = 0; e < 8; ++e) {
+        Value col = add(loc, c, idx(loc, e));
+        auto pick = scf::IfOp::create(b, loc, TypeRange{half.elementType}, inBounds,
+                                      /*withElseRegion=*/true);
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(pick.thenBlock());
+        Value v = memref::LoadOp::create(b, loc, source, ValueRange{add(loc, global, idx(loc, e))});
+        scf::YieldOp::create(b, loc, v);
+        b.setInsertionPointToStart(pick.elseBlock());
+        scf::YieldOp::create(b, loc, pad);
+        b.setInsertionPointAfter(pick);
+        SmallVector<Value> at = half.physicallyTransposed ? SmallVector<Value>{col, r}
+                                                          : SmallVector<Value>{r, col};
+        memref::StoreOp::create(b, loc, pick.getResult(0), op.getDest(), at);
+      }
+    });
+  }
+  // One group per load on both paths (an empty one when the copy was
+  // synchronous), so that wait_group counts mean the same either way.
+  b.setInsertionPointAfter(ifOp);
+  NVVM::CpAsyncCommitGroupOp::create(b, loc);
+  if (op.getStage() && hasLaterReader(op, op.getDest()))
+    pendingCopies.push_back({op.getDest(), op->getBlock()});
+  else
+    NVVM::CpAsyncWaitGroupOp::create(b, loc, 0);
+  b.eraseOp(op);
+  return success();
+}
+
+bool FragmentLowering::hasLaterReader(Operation *load, Value tile) const {
+  for (Operation *op = load->getNextNode(); op; op = op->getNextNode()) {
+    if (auto gemm = dyn_cast<GemmOp>(op))
+      if (gemm.getA() == tile || gemm.getB() == tile)
+        return true;
+    if (auto other = dyn_cast<LoadOp>(op))
+      if (other.getDest() == tile)
+        return false;
+  }
+  return false;
+}
+
+void FragmentLowering::waitForCopy(Operation *reader, Value tile) {
+  auto it = llvm::find_if(pendingCopies, [&](auto &p) { return p.first == tile; });
+  if (it == pendingCopies.end())
+    return;
+  // Groups complete in order: waiting for this one leaves the later ones of
+  // the same block in flight; anything else waits for all.
+  int64_t later = pendingCopies.end() - it - 1;
+  bool sameBlock = llvm::all_of(pendingCopies, [&](auto &p) {
+    return p.second == reader->getBlock();
+  });
+  NVVM::CpAsyncWaitGroupOp::create(b, reader->getLoc(), sameBlock ? later : 0);
+  if (sameBlock)
+    pendingCopies.erase(pendingCopies.begin(), it + 1);
+  else
+    pendingCopies.clear();
+}
+
+LogicalResult FragmentLowering::lowerStore(StoreOp op) {
+  Location loc = op.getLoc();
+  b.setInsertionPoint(op);
+  FragmentShape shape = shapeOf(op.getSource());
+  Type dstElt = cast<MemRefType>(op.getDest().getType()).getElementType();
+  forEachRegister(loc, shape, [&](int64_t r, Value row, Value col) {
+    Value major;
+    Value base = tileRowOffset(b, loc, row, op.getGroup(), op.getOffset(),
+                               op.getOuterStride(), op.getInnerStride(), &major);
+    Value inBounds = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                           major, op.getValid());
+    auto ifOp = scf::IfOp::create(b, loc, inBounds, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    Value v = reg(loc, op.getSource(), r);
+    if (!dstElt.isF32())
+      v = arith::TruncFOp::create(b, loc, dstElt, v);
+    memref::StoreOp::create(b, loc, v, op.getDest(), ValueRange{add(loc, base, col)});
+  });
+  b.eraseOp(op);
+  return success();
+}
+
+LogicalResult FragmentLowering::lowerMap(MapOp op) {
+  Location loc = op.getLoc();
+  b.setInsertionPoint(op);
+  Value dest = op.getDest();
+  FragmentShape shape = shapeOf(dest);
+  Block &body = op.getBody().front();
+  forEachRegister(loc, shape, [&](int64_t r, Value row, Value col) {
+    IRMapping mapping;
+    unsigned arg = 0;
+    if (shape.rank == 2) {
+      mapping.map(body.getArgument(arg++), row);
+      mapping.map(body.getArgument(arg++), col);
+    } else {
+      mapping.map(body.getArgument(arg++), row);
+    }
+    // The row-vector register of this element: (slot, half).
+    int64_t rowReg = shape.rank == 2 ? (r / (shape.nTiles * 4)) * 2 + (r % 4) / 2 : r;
+    for (auto [input, kind] :
+         llvm::zip(op.getInputs(), op.getIndexing().getAsRange<StringAttr>())) {
+      Value v;
+      MemRefType inputType = logicalType(input);
+      if (isFragment(input)) {
+        v = reg(loc, input, inputType.getRank() == 1 && shape.rank == 2 ? rowReg : r);
+      } else if (shape.rank == 1) {
+        v = memref::LoadOp::create(b, loc, input, ValueRange{row});
+      } else if (kind.getValue() == "ij") {
+        v = memref::LoadOp::create(b, loc, input, ValueRange{row, col});
+      } else if (kind.getValue() == "i") {
+        SmallVector<Value> at{row};
+        if (inputType.getRank() == 2)
+          at.push_back(idx(loc, 0));
+        v = memref::LoadOp::create(b, loc, input, at);
+      } else {
+        v = memref::LoadOp::create(b, loc, input, ValueRange{col});
+      }
+      mapping.map(body.getArgument(arg++), v);
+    }
+    mapping.map(body.getArgument(arg++), reg(loc, dest, r));
+    for (Operation &inner : body.without_terminator())
+      b.clone(inner, mapping);
+    setReg(loc, dest, r, mapping.lookup(cast<YieldOp>(body.getTerminator()).getValue()));
+  });
+  b.eraseOp(op);
+  return success();
+}
+
+LogicalResult FragmentLowering::lowerReduce(ReduceOp op) {
+  Location loc = op.getLoc();
+  b.setInsertionPoint(op);
+  FragmentShape shape = shapeOf(op.getSource());
+  bool isMax = op.getKind() == ReduceKind::max;
+  Value identity = f32(loc, isMax ? -std::numeric_limits<double>::infinity() : 0.0);
+  auto combine = [&](Value x, Value y) -> Value {
+    return isMax ? arith::MaximumFOp::create(b, loc, x, y).getResult()
+                 : arith::AddFOp::create(b, loc, x, y).getResult();
+  };
+  bool colGuard = shape.cols % 8 != 0;
+  for (int64_t s = 0; s < shape.slots; ++s) {
+    for (int64_t h = 0; h < 2; ++h) {
+      // The lane's part of the row, then the quad's: lanes 4g..4g+3 hold it.
+      Value acc = identity;
+      for (int64_t nt = 0; nt < shape.nTiles; ++nt) {
+        for (int64_t e = 0; e < 2; ++e) {
+          Value v = reg(loc, op.getSource(), shape.index(s, nt, 2 * h + e));
+          if (colGuard) {
+            Value ok = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                             colOf(loc, nt, e), idx(loc, shape.cols));
+            v = arith::SelectOp::create(b, loc, ok, v, identity);
+          }
+          acc = combine(acc, v);
+        }
+      }
+      for (int64_t offset : {1, 2}) {
+        Value other = gpu::ShuffleOp::create(b, loc, acc, i32(loc, offset),
+                                             i32(loc, kWarpSize), gpu::ShuffleMode::XOR)
+                          .getShuffleResult();
+        acc = combine(acc, other);
+      }
+      int64_t r = s * 2 + h;
+      setReg(loc, op.getDest(), r, combine(reg(loc, op.getDest(), r), acc));
+    }
+  }
+  b.eraseOp(op);
+  return success();
+}
+
+/// acc[M×N] += A[M×K] · B, one m16n8k16 mma.sync per (m-tile, n-tile, k-step).
+/// A comes from a fragment (its accumulator registers are A's registers) or
+/// from shared memory; B from shared memory, through ldmatrix when 16-bit.
+LogicalResult FragmentLowering::lowerGemm(GemmOp op) {
+  Location loc = op.getLoc();
+  b.setInsertionPoint(op);
+  FragmentShape accShape = shapeOf(op.getAcc());
+  MemRefType aType = logicalType(op.getA());
+  int64_t kSteps = aType.getDimSize(1) / 16;
+  int64_t nTiles = accShape.nTiles;
+  bool transposeB = op.getTransposeB();
+  NVVM::MMATypes mmaType =
+      plan.mmaType.isBF16() ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
+  Type f32Type = b.getF32Type();
+  auto accStruct = LLVM::LLVMStructType::getLiteral(
+      b.getContext(), SmallVector<Type>(4, f32Type));
+  Value l8 = arith::RemUIOp::create(b, loc, lane, idx(loc, 8));
+  Value l16 = arith::RemUIOp::create(b, loc, lane, idx(loc, 16));
+  Value hi8 = mul(loc, arith::RemUIOp::create(
+                           b, loc, arith::DivUIOp::create(b, loc, lane, idx(loc, 8)),
+                           idx(loc, 2)),
+                  idx(loc, 8)); // 8 · ((l / 8) % 2)
+  Value hi16 = mul(loc, arith::DivUIOp::create(b, loc, lane, idx(loc, 16)),
+                   idx(loc, 8)); // 8 · (l / 16)
+
+  const HalfTile *aHalf = halfTile(op.getA());
+  const HalfTile *bHalf = halfTile(op.getB());
+  for (int64_t s = 0; s < accShape.slots; ++s) {
+    scf::IfOp slotIf;
+    if (rowsPadded(accShape) && llvm::divideCeil(accShape.rows, 16) % warps != 0) {
+      slotIf = scf::IfOp::create(b, loc, slotExists(loc, accShape, s), false);
+      b.setInsertionPointToStart(slotIf.thenBlock());
+    }
+    Value mBase = mul(loc, add(loc, idx(loc, s * warps), warp), idx(loc, 16));
+    SmallVector<std::array<Value, 4>> acc(nTiles);
+    for (int64_t nt = 0; nt < nTiles; ++nt)
+      for (int64_t k = 0; k < 4; ++k)
+        acc[nt][k] = reg(loc, op.getAcc(), accShape.index(s, nt, k));
+
+    for (int64_t kk = 0; kk < kSteps; ++kk) {
+      std::array<Value, 2> nextB; // the second n-tile of an ldmatrix.x4
+      // A: four registers a0..a3 = rows (g, g+8) × columns (2t, 8+2t).
+      std::array<Value, 4> a;
+      if (isFragment(op.getA())) {
+        FragmentShape aShape = shapeOf(op.getA());
+        for (int64_t r = 0; r < 4; ++r) {
+          int64_t nt = 2 * kk + r / 2, k = 2 * (r % 2);
+          a[r] = pack(loc, reg(loc, op.getA(), aShape.index(s, nt, k)),
+                      reg(loc, op.getA(), aShape.index(s, nt, k + 1)));
+        }
+      } else if (aHalf && !aHalf->physicallyTransposed) {
+        // Matrices 0..3 = (rows 0-7 | 8-15) × (k 0-7 | 8-15); lane l points
+        // at row l % 16, column 8 · (l / 16).
+        Value p = halfPointer(loc, op.getA(), add(loc, mBase, l16),
+                              add(loc, idx(loc, 16 * kk), hi16));
+        SmallVector<Value> r = ldmatrix(loc, p, 4, /*trans=*/false);
+        a = {r[0], r[1], r[2], r[3]};
+      } else if (aHalf) {
+        // Stored [k][m]: the transposed ldmatrix of rows k.
+        Value p = halfPointer(loc, op.getA(),
+                              add(loc, idx(loc, 16 * kk), add(loc, l8, hi16)),
+                              add(loc, mBase, hi8));
+        SmallVector<Value> r = ldmatrix(loc, p, 4, /*trans=*/true);
+        a = {r[0], r[1], r[2], r[3]};
+      } else {
+        for (int64_t r = 0; r < 4; ++r) {
+          Value row = add(loc, mBase, add(loc, g, idx(loc, 8 * (r % 2))));
+          Value col = add(loc, idx(loc, 16 * kk + 8 * (r / 2)), twoT);
+          a[r] = pack(loc, sharedElement(loc, op.getA(), row, col),
+                      sharedElement(loc, op.getA(), row, add(loc, col, idx(loc, 1))));
+        }
+      }
+
+      for (int64_t nt = 0; nt < nTiles; ++nt) {
+        // B: b0 = B[k = 2t, 2t+1][n = g], b1 = the same at k + 8.
+        std::array<Value, 2> bReg;
+        // Where the logical B[k][n] sits physically: [n][k] or [k][n].
+        bool nMajor = bHalf && (transposeB != bHalf->physicallyTransposed);
+        if (bHalf && nt % 2 == 0 && nt + 1 < nTiles) {
+          // Two n-tiles per ldmatrix.x4: matrices (nt, k lo), (nt, k hi),
+          // (nt+1, k lo), (nt+1, k hi).
+          SmallVector<Value> r;
+          if (nMajor) {
+            Value p = halfPointer(loc, op.getB(),
+                                  add(loc, idx(loc, 8 * nt), add(loc, l8, hi16)),
+                                  add(loc, idx(loc, 16 * kk), hi8));
+            r = ldmatrix(loc, p, 4, /*trans=*/false);
+          } else {
+            Value p = halfPointer(loc, op.getB(),
+                                  add(loc, idx(loc, 16 * kk), add(loc, l8, hi8)),
+                                  add(loc, idx(loc, 8 * nt), hi16));
+            r = ldmatrix(loc, p, 4, /*trans=*/true);
+          }
+          bReg = {r[0], r[1]};
+          // The next n-tile's registers, kept for the next iteration.
+          nextB = {r[2], r[3]};
+        } else if (bHalf && nt % 2 == 1) {
+          bReg = nextB;
+        } else if (bHalf) {
+          // A last, odd n-tile: ldmatrix.x2 (lanes 0-15 give the addresses).
+          Value p = nMajor ? halfPointer(loc, op.getB(), add(loc, idx(loc, 8 * nt), l8),
+                                         add(loc, idx(loc, 16 * kk), hi8))
+                           : halfPointer(loc, op.getB(),
+                                         add(loc, idx(loc, 16 * kk), add(loc, l8, hi8)),
+                                         idx(loc, 8 * nt));
+          SmallVector<Value> r = ldmatrix(loc, p, 2, /*trans=*/!nMajor);
+          bReg = {r[0], r[1]};
+        } else {
+          Value n = add(loc, idx(loc, 8 * nt), g);
+          for (int64_t r = 0; r < 2; ++r) {
+            Value k0 = add(loc, idx(loc, 16 * kk + 8 * r), twoT);
+            Value k1 = add(loc, k0, idx(loc, 1));
+            auto element = [&](Value k) {
+              return transposeB ? sharedElement(loc, op.getB(), n, k)
+                                : sharedElement(loc, op.getB(), k, n);
+            };
+            bReg[r] = pack(loc, element(k0), element(k1));
+          }
+        }
+        // bf16 operands travel as i32, f16 ones as vector<2xf16> (what the
+        // NVVM verifier wants of each).
+        auto operand = [&](Value r) -> Value {
+          if (plan.mmaType.isBF16())
+            return r;
+          return LLVM::BitcastOp::create(b, loc, VectorType::get({2}, plan.mmaType), r);
+        };
+        Value d = NVVM::MmaOp::create(
+            b, loc, accStruct,
+            ValueRange{operand(a[0]), operand(a[1]), operand(a[2]), operand(a[3])},
+            ValueRange{operand(bReg[0]), operand(bReg[1])},
+            ValueRange{acc[nt][0], acc[nt][1], acc[nt][2], acc[nt][3]},
+            ArrayRef<int64_t>{16, 8, 16}, std::nullopt, std::nullopt,
+            std::array<NVVM::MMATypes, 2>{mmaType, mmaType},
+            std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row, NVVM::MMALayout::col});
+        for (int64_t k = 0; k < 4; ++k)
+          acc[nt][k] = LLVM::ExtractValueOp::create(b, loc, d, ArrayRef<int64_t>{k});
+      }
+    }
+    for (int64_t nt = 0; nt < nTiles; ++nt)
+      for (int64_t k = 0; k < 4; ++k)
+        setReg(loc, op.getAcc(), accShape.index(s, nt, k), acc[nt][k]);
+    if (slotIf)
+      b.setInsertionPointAfter(slotIf);
+  }
+  b.eraseOp(op);
+  return success();
+}
+
+LogicalResult FragmentLowering::lower(Operation *op) {
+  if (auto gemm = dyn_cast<GemmOp>(op)) {
+    // The wait comes before the fence's barrier: each thread waits for its
+    // own copies, the barrier then shows everyone's.
+    b.setInsertionPoint(op);
+    waitForCopy(op, gemm.getA());
+    waitForCopy(op, gemm.getB());
+  }
+  if (touchesShared(op))
+    fence(op);
+  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case<FillOp>([&](auto o) { return lowerFill(o); })
+      .Case<LoadOp>([&](auto o) { return lowerLoad(o); })
+      .Case<StoreOp>([&](auto o) { return lowerStore(o); })
+      .Case<MapOp>([&](auto o) { return lowerMap(o); })
+      .Case<ReduceOp>([&](auto o) { return lowerReduce(o); })
+      .Case<GemmOp>([&](auto o) { return lowerGemm(o); })
+      .Default([](Operation *o) {
+        return o->emitOpError("has no fragment lowering");
+      });
+}
+
+LogicalResult mlir::skim::lowerFragmentOps(
+    gpu::GPUFuncOp func, RewriterBase &rewriter, Value tid, int64_t threads,
+    const FragmentPlan &plan, const llvm::DenseMap<Value, Operation *> &tiles,
+    function_ref<void(Operation *)> fence) {
+  FragmentLowering lowering(rewriter, tid, threads, plan, tiles, fence);
+  rewriter.setInsertionPointAfter(tid.getDefiningOp());
+  lowering.setUpLane(tid.getLoc());
+  SmallVector<Operation *> ops;
+  func.walk([&](Operation *op) {
+    if (isa<FillOp, LoadOp, StoreOp, GemmOp, ReduceOp, MapOp>(op) && lowering.handles(op))
+      ops.push_back(op);
+  });
+  for (Operation *op : ops)
+    if (failed(lowering.lower(op)))
+      return failure();
+  return success();
+}

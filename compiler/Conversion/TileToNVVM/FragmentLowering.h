@@ -1,0 +1,74 @@
+//===- FragmentLowering.h - fragment tiles in mma.sync registers -*- C++ -*-===//
+//
+// The tensor-core half of skim-lower-tile-to-gpu: `fragment` tiles become
+// per-lane register arrays in the mma.sync m16n8k16 accumulator layout, and
+// gemms on them become ldmatrix + mma.sync. Tiles that stay in shared memory
+// are left to the SIMT lowering (TileToGPU.cpp).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SKIM_CONVERSION_TILETONVVM_FRAGMENTLOWERING_H
+#define SKIM_CONVERSION_TILETONVVM_FRAGMENTLOWERING_H
+
+#include "SkimTile/IR/SkimTileOps.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/DenseMap.h"
+
+#include <string>
+
+namespace mlir::skim {
+
+/// A shared tile that feeds mma.sync only: kept in 16-bit form, rows padded
+/// by 8 elements (16 bytes) so the 8 row addresses of an ldmatrix fall in
+/// different banks.
+struct HalfTile {
+  Type elementType;
+  /// The load wrote it with `transpose`: physically it keeps the global row
+  /// order (rows × cols of the source), the transpose of its logical shape.
+  bool physicallyTransposed = false;
+};
+
+/// What the fragment path decided for one kernel.
+struct FragmentPlan {
+  /// Alloc ops whose tiles live in registers.
+  llvm::SmallPtrSet<Operation *, 8> fragments;
+  /// Shared alloc ops kept in 16-bit form for ldmatrix.
+  llvm::DenseMap<Operation *, HalfTile> halfTiles;
+  /// bf16 or f16: the type of mma.sync's A and B.
+  Type mmaType;
+  /// The rows every fragment tile has (M of the gemms).
+  int64_t rows = 0;
+};
+
+/// Returns true and fills `plan` when every fragment tile of `func` can be
+/// spread over the lanes of `threads` threads and the kernel has a 16-bit
+/// gemm; otherwise `why` says what stopped it and the SIMT lowering runs
+/// alone.
+bool planFragments(gpu::GPUFuncOp func, int64_t threads, FragmentPlan &plan,
+                   std::string &why);
+
+/// Elements between two physical rows of a 16-bit shared tile.
+int64_t halfTileRowStride(MemRefType tileType, const HalfTile &half);
+
+/// Registers each lane holds for a fragment tile over `warps` warps.
+int64_t fragmentRegisters(MemRefType tileType, int64_t warps);
+
+/// The memref type of a 16-bit shared tile: padded rows, as a strided view.
+MemRefType halfTileViewType(MemRefType tileType, const HalfTile &half,
+                            Attribute memorySpace);
+
+/// Lowers every tile op of `func` that touches a fragment tile or a 16-bit
+/// shared tile. `tiles` maps each alloc op of the plan to the value that
+/// replaced it (a register array for fragments, a shared view otherwise).
+/// Ops that read or write shared memory are bracketed by `fence`.
+LogicalResult lowerFragmentOps(gpu::GPUFuncOp func, RewriterBase &rewriter,
+                               Value tid, int64_t threads,
+                               const FragmentPlan &plan,
+                               const llvm::DenseMap<Value, Operation *> &tiles,
+                               function_ref<void(Operation *)> fence);
+
+} // namespace mlir::skim
+
+#endif // SKIM_CONVERSION_TILETONVVM_FRAGMENTLOWERING_H

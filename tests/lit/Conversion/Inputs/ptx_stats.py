@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Counts the instructions that matter in the PTX of a gpu.binary (format=isa)
+printed by skim-opt, and with --ptxas ARCH runs `ptxas -v` on it and reports
+registers and spills, for FileCheck.
+
+  skim-opt ... gpu-module-to-binary{format=isa} | ptx_stats.py [--ptxas sm_90] [--module N]
+
+--module N picks the N-th module of --split-input-file output.
+"""
+import re
+import subprocess
+import sys
+import tempfile
+
+text = sys.stdin.read()
+if "--module" in sys.argv:
+    text = text.split("\n// -----\n")[int(sys.argv[sys.argv.index("--module") + 1])]
+match = re.search(r'assembly = "(.*?)"(?:>|,)', text, re.S) or re.search(r'"(//\\0A.*?)"', text, re.S)
+if not match:
+    sys.exit("ptx_stats.py: no PTX assembly in the input")
+ptx = re.sub(r"\\([0-9A-Fa-f]{2})", lambda m: chr(int(m.group(1), 16)), match.group(1))
+ptx = ptx.replace('\\\\', '\\')
+
+patterns = {
+    "mma.sync": r"^\s*mma\.sync\.aligned\.m16n8k16\.row\.col\.f32\.(\w+)\.\w+\.f32",
+    "ldmatrix": r"^\s*ldmatrix\.sync\.aligned\.m8n8\.(x\d)(\.trans)?\.shared\.b16",
+    "cp.async": r"^\s*cp\.async\.cg\.shared\.global",
+    "shfl.bfly": r"^\s*shfl\.sync\.bfly\.b32",
+    "ex2.approx": r"^\s*ex2\.approx",
+    "local memory": r"^\s*(ld|st)\.local",
+}
+for name, pattern in patterns.items():
+    hits = re.findall(pattern, ptx, re.M)
+    print(f"{name}: {len(hits)}")
+    if name in ("mma.sync", "ldmatrix") and hits:
+        kinds = {}
+        for h in hits:
+            key = "".join(h) if isinstance(h, tuple) else h
+            kinds[key] = kinds.get(key, 0) + 1
+        for key in sorted(kinds):
+            print(f"  {name} {key}: {kinds[key]}")
+
+if "--ptxas" in sys.argv:
+    arch = sys.argv[sys.argv.index("--ptxas") + 1]
+    with tempfile.NamedTemporaryFile("w", suffix=".ptx") as f:
+        f.write(ptx)
+        f.flush()
+        r = subprocess.run(["/usr/local/cuda/bin/ptxas", f"-arch={arch}", "-v", f.name,
+                            "-o", "/dev/null"], capture_output=True, text=True)
+    if r.returncode:
+        sys.exit("ptxas failed:\n" + r.stderr)
+    for line in r.stderr.splitlines():
+        m = re.search(r"(\d+) bytes spill stores, (\d+) bytes spill loads", line)
+        if m:
+            print(f"spills: {m.group(1)} stores, {m.group(2)} loads")
+        m = re.search(r"Used (\d+) registers", line)
+        if m:
+            print(f"registers: {m.group(1)}")
