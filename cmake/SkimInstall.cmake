@@ -2,6 +2,7 @@
 # cmake --install build --prefix <prefix> gives
 #   bin/skim bin/skim-opt                  tools (RUNPATH $ORIGIN/../lib + LLVM's lib)
 #   lib/libskim.so                         the C API (RUNPATH LLVM's lib)
+#   lib/libskim_runtime.so                 the C API without the compiler (no LLVM)
 #   lib/libSkimRuntime.a                   the runtime (no LLVM)
 #   include/skim/skim.h include/skim/runtime/*.h
 #   lib/cmake/skim/                        find_package(skim): skim::skim, skim::SkimRuntime
@@ -28,6 +29,7 @@ set_target_properties(skim_capi PROPERTIES EXPORT_NAME skim
   INSTALL_RPATH "${LLVM_LIBRARY_DIR}")
 install(TARGETS skim_capi EXPORT skimTargets LIBRARY DESTINATION lib)
 install(FILES ${PROJECT_SOURCE_DIR}/compiler/CAPI/include/skim/skim.h DESTINATION include/skim)
+install(TARGETS skim_runtime LIBRARY DESTINATION lib)
 
 install(TARGETS SkimRuntime EXPORT skimTargets ARCHIVE DESTINATION lib
         INCLUDES DESTINATION include)

@@ -8,6 +8,7 @@
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
 #include "mlir/Parser/Parser.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
@@ -94,6 +95,13 @@ rt::Expected<std::string> compileText(const std::string &mlir, const std::string
   VariantModule variant(mlir, MLIRContext::Threading::ENABLED);
   if (!variant.module)
     return rt::Error{variant.diagnostics};
+  // The GPU path lowers the kernels through upstream's convert-to-LLVM
+  // interfaces (cf, arith, ... inside the gpu.module), which are extensions,
+  // as the skim tool registers them. Only here: a cache hit parses too, and
+  // should not pay for them.
+  DialectRegistry extensions;
+  registerAllExtensions(extensions);
+  variant.context.appendDialectRegistry(extensions);
   PipelineOptions options;
   options.target = target;
   FailureOr<std::string> artifact = compileToArtifact(*variant.module, options);

@@ -1,6 +1,6 @@
 """skim: block-sparse attention kernels, compiled on first use.
 
-A thin ctypes layer over skim's C API (``libskim.so``, ``skim/skim.h``)::
+A thin ctypes layer over skim's C API (``skim/skim.h``)::
 
     import numpy as np, skim
     kernel = skim.compile(skim.preset("causal", heads="8/1", dim=64))
@@ -9,30 +9,43 @@ A thin ctypes layer over skim's C API (``libskim.so``, ``skim/skim.h``)::
     v = np.random.rand(1, 256, 1, 64).astype(np.float32)
     out, lse = kernel(q, k, v)
 
+On a GPU, with an artifact compiled for it (``skim.compile(..., target=
+"sm_90")``, or ``skim compile ... --target sm_90 -o x.skim`` elsewhere)::
+
+    kernel = skim.load("x.skim")
+    out, lse = kernel(q, k, v)       # torch CUDA tensors, on the current stream
+
 Inputs are any objects with ``__dlpack__`` (NumPy arrays, PyTorch tensors,
-CuPy or JAX arrays); only CPU tensors run until the GPU backends land.
+CuPy or JAX arrays) on the kernel's device: the CPU for ``host`` kernels, a
+CUDA GPU for ``sm_*`` kernels.
 
-Finding the library, first match wins:
+Two libraries implement the C API: ``libskim.so`` (compiler and runtime) and
+``libskim_runtime.so`` (runtime only, built without LLVM: ``skim.load`` and
+running work, ``skim.compile`` and ``skim.preset`` raise ``skim.Error``;
+``skim.has_compiler()`` tells which one is loaded). Finding one, first match
+wins:
 
-1. ``$SKIM_LIBRARY``, the path of ``libskim.so``;
+1. ``$SKIM_LIBRARY``, the path of either library;
 2. the installed layout: ``cmake --install`` writes ``skim/_install.py``
    with the library's path relative to this package (by default the package
    is ``<prefix>/lib/python3/dist-packages/skim`` and the library
    ``<prefix>/lib/libskim.so``);
-3. ``libskim.so`` in this package's folder;
-4. the build tree of a source checkout: ``$SKIM_BUILD_DIR/lib/libskim.so``,
-   else ``<checkout>/build/lib/libskim.so``.
+3. ``libskim.so``, then ``libskim_runtime.so``, in this package's folder;
+4. the same two in the build tree of a source checkout:
+   ``$SKIM_BUILD_DIR/lib``, else ``<checkout>/build/lib``.
 
 Outputs are allocated here, with the shapes and dtypes the C API reports:
-NumPy arrays, or PyTorch tensors when the inputs are PyTorch tensors (the only
-way to get a bfloat16 output without ``out=``, since NumPy has no bfloat16).
+NumPy arrays, or PyTorch tensors on the inputs' device when the inputs are
+PyTorch tensors (the only way to get a bfloat16 output without ``out=``,
+since NumPy has no bfloat16).
 """
 
 import ctypes
 import os
 import sys
 
-__all__ = ["Error", "Kernel", "compile", "library_path", "preset", "version"]
+__all__ = ["Error", "Kernel", "compile", "has_compiler", "library_path", "load", "preset",
+           "version"]
 
 
 class Error(RuntimeError):
@@ -41,7 +54,10 @@ class Error(RuntimeError):
 
 # --- DLPack -----------------------------------------------------------------
 
-_kDLCPU = 1
+_kDLCPU, _kDLCUDA, _kDLROCM, _kDLCUDAManaged = 1, 2, 10, 13
+_DEVICE_NAMES = {_kDLCPU: "cpu", _kDLCUDA: "cuda", _kDLROCM: "rocm"}
+# Memory a GPU kernel reads: DLPack's producers synchronise on a stream.
+_GPU_DEVICES = (_kDLCUDA, _kDLCUDAManaged, _kDLROCM)
 _kDLInt, _kDLUInt, _kDLFloat, _kDLBfloat = 0, 1, 2, 4
 
 
@@ -65,7 +81,8 @@ _PyCapsule_GetPointer = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.py_object, cty
 
 # --- the library ------------------------------------------------------------
 
-_LIBRARY_NAME = "libskim.so"
+# The full library first: it can do everything the runtime-only one can.
+_LIBRARY_NAMES = ("libskim.so", "libskim_runtime.so")
 _package_dir = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -81,10 +98,10 @@ def _candidates():
         found.append(os.path.normpath(os.path.join(_package_dir, _install.LIBRARY)))
     except ImportError:
         pass
-    found.append(os.path.join(_package_dir, _LIBRARY_NAME))
     checkout = os.path.dirname(os.path.dirname(_package_dir))  # python/skim -> root
     build = os.environ.get("SKIM_BUILD_DIR") or os.path.join(checkout, "build")
-    found.append(os.path.join(build, "lib", _LIBRARY_NAME))
+    for folder in (_package_dir, os.path.join(build, "lib")):
+        found += [os.path.join(folder, name) for name in _LIBRARY_NAMES]
     return found
 
 
@@ -99,7 +116,7 @@ def _load():
         except OSError as e:
             tried.append("%s (%s)" % (path, e))
     raise ImportError("skim: cannot load %s; tried: %s. Set SKIM_LIBRARY to its path."
-                      % (_LIBRARY_NAME, "; ".join(tried)))
+                      % (" or ".join(_LIBRARY_NAMES), "; ".join(tried)))
 
 
 _path, _lib = _load()
@@ -119,13 +136,20 @@ def _declare(name, restype, *argtypes):
 _version = _declare("skim_version", ctypes.c_char_p)
 _preset = _declare("skim_preset", ctypes.c_void_p, ctypes.c_char_p, _c_error)
 _compile = _declare("skim_compile", _c_kernel_p, ctypes.c_char_p, ctypes.c_char_p, _c_error)
+_load_file = _declare("skim_load", _c_kernel_p, ctypes.c_char_p, _c_error)
+_load_bytes = _declare("skim_load_bytes", _c_kernel_p, ctypes.c_char_p, ctypes.c_size_t,
+                       _c_error)
 _kernel_free = _declare("skim_kernel_free", None, _c_kernel_p)
+_device_type = _declare("skim_kernel_device_type", ctypes.c_int, _c_kernel_p)
+_target = _declare("skim_kernel_target", ctypes.c_char_p, _c_kernel_p)
 _num_inputs = _declare("skim_kernel_num_inputs", ctypes.c_int, _c_kernel_p)
 _num_outputs = _declare("skim_kernel_num_outputs", ctypes.c_int, _c_kernel_p)
 _output_dtype = _declare("skim_kernel_output_dtype", _DLDataType, _c_kernel_p, ctypes.c_int)
 _output_shape = _declare("skim_kernel_output_shape", ctypes.c_int, _c_kernel_p, _c_tensors,
                          ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_int64),
                          ctypes.POINTER(ctypes.c_int), _c_error)
+_workspace_bytes = _declare("skim_kernel_workspace_bytes", ctypes.c_int, _c_kernel_p,
+                            _c_tensors, ctypes.c_int, ctypes.POINTER(ctypes.c_uint64), _c_error)
 _run = _declare("skim_kernel_run", ctypes.c_int, _c_kernel_p, _c_tensors, ctypes.c_int,
                 _c_tensors, ctypes.c_int, ctypes.c_void_p, _c_error)
 _free_string = _declare("skim_free_string", None, ctypes.c_void_p)
@@ -147,8 +171,15 @@ def _raise_error(error, fallback):
 
 
 def library_path():
-    """The path of the libskim.so this module loaded."""
+    """The path of the library this module loaded (libskim.so or
+    libskim_runtime.so)."""
     return _path
+
+
+def has_compiler():
+    """Whether the loaded library can compile (libskim.so), or only load and
+    run compiled artifacts (libskim_runtime.so)."""
+    return not version().endswith("(runtime only)")
 
 
 def version():
@@ -183,14 +214,30 @@ def preset(variant, heads="8/1", dim=64, dtype="f32", **params):
 
 def compile(mlir, target="host"):  # noqa: A001 - the natural name here
     """Compiles a variant (MLIR text in the skim dialect, one function) for
-    `target`, or loads it from the JIT cache ($SKIM_CACHE_DIR, default
-    ~/.cache/skim). Returns a Kernel."""
+    `target` ("host", or an NVIDIA chip: "sm_80", "sm_90", "sm_90a"), or
+    loads it from the JIT cache ($SKIM_CACHE_DIR, default ~/.cache/skim).
+    Returns a Kernel."""
     if isinstance(mlir, bytes):
         mlir = mlir.decode()
     error = ctypes.c_void_p()
     handle = _compile(mlir.encode(), target.encode() if target else None, ctypes.byref(error))
     if not handle:
         _raise_error(error, "skim_compile failed")
+    return Kernel(handle)
+
+
+def load(source):
+    """Loads a compiled artifact without the compiler: `source` is a path
+    (written by ``skim compile ... -o FILE``) or the artifact's bytes.
+    Returns a Kernel. A GPU artifact needs no driver until its first call."""
+    error = ctypes.c_void_p()
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        handle = _load_bytes(data, len(data), ctypes.byref(error))
+    else:
+        handle = _load_file(os.fsencode(os.fspath(source)), ctypes.byref(error))
+    if not handle:
+        _raise_error(error, "skim_load failed")
     return Kernel(handle)
 
 
@@ -201,18 +248,38 @@ def _is_torch(obj):
     return type(obj).__module__.split(".")[0] == "torch"
 
 
-def _export(obj, what):
+def _device_of(obj):
+    """(DLPack device type, device id) of a producer; CPU without
+    ``__dlpack_device__`` (NumPy before 1.22, simple producers)."""
+    device = getattr(obj, "__dlpack_device__", None)
+    if device is None:
+        return _kDLCPU, 0
+    kind, index = device()
+    return int(kind), int(index)
+
+
+def _dlpack_stream(handle):
+    """The `stream` to hand a producer for work queued on stream `handle`.
+    DLPack reserves 0 for CUDA and calls the legacy default stream 1."""
+    return handle if handle else 1
+
+
+def _export(obj, what, stream=None):
     """(producer, capsule, DLManagedTensor* as an int) of a DLPack producer.
 
+    A GPU tensor is exported for `stream` (the consumer's stream, per
+    DLPack): the producer orders its pending writes before that stream's
+    later work, so the kernel queued there reads finished data.
+
     The capsule is borrowed, not consumed: skim only reads and writes the
-    tensor during the (synchronous) call, and the caller still owns it. So the
-    capsule keeps its name "dltensor" and its deleter is never called here;
-    when the capsule is collected, its destructor calls the deleter, which
-    releases the producer's reference and nothing else. Renaming it to
-    "used_dltensor" would make us responsible for the deleter, and calling
-    the deleter while the capsule is alive would free the DLManagedTensor
-    under it. Callers keep the capsule (and the producer) alive until the C
-    call returns.
+    tensor during the call (on a GPU, the work the call queues), and the
+    caller still owns it. So the capsule keeps its name "dltensor" and its
+    deleter is never called here; when the capsule is collected, its
+    destructor calls the deleter, which releases the producer's reference and
+    nothing else. Renaming it to "used_dltensor" would make us responsible
+    for the deleter, and calling the deleter while the capsule is alive would
+    free the DLManagedTensor under it. Callers keep the capsule (and the
+    producer) alive until the C call returns.
     """
     exporter = getattr(obj, "__dlpack__", None)
     if exporter is None:
@@ -220,14 +287,15 @@ def _export(obj, what):
                         % (what, type(obj).__name__))
     try:
         # No max_version: skim's C API takes the unversioned DLManagedTensor.
-        capsule = exporter()
+        # CPU producers (NumPy) refuse any stream but None.
+        capsule = exporter() if stream is None else exporter(stream=_dlpack_stream(stream))
     except BufferError as e:
         # DLPack before 1.0 cannot mark a tensor read-only, so NumPy refuses
         # to export read-only arrays; skim only reads inputs, a copy will do.
         flags = getattr(obj, "flags", None)
         if what.startswith("input") and flags is not None and not flags.writeable:
             obj = obj.copy()
-            return _export(obj, what)
+            return _export(obj, what, stream)
         raise Error("%s cannot be exported through DLPack: %s" % (what, e)) from e
     try:
         pointer = _PyCapsule_GetPointer(capsule, b"dltensor")
@@ -240,15 +308,35 @@ def _pointers(exported):
     return (ctypes.c_void_p * max(len(exported), 1))(*[p for _, _, p in exported])
 
 
+def _stream_handle(stream, inputs):
+    """The stream a GPU run goes on, as an int: `stream` (an int handle or an
+    object with ``cuda_stream``, such as torch.cuda.Stream), else PyTorch's
+    current stream on the inputs' device, else the default stream (0)."""
+    if stream is not None:
+        return int(getattr(stream, "cuda_stream", stream))
+    # CPU tensors among the inputs are the C API's to refuse, by name.
+    on_gpu = [x for x in inputs if _is_torch(x) and x.device.type == "cuda"]
+    if on_gpu:
+        import torch
+        return torch.cuda.current_stream(on_gpu[0].device).cuda_stream
+    return 0
+
+
 class Kernel:
     """A compiled variant. Call it with its inputs; it returns a tuple of its
-    outputs (allocated here, or the `out=` tensors)."""
+    outputs (allocated here, or the `out=` tensors).
+
+    On a GPU the call returns once the kernels are queued on the stream
+    (`stream=`, by default PyTorch's current stream), as PyTorch's own
+    operations do."""
 
     def __init__(self, handle):
         self._handle = handle
         self.num_inputs = _num_inputs(handle)
         self.num_outputs = _num_outputs(handle)
         self._dtypes = tuple(_output_dtype(handle, i) for i in range(self.num_outputs))
+        self._device_type = _device_type(handle)
+        self.target = _target(handle).decode()
 
     def __del__(self):
         handle, self._handle = getattr(self, "_handle", None), None
@@ -256,8 +344,14 @@ class Kernel:
             _kernel_free(handle)
 
     def __repr__(self):
-        return "<skim.Kernel %d inputs, %d outputs, output dtypes %s>" % (
-            self.num_inputs, self.num_outputs, ", ".join(self.output_dtypes))
+        return "<skim.Kernel %s (%s), %d inputs, %d outputs, output dtypes %s>" % (
+            self.device, self.target, self.num_inputs, self.num_outputs,
+            ", ".join(self.output_dtypes))
+
+    @property
+    def device(self):
+        """Where it runs: "cpu", "cuda" or "rocm"."""
+        return _DEVICE_NAMES.get(self._device_type, "dlpack(%d)" % self._device_type)
 
     @property
     def output_dtypes(self):
@@ -265,10 +359,27 @@ class Kernel:
         return tuple(_DTYPE_NAMES.get((t.code, t.bits), "dlpack(%d,%d)" % (t.code, t.bits))
                      for t in self._dtypes)
 
+    def _export_inputs(self, inputs, stream=None):
+        return [_export(x, "input #%d" % i, stream if _device_of(x)[0] in _GPU_DEVICES else None)
+                for i, x in enumerate(inputs)]
+
     def output_shapes(self, *inputs):
         """The outputs' shapes for these inputs."""
-        exported = [_export(x, "input #%d" % i) for i, x in enumerate(inputs)]
+        exported = self._export_inputs(inputs)
         return tuple(self._shape(exported, i) for i in range(self.num_outputs))
+
+    def workspace_bytes(self, *inputs):
+        """Memory a call with these inputs takes beside the inputs and
+        outputs: the kernel's own workspace, allocated once per stream and
+        kept (outside PyTorch's allocator, so torch.cuda.max_memory_allocated
+        does not count it)."""
+        exported = self._export_inputs(inputs)
+        size = ctypes.c_uint64()
+        error = ctypes.c_void_p()
+        if _workspace_bytes(self._handle, _pointers(exported), len(exported),
+                            ctypes.byref(size), ctypes.byref(error)):
+            _raise_error(error, "skim_kernel_workspace_bytes failed")
+        return size.value
 
     def _shape(self, exported, index):
         shape = (ctypes.c_int64 * 8)()
@@ -284,8 +395,10 @@ class Kernel:
         shapes = [self._shape(exported, i) for i in range(self.num_outputs)]
         if inputs and all(_is_torch(x) for x in inputs):
             import torch
-            return [torch.empty(s, dtype=getattr(torch, d), device="cpu")
+            return [torch.empty(s, dtype=getattr(torch, d), device=inputs[0].device)
                     for s, d in zip(shapes, dtypes)]
+        if any(_device_of(x)[0] != _kDLCPU for x in inputs):
+            raise Error("outputs on a GPU are allocated only for PyTorch inputs: pass out=")
         import numpy as np
         outputs = []
         for i, (s, d) in enumerate(zip(shapes, dtypes)):
@@ -296,18 +409,22 @@ class Kernel:
             outputs.append(np.empty(s, dtype=d))
         return outputs
 
-    def __call__(self, *inputs, out=None):
-        exported = [_export(x, "input #%d" % i) for i, x in enumerate(inputs)]
+    def __call__(self, *inputs, out=None, stream=None):
+        on_gpu = self._device_type != _kDLCPU
+        handle = _stream_handle(stream, inputs) if on_gpu else None
+        exported = self._export_inputs(inputs, handle)
         if out is None:
             outputs = self._allocate(exported, inputs)
         else:
             outputs = list(out) if isinstance(out, (tuple, list)) else [out]
-        exported_out = [_export(x, "output #%d" % i) for i, x in enumerate(outputs)]
+        exported_out = [_export(x, "output #%d" % i,
+                                handle if _device_of(x)[0] in _GPU_DEVICES else None)
+                        for i, x in enumerate(outputs)]
         error = ctypes.c_void_p()
         # `exported` and `exported_out` hold the producers and their capsules
         # until the run returns.
         rc = _run(self._handle, _pointers(exported), len(exported), _pointers(exported_out),
-                  len(exported_out), None, ctypes.byref(error))
+                  len(exported_out), handle or None, ctypes.byref(error))
         if rc:
             _raise_error(error, "skim_kernel_run failed")
         return tuple(outputs)

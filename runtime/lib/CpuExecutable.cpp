@@ -113,6 +113,14 @@ CpuExecutable::outputShapes(const std::vector<TensorView> &inputs) const {
   return shapes;
 }
 
+Expected<size_t>
+CpuExecutable::workspaceBytes(const std::vector<TensorView> &inputs) const {
+  Binding bind;
+  if (Status s = bindCaller(plan_, inputs, nullptr, {}, bind, nullptr); !s)
+    return Error{s.message()};
+  return bind.workspaceBytes;
+}
+
 std::shared_ptr<char> CpuExecutable::takeWorkspace(size_t bytes) const {
   {
     std::lock_guard<std::mutex> lock(poolMutex);

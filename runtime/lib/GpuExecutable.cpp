@@ -115,6 +115,15 @@ GpuExecutable::outputShapes(const std::vector<TensorView> &inputs) const {
   return shapes;
 }
 
+Expected<size_t>
+GpuExecutable::workspaceBytes(const std::vector<TensorView> &inputs) const {
+  Binding bind;
+  BindOptions options{device_.kind(), kWorkspaceAlignment};
+  if (Status s = bindCaller(plan_, inputs, nullptr, options, bind, nullptr); !s)
+    return Error{s.message()};
+  return bind.workspaceBytes;
+}
+
 Status GpuExecutable::run(const std::vector<TensorView> &inputs,
                           const std::vector<TensorView> &outputs, Stream stream,
                           const RunOptions &options) const {

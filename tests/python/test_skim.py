@@ -14,6 +14,10 @@ import pytest
 
 import skim
 
+if not skim.has_compiler():
+    pytest.skip("these tests compile: they need libskim.so, not %s" % skim.library_path(),
+                allow_module_level=True)
+
 # --- reference --------------------------------------------------------------
 
 
@@ -250,8 +254,8 @@ def test_bad_mlir():
 
 
 def test_unknown_target():
-    with pytest.raises(skim.Error, match="target 'sm_90a'"):
-        skim.compile(skim.preset("causal"), target="sm_90a")
+    with pytest.raises(skim.Error, match="target 'gfx942' has no lowering yet"):
+        skim.compile(skim.preset("causal"), target="gfx942")
 
 
 # --- bfloat16 ---------------------------------------------------------------

@@ -34,6 +34,8 @@ public:
   /// The shapes of the outputs for the given inputs.
   Expected<std::vector<std::vector<int64_t>>>
   outputShapes(const std::vector<TensorView> &inputs) const;
+  /// Host memory a run with these inputs takes from the workspace pool.
+  Expected<size_t> workspaceBytes(const std::vector<TensorView> &inputs) const;
   Status run(const std::vector<TensorView> &inputs,
              const std::vector<TensorView> &outputs, ThreadPool &pool,
              const RunOptions &options = {}) const;

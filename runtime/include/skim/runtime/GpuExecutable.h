@@ -47,6 +47,9 @@ public:
   /// The shapes of the outputs for the given inputs.
   Expected<std::vector<std::vector<int64_t>>>
   outputShapes(const std::vector<TensorView> &inputs) const;
+  /// Device memory a run with these inputs takes from the workspace pool,
+  /// beside the caller's tensors (what a memory report must add to them).
+  Expected<size_t> workspaceBytes(const std::vector<TensorView> &inputs) const;
   /// Queues every kernel on `stream` (null: the device's default stream).
   /// Every view must be a tensor on this executable's device kind, its data
   /// a device address. Returns once the launches are queued.
