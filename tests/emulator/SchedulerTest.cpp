@@ -51,7 +51,7 @@ void exchange(const int64_t *args, void *lane) {
 
 } // namespace
 
-TEST_CASE("a barrier orders shared memory; without it the poison shows",
+TEST_CASE("a barrier orders shared memory, and without it the poison shows",
           "[emulator][scheduler]") {
   std::vector<float> out(64);
   REQUIRE(runCta(exchange, {word(out.data()), 64, 1}, 64) == "");
