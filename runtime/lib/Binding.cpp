@@ -22,6 +22,18 @@ void Binding::placeWorkspace(const Plan &plan, char *base) {
       views[i].data = base + workspaceOffset[i];
 }
 
+Status Binding::zeroWorkspace(
+    const Plan &plan, const std::function<Status(void *, size_t)> &zero) const {
+  for (size_t i = 0; i < plan.buffers.size(); ++i) {
+    const BufferDecl &b = plan.buffers[i];
+    if (b.kind != BufferDecl::Kind::Workspace || !b.zeroed || !views[i].numel())
+      continue;
+    if (Status s = zero(views[i].data, size_t(views[i].numel()) * dtypeSize(b.dtype)); !s)
+      return s;
+  }
+  return Status::ok();
+}
+
 std::string skim::rt::detail::bufferName(const BufferDecl &b) {
   return std::string(b.kind == BufferDecl::Kind::Input ? "input #" : "output #") +
          std::to_string(b.index);

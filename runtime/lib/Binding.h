@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <array>
 #include <vector>
@@ -34,6 +35,10 @@ struct Binding {
   Expected<int64_t> leaf(bool stride, int buffer, int dim) const;
   /// Points every workspace buffer's view into `base`.
   void placeWorkspace(const Plan &plan, char *base);
+  /// Calls `zero(data, bytes)` for each workspace buffer the plan marks
+  /// `zero`, once placeWorkspace has run; stops at the first error.
+  Status zeroWorkspace(const Plan &plan,
+                       const std::function<Status(void *, size_t)> &zero) const;
   /// The kernel's grid for the bound sizes (a dim ≤ 0 means: skip it).
   Expected<std::array<int64_t, 3>> grid(const KernelDecl &kernel) const;
 };

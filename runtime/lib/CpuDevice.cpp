@@ -122,6 +122,12 @@ public:
     return Status::ok();
   }
 
+  Status fillZero(DevicePtr dst, size_t bytes, Stream) override {
+    if (bytes)
+      std::memset(asPointer(dst), 0, bytes);
+    return Status::ok();
+  }
+
   Expected<Stream> createStream() override { return Stream{new CpuStream()}; }
 
   Status destroyStream(Stream stream) override {

@@ -154,6 +154,10 @@ Status CpuExecutable::run(const std::vector<TensorView> &inputs,
       return Error{"cannot allocate " + std::to_string(bind.workspaceBytes) +
                    " bytes of workspace"};
     bind.placeWorkspace(plan_, workspace.get());
+    (void)bind.zeroWorkspace(plan_, [](void *data, size_t bytes) {
+      std::memset(data, 0, bytes);
+      return Status::ok();
+    });
   }
   struct Return {
     const CpuExecutable *self;

@@ -218,6 +218,13 @@ public:
     return check(drv->cuMemcpyDtoH_v2(dst, src, bytes), "cuMemcpyDtoH");
   }
 
+  Status fillZero(DevicePtr dst, size_t bytes, Stream stream) override {
+    if (Status s = makeCurrent(); !s)
+      return s;
+    return check(drv->cuMemsetD8Async(dst, 0, bytes, asStream(stream)),
+                 "cuMemsetD8Async");
+  }
+
   Expected<Stream> createStream() override {
     if (Status s = makeCurrent(); !s)
       return Error{s.message()};

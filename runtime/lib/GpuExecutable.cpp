@@ -165,6 +165,14 @@ Status GpuExecutable::run(const std::vector<TensorView> &inputs,
       ++allocations_;
     }
     bind.placeWorkspace(plan_, reinterpret_cast<char *>(uintptr_t(mine->ptr)));
+    // Queued before the kernels: a scratch pool's locks start free.
+    if (Status s = bind.zeroWorkspace(plan_,
+                                      [&](void *data, size_t bytes) {
+                                        return device_.fillZero(
+                                            DevicePtr(uintptr_t(data)), bytes, stream);
+                                      });
+        !s)
+      return s;
   }
 
   if (options.validateIndices) {

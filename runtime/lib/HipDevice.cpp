@@ -188,6 +188,13 @@ public:
         "hipMemcpy");
   }
 
+  Status fillZero(DevicePtr dst, size_t bytes, Stream stream) override {
+    if (Status s = select(); !s)
+      return s;
+    return check(hip->hipMemsetAsync(asPointer(dst), 0, bytes, asStream(stream)),
+                 "hipMemsetAsync");
+  }
+
   Expected<Stream> createStream() override {
     if (Status s = select(); !s)
       return Error{s.message()};

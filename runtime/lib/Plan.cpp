@@ -261,8 +261,16 @@ Expected<Plan> Plan::parse(const std::string &text) {
           return bad("buffer has fewer dims than its rank");
         b.dims.push_back(parseExpr(e));
       }
+      std::string flag;
+      if (ls >> flag) {
+        if (flag != "zero")
+          return bad("unexpected text after the buffer's dims ('" + flag + "')");
+        if (b.kind != BufferDecl::Kind::Workspace)
+          return bad("only workspace can be zeroed before a run");
+        b.zeroed = true;
+      }
       if (trailing())
-        return bad("unexpected text after the buffer's dims");
+        return bad("unexpected text after the buffer's zero flag");
       plan.buffers.push_back(b);
     } else if (what == "validate") {
       IndexCheck c;

@@ -129,6 +129,21 @@ TEST_CASE("CPU memory copies round-trip", "[device][cpu]") {
   CHECK(device->deallocate(*empty));
 }
 
+TEST_CASE("CPU memory fills with zeros", "[device][cpu]") {
+  auto device = cpuDevice();
+  std::vector<float> ones(100, 1.0f), back(100, -1.0f);
+  auto buffer = device->allocate(ones.size() * sizeof(float));
+  REQUIRE(buffer);
+  REQUIRE(device->copyToDevice(*buffer, ones.data(), ones.size() * sizeof(float)));
+  // The middle half only.
+  REQUIRE(device->fillZero(*buffer + 25 * sizeof(float), 50 * sizeof(float)));
+  REQUIRE(device->copyToHost(back.data(), *buffer, back.size() * sizeof(float)));
+  for (size_t i = 0; i < back.size(); ++i)
+    CHECK(back[i] == (i >= 25 && i < 75 ? 0.0f : 1.0f));
+  CHECK(device->fillZero(*buffer, 0));
+  CHECK(device->deallocate(*buffer));
+}
+
 TEST_CASE("CPU events measure non-negative elapsed time", "[device][cpu]") {
   auto device = cpuDevice();
   auto stream = device->createStream();
@@ -417,6 +432,13 @@ TEST_CASE("CUDA memory, streams and events", "[gpu][cuda]") {
   std::vector<float> sync(source.size(), 0.0f);
   REQUIRE(device->copyToHost(sync.data(), *buffer, bytes));
   CHECK(sync == source);
+
+  // Zeroing is queued on the stream like a launch.
+  REQUIRE(device->fillZero(*buffer, bytes / 2, *stream));
+  REQUIRE(device->copyToHost(sync.data(), *buffer, bytes, *stream));
+  REQUIRE(device->synchronize(*stream));
+  for (size_t i = 0; i < sync.size(); ++i)
+    REQUIRE(sync[i] == (i < sync.size() / 2 ? 0.0f : source[i]));
 
   CHECK(device->destroyEvent(*start));
   CHECK(device->destroyEvent(*end));

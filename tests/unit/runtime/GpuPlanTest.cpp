@@ -5,7 +5,8 @@
 // and the refusals off a GPU (GpuExecutable on the CPU device, TMA encoding
 // off CUDA). Cases tagged [gpu] pass with a warning without a CUDA driver; on
 // a GPU they build an artifact from hand-written PTX (sm_90) and run it
-// through GpuExecutable: two kernels chained through workspace, and a kernel
+// through GpuExecutable: two kernels chained through workspace, workspace
+// the runtime zeroes before every run, and a kernel
 // that loads 64x64 boxes with the bulk tensor copy through a TMA descriptor
 // the runtime encodes at launch.
 //
@@ -52,6 +53,19 @@ const char *kChainPlan = "skim-plan 1\n"
                          "kernel scale_add grid d0.0,256,cdiv 1 1 args 4 t1 t2 "
                          "ed0.0 e3 block 256 1 1 smem 0 cluster 2 1 1\n"
                          "binary cuda.ptx\n";
+
+// Workspace zeroed before each run: the first kernel reads it (y = 0 * 3 +
+// 1), the second then dirties it (ws = x * 2 + 1), so a second run sees ones
+// again only if the runtime zeroes it again.
+const char *kZeroedPlan = "skim-plan 1\n"
+                          "buffer 0 input 0 f32 1 d0.0\n"
+                          "buffer 1 workspace -1 f32 1 d0.0 zero\n"
+                          "buffer 2 output 0 f32 1 d0.0\n"
+                          "kernel scale_add grid d0.0,256,cdiv 1 1 args 4 t1 t2 "
+                          "ed0.0 e3 block 256 1 1 smem 0 cluster 1 1 1\n"
+                          "kernel scale_add grid d0.0,256,cdiv 1 1 args 4 t0 t1 "
+                          "ed0.0 e2 block 256 1 1 smem 0 cluster 1 1 1\n"
+                          "binary cuda.ptx\n";
 
 // A 2-D copy through TMA: rows and columns dynamic, the source strided.
 const char *kTmaPlan = "skim-plan 1\n"
@@ -311,6 +325,21 @@ TEST_CASE("a plan without GPU fields parses as before", "[runtime][plan]") {
   CHECK(k.sharedBytes.str() == "0");
 }
 
+TEST_CASE("workspace marked zero is zeroed before each run", "[runtime][plan]") {
+  auto plan = Plan::parse(kZeroedPlan);
+  INFO(plan.message());
+  REQUIRE(plan);
+  CHECK_FALSE(plan->buffers[0].zeroed);
+  CHECK(plan->buffers[1].zeroed);
+  CHECK_FALSE(plan->buffers[2].zeroed);
+  CHECK(contains(parseError("buffer 0 input 0 f32 1 d0.0 zero\n"),
+                 "line 2: only workspace can be zeroed before a run"));
+  CHECK(contains(parseError("buffer 0 workspace -1 i32 1 8 zeroes\n"),
+                 "unexpected text after the buffer's dims ('zeroes')"));
+  CHECK(contains(parseError("buffer 0 workspace -1 i32 1 8 zero zero\n"),
+                 "unexpected text after the buffer's zero flag"));
+}
+
 TEST_CASE("malformed GPU fields are errors naming the line", "[runtime][plan]") {
   const std::string buffers = kBuffers;
   auto kernel = [&](const std::string &rest) {
@@ -481,6 +510,37 @@ TEST_CASE("GpuExecutable runs two kernels chained through workspace",
     REQUIRE_FALSE(ran);
     CHECK(contains(ran.message(), "output #0 is a hip tensor"));
   }
+  CHECK(device->destroyStream(*stream));
+}
+
+TEST_CASE("GpuExecutable zeroes marked workspace before every run",
+          "[gpu][cuda]") {
+  auto device = cudaDeviceOrSkip();
+  if (!device)
+    return;
+  auto exe = GpuExecutable::load(gpuArtifact(kZeroedPlan), *device);
+  INFO(exe.message());
+  REQUIRE(exe);
+  auto stream = device->createStream();
+  REQUIRE(stream);
+  const int64_t n = 1000;
+  std::vector<float> x(size_t(n), 5.0f);
+  DeviceBuffer dx(*device, x.size() * sizeof(float));
+  DeviceBuffer dy(*device, x.size() * sizeof(float));
+  REQUIRE(device->copyToDevice(dx.ptr, x.data(), x.size() * sizeof(float), *stream));
+  TensorView in = deviceView(dx, {n}, DeviceKind::Cuda);
+  TensorView out = deviceView(dy, {n}, DeviceKind::Cuda);
+  for (int run = 0; run < 2; ++run) {
+    INFO("run " << run);
+    std::vector<float> y(size_t(n), -1.0f);
+    Status ran = (*exe)->run({in}, {out}, *stream);
+    INFO(ran.message());
+    REQUIRE(ran);
+    REQUIRE(device->copyToHost(y.data(), dy.ptr, y.size() * sizeof(float), *stream));
+    REQUIRE(device->synchronize(*stream));
+    CHECK(y == std::vector<float>(size_t(n), 1.0f));
+  }
+  CHECK((*exe)->workspaceAllocations() == 1);
   CHECK(device->destroyStream(*stream));
 }
 

@@ -123,6 +123,10 @@ public:
                               Stream stream = {}) = 0;
   virtual Status copyToHost(void *dst, DevicePtr src, size_t bytes,
                             Stream stream = {}) = 0;
+  /// Sets `bytes` bytes at `dst` to zero, queued on `stream` (the default
+  /// stream when null) like a launch, so a kernel queued after it sees
+  /// zeros.
+  virtual Status fillZero(DevicePtr dst, size_t bytes, Stream stream = {}) = 0;
 
   //===--------------------------------------------------------------------===//
   // Streams and events

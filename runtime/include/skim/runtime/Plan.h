@@ -41,6 +41,9 @@ struct BufferDecl {
   int index = -1; // argument / result number
   DType dtype;
   std::vector<Expr> dims;
+  /// Workspace only: set to zero before the first kernel of every run
+  /// (`zero` after the dims), e.g. the lock words of a GPU scratch pool.
+  bool zeroed = false;
 };
 
 /// Shared-memory swizzle of a TMA descriptor (CUtensorMapSwizzle's first four).
