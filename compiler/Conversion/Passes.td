@@ -60,18 +60,18 @@ def SkimLowerTileToGpuPass : Pass<"skim-lower-tile-to-gpu", "::mlir::ModuleOp"> 
     element), gemm one dot product per output element, reduce one row per
     thread. Scalar code outside tile ops runs redundantly on every thread,
     except statements that write memory, which thread 0 runs between
-    barriers; static allocas become shared memory.
+    barriers.
     `math.exp2`/`log2` become `llvm.nvvm.{ex2,lg2}.approx.f32`, and exp, log
     and tanh are built on them, so nothing needs libdevice.
 
     The module gets `skim.gpu_shared_bytes` (kernel name → dynamic shared
-    memory bytes) and `skim.gpu_block` for the launch plan. A dynamically
-    sized `memref.alloca` (per-tile score rows) becomes a slice of a global
-    scratch slot the CTA takes from a pool: the kernel gains four arguments
-    (lock words, pool, slot count, words per slot) and the module
-    `skim.gpu_scratch` (kernel name → words per slot, a plan expression) and
-    `skim.gpu_scratch_slots`, from which the pipeline adds the pool to the
-    plan.
+    memory bytes) and `skim.gpu_block` for the launch plan. The kernel's
+    `memref.alloca`s (selection lists, per-tile score rows of a dynamic
+    size) become views of a global scratch slot the CTA takes from a pool:
+    the kernel gains four arguments (lock words, pool, slot count, words per
+    slot) and the module `skim.gpu_scratch` (kernel name → words per slot, a
+    plan expression) and `skim.gpu_scratch_slots`, from which the pipeline
+    adds the pool to the plan.
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"128",
@@ -86,6 +86,22 @@ def SkimLowerTileToGpuPass : Pass<"skim-lower-tile-to-gpu", "::mlir::ModuleOp"> 
                            "::mlir::memref::MemRefDialect",
                            "::mlir::NVVM::NVVMDialect",
                            "::mlir::scf::SCFDialect"];
+}
+
+def SkimExternDynamicSharedPass
+    : Pass<"skim-extern-dynamic-shared", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Declare the lowered dynamic shared memory external, as CUDA does";
+  let description = [{
+    `convert-gpu-to-nvvm` lowers `gpu.dynamic_shared_memory` to an internal
+    zero-length array in address space 3. LLVM then knows its size, zero
+    bytes, so every access to it is out of bounds and alias analysis may take
+    any two for independent: at O3 a load of shared top-k scratch was hoisted
+    out of the thread-0 loop that writes it. CUDA C++ declares the buffer
+    `extern __shared__`, of unknown size; this pass gives the lowered global
+    external linkage likewise. Run it in `gpu.module` after
+    `convert-gpu-to-nvvm` (the NVIDIA pipeline does).
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
 def SkimCpuMathApproxPass : Pass<"skim-cpu-math-approx"> {

@@ -100,29 +100,73 @@ LogicalResult mlir::skim::buildSkimPipeline(OpPassManager &pm,
   return success();
 }
 
-/// Adds the GPU launch fields to every kernel line of a plan and names the
-/// image's section.
+/// A kernel line with the four scratch-pool arguments the GPU lowering
+/// appended (ScalarCode.h): lock words (a zeroed i32 buffer, one per slot),
+/// the slots (f32, `words` each), the slot count and `words`. The slot count
+/// is the grid's size, capped: more CTAs than that share slots in turn.
+static std::string addScratchPool(const std::string &kernelLine,
+                                  const std::string &words, int64_t cap,
+                                  int firstBuffer, std::string &buffers) {
+  std::istringstream in(kernelLine);
+  std::vector<std::string> tokens;
+  for (std::string t; in >> t;)
+    tokens.push_back(t);
+  // kernel <name> grid <x> <y> <z> args <n> <arg>...
+  std::string slots = tokens[3];
+  for (int d : {4, 5})
+    if (tokens[d] != "1")
+      slots += "," + tokens[d] + ",*";
+  slots += "," + std::to_string(cap) + ",min";
+  size_t n = std::stoul(tokens[7]);
+  std::string locks = std::to_string(firstBuffer);
+  std::string pool = std::to_string(firstBuffer + 1);
+  buffers += "buffer " + locks + " workspace -1 i32 1 " + slots + " zero\n";
+  buffers += "buffer " + pool + " workspace -1 f32 2 " + slots + " " + words + "\n";
+  tokens[7] = std::to_string(n + 4);
+  tokens.insert(tokens.begin() + 8 + n,
+                {"t" + locks, "t" + pool, "e" + slots, "e" + words});
+  std::string out;
+  for (const std::string &t : tokens)
+    out += (out.empty() ? "" : " ") + t;
+  return out;
+}
+
+/// Adds the GPU launch fields to every kernel line of a plan, the scratch
+/// pools of kernels that have one, and names the image's section.
 static FailureOr<std::string> gpuPlan(ModuleOp module, const std::string &plan,
                                       const std::string &section) {
   auto shared = module->getAttrOfType<DictionaryAttr>("skim.gpu_shared_bytes");
   auto block = module->getAttrOfType<IntegerAttr>("skim.gpu_block");
-  if (!shared || !block)
+  auto scratch = module->getAttrOfType<DictionaryAttr>("skim.gpu_scratch");
+  auto slots = module->getAttrOfType<IntegerAttr>("skim.gpu_scratch_slots");
+  if (!shared || !block || (scratch && !slots))
     return module.emitError("the GPU lowering recorded no launch shape");
+  std::vector<std::string> lines;
   std::istringstream in(plan);
-  std::string line, out;
-  while (std::getline(in, line)) {
-    if (line.rfind("kernel ", 0) == 0) {
-      std::string name = line.substr(7, line.find(' ', 7) - 7);
-      auto bytes = shared.getAs<IntegerAttr>(name);
-      if (!bytes)
-        return module.emitError("no shared-memory size for kernel '") << name << "'";
-      line += " block " + std::to_string(block.getInt()) + " 1 1 smem " +
-              std::to_string(bytes.getInt()) + " cluster 1 1 1";
+  for (std::string line; std::getline(in, line);)
+    lines.push_back(line);
+  // Pool buffers come after the plan's own, which precede every kernel.
+  int numBuffers = llvm::count_if(
+      lines, [](const std::string &l) { return l.rfind("buffer ", 0) == 0; });
+  std::string head, pools, rest;
+  for (std::string &line : lines) {
+    if (line.rfind("kernel ", 0) != 0) {
+      bool early = line.rfind("skim-plan", 0) == 0 || line.rfind("buffer ", 0) == 0;
+      (early ? head : rest) += line + "\n";
+      continue;
     }
-    out += line + "\n";
+    std::string name = line.substr(7, line.find(' ', 7) - 7);
+    auto bytes = shared.getAs<IntegerAttr>(name);
+    if (!bytes)
+      return module.emitError("no shared-memory size for kernel '") << name << "'";
+    if (auto words = scratch ? scratch.getAs<StringAttr>(name) : StringAttr()) {
+      line = addScratchPool(line, words.str(), slots.getInt(), numBuffers, pools);
+      numBuffers += 2;
+    }
+    rest += line + " block " + std::to_string(block.getInt()) + " 1 1 smem " +
+            std::to_string(bytes.getInt()) + " cluster 1 1 1\n";
   }
-  out += "binary " + section + "\n";
-  return out;
+  return head + pools + rest + "binary " + section + "\n";
 }
 
 /// A host artifact: the module (in the LLVM dialect) as the plan's kernels

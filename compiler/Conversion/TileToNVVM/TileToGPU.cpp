@@ -11,13 +11,14 @@
 //   - reduce: each thread owns rows r = tid, tid + 128, ... and loops over
 //     the columns.
 // Scalar code outside tile ops (index math, the KV-chunk loops, reads of
-// selection indices, static per-block scratch) is uniform and runs
-// redundantly on every thread. Stores to global memory outside tile ops (the
-// top-k outputs) are done by thread 0 only, followed by a barrier.
+// selection indices) is uniform and runs redundantly on every thread; a
+// statement that writes memory (selection lists, score rows, top-k outputs)
+// runs on thread 0 between barriers, and skim-tile's scratch (allocas) lives
+// in a global scratch slot the CTA takes from a pool (ScalarCode.cpp,
+// ScratchPool.cpp).
 //
 // Not yet: register fragments with layouts and mma.sync/wgmma (the next
-// step, docs/TileLevel.md §6), cp.async/TMA, and kernels with a dynamically
-// sized memref.alloca (per-tile score rows, which need workspace on the GPU).
+// step, docs/TileLevel.md §6), cp.async/TMA.
 //
 // math ops never reach libdevice: exp2 and log2 become the
 // llvm.nvvm.{ex2,lg2}.approx.f32 intrinsics, exp, log and tanh are built on
@@ -27,6 +28,7 @@
 
 #include "Conversion/Passes.h"
 #include "Conversion/TileLowering.h"
+#include "ScalarCode.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -383,23 +385,27 @@ struct SkimLowerTileToGpuPass
     // once it is serialised.
     module->setAttr("skim.gpu_shared_bytes", rewriter.getDictionaryAttr(sharedBytes));
     module->setAttr("skim.gpu_block", rewriter.getI64IntegerAttr(blockSize));
+    if (!scratchWords.empty()) {
+      module->setAttr("skim.gpu_scratch", rewriter.getDictionaryAttr(scratchWords));
+      module->setAttr("skim.gpu_scratch_slots", rewriter.getI64IntegerAttr(scratchSlots));
+    }
   }
 
   FailureOr<int64_t> lowerKernel(func::FuncOp kernel, gpu::GPUModuleOp gpuModule,
                                  IRRewriter &rewriter) {
     MLIRContext *ctx = &getContext();
-    // Per-block scratch of a dynamic size has no place on the GPU yet.
-    WalkResult dynamic = kernel.walk([&](memref::AllocaOp op) {
-      if (!op.getType().hasStaticShape())
-        return WalkResult::interrupt();
-      return WalkResult::advance();
-    });
-    if (dynamic.wasInterrupted()) {
-      kernel.emitError() << "kernel '" << kernel.getSymName()
-                         << "': per-tile score rows need workspace on the GPU: "
-                            "not supported yet";
+    // Scalar code that writes memory runs on thread 0, and the kernel's
+    // scratch (its allocas) takes a global scratch slot (ScalarCode.cpp),
+    // which adds arguments the plan learns of here.
+    auto planText =
+        kernel->getParentOfType<ModuleOp>()->getAttrOfType<StringAttr>("skim.plan");
+    FailureOr<ScalarScratch> scalar =
+        prepareScalarCode(kernel, planText ? planText.getValue() : "");
+    if (failed(scalar))
       return failure();
-    }
+    if (!scalar->wordsPerSlot.empty())
+      scratchWords.push_back(rewriter.getNamedAttr(
+          kernel.getSymName(), rewriter.getStringAttr(scalar->wordsPerSlot)));
     for (Type t : kernel.getArgumentTypes()) {
       auto m = dyn_cast<MemRefType>(t);
       if (!m ? !t.isIndex() : (m.getRank() != 1 || !m.getLayout().isIdentity())) {
@@ -456,24 +462,6 @@ struct SkimLowerTileToGpuPass
       });
     }
 
-    // Global stores outside tile ops (top-k outputs): thread 0 alone.
-    SmallVector<memref::StoreOp> globalStores;
-    func.walk([&](memref::StoreOp op) {
-      auto cast = op.getMemRef().getDefiningOp<UnrealizedConversionCastOp>();
-      if (cast)
-        globalStores.push_back(op);
-    });
-    for (memref::StoreOp op : globalStores) {
-      Location l = op.getLoc();
-      rewriter.setInsertionPoint(op);
-      Value zero = arith::ConstantIndexOp::create(rewriter, l, 0);
-      Value first = arith::CmpIOp::create(rewriter, l, arith::CmpIPredicate::eq, tid, zero);
-      auto ifOp = scf::IfOp::create(rewriter, l, first, /*withElse=*/false);
-      rewriter.moveOpBefore(op, ifOp.thenBlock()->getTerminator());
-      rewriter.setInsertionPointAfter(ifOp);
-      gpu::BarrierOp::create(rewriter, l);
-    }
-
     // Tile ops.
     GpuLowering lowering(rewriter, tid, blockSize);
     SmallVector<Operation *> ops;
@@ -515,6 +503,7 @@ struct SkimLowerTileToGpuPass
       rewriter.eraseOp(op);
       offset += llvm::alignTo(bytes, 16);
     }
+    offset = placeSharedScratch(func, scalar->shared, offset, rewriter);
 
     // Block ids and the return.
     func.walk([&](BlockIdOp op) {
@@ -532,6 +521,9 @@ struct SkimLowerTileToGpuPass
       return failure();
     return offset;
   }
+
+  /// Kernel name → words of global scratch per slot (a plan expression).
+  SmallVector<NamedAttribute> scratchWords;
 };
 
 } // namespace

@@ -1,0 +1,101 @@
+// RUN: skim-opt %s --skim-tile --skim-lower-tile-to-gpu --cse | FileCheck %s
+// RUN: skim-opt %s --skim-tile --skim-lower-tile-to-gpu=scratch-slots=8 | FileCheck %s --check-prefix=CAP
+
+// Scalar code on a CTA of 128 threads (ScalarCode.cpp, ScratchPool.cpp), on
+// standalone top-k: its scratch (the selection list and count, and the score
+// row sized by the number of blocks) becomes views of a global scratch slot
+// the CTA takes at entry and frees at exit; every statement that writes
+// memory runs on thread 0 between barriers; the slot's number reaches every
+// thread through shared memory.
+
+// The plan expression of the words per slot (32 for the list and the count,
+// then the row, each region 64-byte aligned), and the slot cap.
+// CHECK: module attributes {gpu.container_module, skim.gpu_block = 128 : i64,
+// CHECK-SAME: skim.gpu_scratch = {skim_k0_topk = "32,d0.3,0,max,4,*,64,cdiv,16,*,+"}, skim.gpu_scratch_slots = 1024 : i64
+// CAP: skim.gpu_scratch_slots = 8 : i64
+
+// Four arguments more than the plan's 17: locks, pool, slot count, words per slot.
+// CHECK: gpu.func @skim_k0_topk(
+// CHECK-SAME: %arg17: !llvm.ptr, %arg18: !llvm.ptr, %[[NSLOT:arg19]]: index, %[[WORDS:arg20]]: index)
+// CHECK-NOT: memref.alloca
+// CHECK: %[[TID:.+]] = gpu.thread_id  x
+// CHECK: %[[FIRST:.+]] = arith.cmpi eq, %[[TID]], %{{.+}} : index
+// CHECK: %[[CELL:.+]] = memref.view %{{.+}} to memref<1xindex, #gpu.address_space<workgroup>>
+
+// Thread 0 takes the first free slot from a start its block id picks.
+// CHECK: scf.if %[[FIRST]] {
+// CHECK: %[[START:.+]] = arith.remui %{{.+}}, %[[NSLOT]] : index
+// CHECK: %[[TAKEN:.+]] = scf.while (%[[S:.+]] = %[[START]]) : (index) -> index {
+// CHECK: %[[OLD:.+]] = memref.atomic_rmw assign %{{.+}}, %[[LOCKS:.+]][%[[S]]] : (i32, memref<?xi32>) -> i32
+// CHECK: %[[BUSY:.+]] = arith.cmpi ne, %[[OLD]]
+// CHECK: scf.condition(%[[BUSY]])
+// CHECK: llvm.fence acq_rel
+// CHECK-NEXT: memref.store %[[TAKEN]], %[[CELL]]
+// CHECK: gpu.barrier
+// CHECK: %[[SLOT:.+]] = memref.load %[[CELL]]
+// CHECK: %[[BYTES:.+]] = arith.muli %[[WORDS]], %c4 : index
+// CHECK: %[[BASE:.+]] = arith.muli %[[SLOT]], %[[BYTES]] : index
+// CHECK: %[[ROWAT:.+]] = arith.addi %[[BASE]], %c128 : index
+// CHECK: %[[ROW:.+]] = memref.view %[[POOL:.+]][%[[ROWAT]]][%{{.+}}] : memref<?xi8> to memref<?xf32>
+
+// The row is filled from the scores by thread 0, between barriers.
+// CHECK: gpu.barrier
+// CHECK-NEXT: scf.if %[[FIRST]] {
+// CHECK-NEXT: scf.for
+// CHECK: memref.store %{{.+}}, %[[ROW]]
+// CHECK: gpu.barrier
+
+// The selection list and its count: the slot's first 128 bytes.
+// CHECK: %[[LISTAT:.+]] = arith.addi %[[BASE]], %c0 : index
+// CHECK: %[[CHOSEN:.+]] = memref.view %[[POOL]][%[[LISTAT]]][] : memref<?xi8> to memref<4xindex>
+// CHECK: %[[COUNTAT:.+]] = arith.addi %[[BASE]], %c64 : index
+// CHECK: %[[COUNT:.+]] = memref.view %[[POOL]][%[[COUNTAT]]][] : memref<?xi8> to memref<1xindex>
+// CHECK: gpu.barrier
+// CHECK-NEXT: scf.if %[[FIRST]] {
+// CHECK-NEXT: memref.store %{{.+}}, %[[COUNT]]
+// CHECK-NEXT: }
+// CHECK-NEXT: gpu.barrier
+
+// Forced blocks, first and last: read-modify-writes of the list, on thread 0.
+// CHECK: gpu.barrier
+// CHECK-NEXT: scf.if %[[FIRST]] {
+// CHECK-NEXT: scf.for
+// CHECK-NEXT: memref.load %[[COUNT]]
+// CHECK-NEXT: memref.store %{{.+}}, %[[CHOSEN]]
+
+// CHECK: gpu.barrier
+// CHECK: gpu.barrier
+// CHECK-NEXT: scf.if %[[FIRST]] {
+// CHECK-NEXT: scf.for
+
+// Every thread reads the count of forced blocks after the barrier that
+// publishes it; thread 0 then picks the rest by score.
+// CHECK: }
+// CHECK-NEXT: }
+// CHECK-NEXT: gpu.barrier
+// CHECK-NEXT: %[[FORCED:.+]] = memref.load %[[COUNT]]
+// CHECK: gpu.barrier
+// CHECK-NEXT: scf.if %[[FIRST]] {
+// CHECK-NEXT: scf.for %{{.+}} = %[[FORCED]] to
+
+// The index and count stores (global) stay on thread 0. Then the slot is
+// freed, once every thread is past its last use.
+// CHECK: memref.store %{{.+}}, %{{.+}} : memref<?xi32>
+// CHECK: memref.store %{{.+}}, %{{.+}} : memref<?xi32>
+// CHECK-NEXT: }
+// CHECK-NEXT: gpu.barrier
+// CHECK-NEXT: gpu.barrier
+// CHECK-NEXT: scf.if %[[FIRST]] {
+// CHECK-NEXT: llvm.fence acq_rel
+// CHECK: memref.atomic_rmw assign %{{.+}}, %[[LOCKS]][%[[SLOT]]]
+// CHECK-NEXT: }
+// CHECK-NEXT: gpu.return
+
+func.func @topk(%s: tensor<?x?x3x?xf32>, %raw: tensor<?x?xf32>)
+    -> (tensor<?x?x3x4xi32>, tensor<?x?x3xi32>) {
+  %c1 = arith.constant 1 : index
+  %L = tensor.dim %raw, %c1 : tensor<?x?xf32>
+  %i, %c = skim.topk %s kv_tokens(%L) {n = 4, block = 64, force_first = 1, force_last = 2}
+      : tensor<?x?x3x?xf32>
+  return %i, %c : tensor<?x?x3x4xi32>, tensor<?x?x3xi32>
+}
