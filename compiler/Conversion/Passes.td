@@ -44,7 +44,7 @@ def SkimLowerTileToCpuPass : Pass<"skim-lower-tile-to-cpu", "::mlir::ModuleOp"> 
 }
 
 def SkimLowerTileToGpuPass : Pass<"skim-lower-tile-to-gpu", "::mlir::ModuleOp"> {
-  let summary = "Lower skim_tile kernels to SIMT gpu.func kernels (NVIDIA, first path)";
+  let summary = "Lower skim_tile kernels to NVIDIA gpu.func kernels (mma.sync or SIMT)";
   let description = [{
     Each `skim_tile.kernel` function becomes a `gpu.func` kernel in the
     `gpu.module @skim_kernels`. A grid block is one CTA of `block-size`
@@ -52,8 +52,18 @@ def SkimLowerTileToGpuPass : Pass<"skim-lower-tile-to-gpu", "::mlir::ModuleOp"> 
     device address), rebuilt into a `memref<?xT>` inside; index scalars stay
     `index` (i64 parameters); `skim_tile.block_id` becomes `gpu.block_id`.
 
-    This is a SIMT distribution, correct rather than fast (no mma.sync or
-    wgmma yet: that is the next step). Every tile lives in workgroup memory,
+    Kernels whose gemms read bf16 or f16 take the tensor-core distribution
+    (FragmentLowering.cpp, docs/TileLevel.md §6.2): fragment tiles become
+    per-lane register arrays in the mma.sync m16n8k16 accumulator layout,
+    gemms `ldmatrix` + `nvvm.mma.sync`, row reductions quad xor shuffles,
+    and shared tiles that only feed gemms 16-bit padded shared memory filled
+    by `cp.async` (a load with `stage` stays in flight until its first
+    reader). Fragments written by scalar code, and Q past a register budget,
+    stay in shared memory. The `gpu.func` gets `skim.distribution =
+    "mma.sync"`, or `"simt: <why>"` when a kernel does not fit.
+
+    The other kernels (f32) take the SIMT distribution, correct rather than
+    fast. Every tile lives in workgroup memory,
     as a view of one dynamic shared-memory buffer, and every tile op becomes
     a loop over its elements strided by the thread id between `gpu.barrier`
     ops: load, store, fill and map element-wise (the map body cloned per

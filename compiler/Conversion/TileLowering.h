@@ -5,6 +5,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/PatternMatch.h"
 
 namespace mlir::skim {
 
@@ -23,6 +24,28 @@ inline Value tileRowOffset(OpBuilder &b, Location loc, Value r, int64_t group,
   return arith::AddIOp::create(b, loc, base,
                                arith::MulIOp::create(b, loc, minor, inner));
 }
+
+/// Index and f32 scalars at the rewriter's insertion point: the words every
+/// tile lowering spells its loops and addresses with.
+class TileLoweringBase {
+protected:
+  explicit TileLoweringBase(RewriterBase &rewriter) : b(rewriter) {}
+
+  Value cst(Location loc, int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  }
+  Value add(Location loc, Value x, Value y) {
+    return arith::AddIOp::create(b, loc, x, y);
+  }
+  Value mul(Location loc, Value x, Value y) {
+    return arith::MulIOp::create(b, loc, x, y);
+  }
+  Value f32(Location loc, double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+
+  RewriterBase &b;
+};
 
 } // namespace mlir::skim
 

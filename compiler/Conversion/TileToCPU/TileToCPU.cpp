@@ -37,10 +37,10 @@ int64_t laneWidth(int64_t n, int64_t maxWidth) {
   return w;
 }
 
-class CpuLowering {
+class CpuLowering : TileLoweringBase {
 public:
   CpuLowering(RewriterBase &rewriter, int64_t maxWidth)
-      : b(rewriter), maxWidth(maxWidth) {}
+      : TileLoweringBase(rewriter), maxWidth(maxWidth) {}
 
   void lowerFill(FillOp op);
   void lowerLoad(LoadOp op);
@@ -50,15 +50,6 @@ public:
   LogicalResult lowerMap(MapOp op);
 
 private:
-  Value cst(Location loc, int64_t v) {
-    return arith::ConstantIndexOp::create(b, loc, v);
-  }
-  Value add(Location loc, Value x, Value y) {
-    return arith::AddIOp::create(b, loc, x, y);
-  }
-  Value mul(Location loc, Value x, Value y) {
-    return arith::MulIOp::create(b, loc, x, y);
-  }
   VectorType f32Vector(int64_t w) {
     return VectorType::get({w}, b.getF32Type());
   }
@@ -86,7 +77,6 @@ private:
     });
   }
 
-  RewriterBase &b;
   int64_t maxWidth;
 };
 

@@ -47,7 +47,9 @@ static constexpr int64_t kHalfRowPad = 8;
 /// f32 registers per lane that fragment tiles may take (see planFragments).
 static constexpr int64_t kFragmentRegisterBudget = 192;
 
-static MemoryKind memoryOf(AllocOp alloc) { return alloc.getTile().getMemory(); }
+static MemoryKind memoryOf(AllocOp alloc) {
+  return alloc.getTile().getMemory();
+}
 
 //===----------------------------------------------------------------------===//
 // Planning
@@ -93,7 +95,9 @@ bool mlir::skim::planFragments(gpu::GPUFuncOp func, int64_t threads,
     return a && candidates.contains(a);
   };
   auto rankOf = [](Value v) { return cast<MemRefType>(v.getType()).getRank(); };
-  auto shapeOf = [](Value v) { return cast<MemRefType>(v.getType()).getShape(); };
+  auto shapeOf = [](Value v) {
+    return cast<MemRefType>(v.getType()).getShape();
+  };
 
   bool hasGemm = false;
   for (AllocOp alloc : allocs) {
@@ -107,47 +111,57 @@ bool mlir::skim::planFragments(gpu::GPUFuncOp func, int64_t threads,
       return refuse.fail("fragment tiles of different row counts");
     for (OpOperand &use : tile.getUses()) {
       Operation *user = use.getOwner();
-      bool ok = llvm::TypeSwitch<Operation *, bool>(user)
-          .Case<FillOp>([](auto) { return true; })
-          .Case<LoadOp>([&](LoadOp op) {
-            if (op.getTranspose() || rankOf(tile) != 2)
-              return refuse.fail("a transposed or 1-D load into a fragment");
-            return true;
-          })
-          .Case<StoreOp>([&](StoreOp) {
-            return rankOf(tile) == 2 || refuse.fail("a 1-D fragment stored");
-          })
-          .Case<ReduceOp>([&](ReduceOp op) {
-            if (!isFragment(op.getSource()) || !isFragment(op.getDest()))
-              return refuse.fail("a reduce between fragment and shared tiles");
-            return true;
-          })
-          .Case<GemmOp>([&](GemmOp op) {
-            if (use.getOperandNumber() == 1 || !isFragment(op.getAcc()))
-              return refuse.fail("a fragment as gemm B or a shared accumulator");
-            hasGemm = true;
-            return true;
-          })
-          .Case<MapOp>([&](MapOp op) {
-            if (!isFragment(op.getDest()))
-              return refuse.fail("a fragment read by a map into a shared tile");
-            if (tile == op.getDest())
-              return true;
-            int64_t i = use.getOperandNumber();
-            StringRef kind = cast<StringAttr>(op.getIndexing()[i]).getValue();
-            if (rankOf(op.getDest()) == 2 && rankOf(tile) == 2 &&
-                (kind != "ij" || shapeOf(tile) != shapeOf(op.getDest())))
-              return refuse.fail("a 2-D fragment read other than element-wise");
-            if (rankOf(op.getDest()) == 2 && rankOf(tile) == 1 && kind != "i")
-              return refuse.fail("a fragment row vector read along columns");
-            if (rankOf(op.getDest()) == 1 && rankOf(tile) == 2)
-              return refuse.fail("a 2-D fragment read by a 1-D map");
-            return true;
-          })
-          .Default([&](Operation *op) {
-            return refuse.fail("a fragment used by '" +
-                               op->getName().getStringRef() + "'");
-          });
+      bool ok =
+          llvm::TypeSwitch<Operation *, bool>(user)
+              .Case<FillOp>([](auto) { return true; })
+              .Case<LoadOp>([&](LoadOp op) {
+                if (op.getTranspose() || rankOf(tile) != 2)
+                  return refuse.fail(
+                      "a transposed or 1-D load into a fragment");
+                return true;
+              })
+              .Case<StoreOp>([&](StoreOp) {
+                return rankOf(tile) == 2 ||
+                       refuse.fail("a 1-D fragment stored");
+              })
+              .Case<ReduceOp>([&](ReduceOp op) {
+                if (!isFragment(op.getSource()) || !isFragment(op.getDest()))
+                  return refuse.fail(
+                      "a reduce between fragment and shared tiles");
+                return true;
+              })
+              .Case<GemmOp>([&](GemmOp op) {
+                if (use.getOperandNumber() == 1 || !isFragment(op.getAcc()))
+                  return refuse.fail(
+                      "a fragment as gemm B or a shared accumulator");
+                hasGemm = true;
+                return true;
+              })
+              .Case<MapOp>([&](MapOp op) {
+                if (!isFragment(op.getDest()))
+                  return refuse.fail(
+                      "a fragment read by a map into a shared tile");
+                if (tile == op.getDest())
+                  return true;
+                int64_t i = use.getOperandNumber();
+                StringRef kind =
+                    cast<StringAttr>(op.getIndexing()[i]).getValue();
+                if (rankOf(op.getDest()) == 2 && rankOf(tile) == 2 &&
+                    (kind != "ij" || shapeOf(tile) != shapeOf(op.getDest())))
+                  return refuse.fail(
+                      "a 2-D fragment read other than element-wise");
+                if (rankOf(op.getDest()) == 2 && rankOf(tile) == 1 &&
+                    kind != "i")
+                  return refuse.fail(
+                      "a fragment row vector read along columns");
+                if (rankOf(op.getDest()) == 1 && rankOf(tile) == 2)
+                  return refuse.fail("a 2-D fragment read by a 1-D map");
+                return true;
+              })
+              .Default([&](Operation *op) {
+                return refuse.fail("a fragment used by '" +
+                                   op->getName().getStringRef() + "'");
+              });
       if (!ok)
         return false;
     }
@@ -186,7 +200,8 @@ bool mlir::skim::planFragments(gpu::GPUFuncOp func, int64_t threads,
       return;
     ArrayRef<int64_t> a = shapeOf(op.getA()), acc = shapeOf(op.getAcc());
     if (a[1] % 16 != 0 || acc[1] % 8 != 0) {
-      operandsOk = refuse.fail("a gemm whose K is not a multiple of 16 or N of 8");
+      operandsOk =
+          refuse.fail("a gemm whose K is not a multiple of 16 or N of 8");
       return;
     }
     for (Value operand : {op.getA(), op.getB()}) {
@@ -216,16 +231,16 @@ bool mlir::skim::planFragments(gpu::GPUFuncOp func, int64_t threads,
   // ldmatrix reads them each time: D = 192 would spill otherwise.
   int64_t registers = 0;
   for (Operation *alloc : candidates)
-    registers += fragmentRegisters(cast<MemRefType>(alloc->getResult(0).getType()),
-                                   threads / kWarpSize);
+    registers += fragmentRegisters(
+        cast<MemRefType>(alloc->getResult(0).getType()), threads / kWarpSize);
   if (registers > kFragmentRegisterBudget) {
     SmallVector<Operation *> demoted;
     for (Operation *alloc : candidates) {
       bool aOnly = llvm::all_of(alloc->getUses(), [&](OpOperand &use) {
         if (auto load = dyn_cast<LoadOp>(use.getOwner()))
           return !load.getTranspose() &&
-                 cast<MemRefType>(load.getSource().getType()).getElementType() ==
-                     plan.mmaType;
+                 cast<MemRefType>(load.getSource().getType())
+                         .getElementType() == plan.mmaType;
         return isa<GemmOp>(use.getOwner()) && use.getOperandNumber() == 0;
       });
       if (aOnly)
@@ -265,25 +280,28 @@ bool mlir::skim::planFragments(gpu::GPUFuncOp func, int64_t threads,
   return true;
 }
 
-int64_t mlir::skim::halfTileRowStride(MemRefType tileType, const HalfTile &half) {
+int64_t mlir::skim::halfTileRowStride(MemRefType tileType,
+                                      const HalfTile &half) {
   return tileType.getDimSize(half.physicallyTransposed ? 0 : 1) + kHalfRowPad;
 }
 
 int64_t mlir::skim::fragmentRegisters(MemRefType tileType, int64_t warps) {
-  int64_t slots = llvm::divideCeil(llvm::divideCeil(tileType.getDimSize(0), 16), warps);
+  int64_t slots =
+      llvm::divideCeil(llvm::divideCeil(tileType.getDimSize(0), 16), warps);
   if (tileType.getRank() == 1)
     return slots * 2;
   return slots * llvm::divideCeil(tileType.getDimSize(1), 8) * 4;
 }
 
-MemRefType mlir::skim::halfTileViewType(MemRefType tileType, const HalfTile &half,
+MemRefType mlir::skim::halfTileViewType(MemRefType tileType,
+                                        const HalfTile &half,
                                         Attribute memorySpace) {
   ArrayRef<int64_t> shape = tileType.getShape();
   int64_t stride = halfTileRowStride(tileType, half);
-  auto layout = StridedLayoutAttr::get(
-      tileType.getContext(), 0,
-      half.physicallyTransposed ? ArrayRef<int64_t>{1, stride}
-                                : ArrayRef<int64_t>{stride, 1});
+  auto layout = StridedLayoutAttr::get(tileType.getContext(), 0,
+                                       half.physicallyTransposed
+                                           ? ArrayRef<int64_t>{1, stride}
+                                           : ArrayRef<int64_t>{stride, 1});
   return MemRefType::get(shape, half.elementType, layout, memorySpace);
 }
 
@@ -305,14 +323,14 @@ struct FragmentShape {
   }
 };
 
-class FragmentLowering {
+class FragmentLowering : TileLoweringBase {
 public:
   FragmentLowering(RewriterBase &rewriter, Value tid, int64_t threads,
                    const FragmentPlan &plan,
                    const llvm::DenseMap<Value, Operation *> &tiles,
                    function_ref<void(Operation *)> fence)
-      : b(rewriter), tid(tid), warps(threads / kWarpSize), plan(plan),
-        tiles(tiles), fence(fence) {}
+      : TileLoweringBase(rewriter), tid(tid), warps(threads / kWarpSize),
+        plan(plan), tiles(tiles), fence(fence) {}
 
   /// Lane coordinates, built once at the entry of the kernel.
   void setUpLane(Location loc);
@@ -356,30 +374,25 @@ private:
     return s;
   }
 
-  // Scalars.
-  Value idx(Location loc, int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value add(Location loc, Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value mul(Location loc, Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
-  Value f32(Location loc, double v) {
-    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
-  }
+  // Scalars (index ones from TileLoweringBase).
   Value i32(Location loc, int64_t v) {
     return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
   }
   Value reg(Location loc, Value tile, int64_t i) {
-    return memref::LoadOp::create(b, loc, tile, ValueRange{idx(loc, i)});
+    return memref::LoadOp::create(b, loc, tile, ValueRange{cst(loc, i)});
   }
   void setReg(Location loc, Value tile, int64_t i, Value v) {
-    memref::StoreOp::create(b, loc, v, tile, ValueRange{idx(loc, i)});
+    memref::StoreOp::create(b, loc, v, tile, ValueRange{cst(loc, i)});
   }
 
   /// The tile row of register slot s, half h (rows g and g + 8).
   Value rowOf(Location loc, int64_t s, int64_t h) {
-    Value mTile = add(loc, idx(loc, s * warps), warp);
-    return add(loc, mul(loc, mTile, idx(loc, 16)), add(loc, g, idx(loc, 8 * h)));
+    Value mTile = add(loc, cst(loc, s * warps), warp);
+    return add(loc, mul(loc, mTile, cst(loc, 16)),
+               add(loc, g, cst(loc, 8 * h)));
   }
   Value colOf(Location loc, int64_t nt, int64_t e) {
-    return add(loc, idx(loc, nt * 8 + e), twoT);
+    return add(loc, cst(loc, nt * 8 + e), twoT);
   }
   /// Whether register rows/columns can fall past the tile (padding).
   bool rowsPadded(const FragmentShape &s) const {
@@ -416,7 +429,6 @@ private:
   LogicalResult lowerReduce(ReduceOp op);
   LogicalResult lowerGemm(GemmOp op);
 
-  RewriterBase &b;
   Value tid;
   int64_t warps;
   const FragmentPlan &plan;
@@ -430,10 +442,11 @@ private:
 } // namespace
 
 void FragmentLowering::setUpLane(Location loc) {
-  warp = arith::DivUIOp::create(b, loc, tid, idx(loc, kWarpSize));
-  lane = arith::RemUIOp::create(b, loc, tid, idx(loc, kWarpSize));
-  g = arith::DivUIOp::create(b, loc, lane, idx(loc, 4));
-  twoT = mul(loc, arith::RemUIOp::create(b, loc, lane, idx(loc, 4)), idx(loc, 2));
+  warp = arith::DivUIOp::create(b, loc, tid, cst(loc, kWarpSize));
+  lane = arith::RemUIOp::create(b, loc, tid, cst(loc, kWarpSize));
+  g = arith::DivUIOp::create(b, loc, lane, cst(loc, 4));
+  twoT =
+      mul(loc, arith::RemUIOp::create(b, loc, lane, cst(loc, 4)), cst(loc, 2));
 }
 
 bool FragmentLowering::handles(Operation *op) const {
@@ -453,24 +466,27 @@ bool FragmentLowering::touchesShared(Operation *op) const {
 Value FragmentLowering::slotExists(Location loc, const FragmentShape &shape,
                                    int64_t s) {
   int64_t mTiles = llvm::divideCeil(shape.rows, 16);
-  Value mTile = add(loc, idx(loc, s * warps), warp);
+  Value mTile = add(loc, cst(loc, s * warps), warp);
   return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, mTile,
-                               idx(loc, mTiles));
+                               cst(loc, mTiles));
 }
 
-void FragmentLowering::forEachRegister(Location loc, const FragmentShape &shape,
-                                       function_ref<void(int64_t, Value, Value)> body) {
+void FragmentLowering::forEachRegister(
+    Location loc, const FragmentShape &shape,
+    function_ref<void(int64_t, Value, Value)> body) {
   bool rowGuard = rowsPadded(shape);
   bool colGuard = shape.rank == 2 && shape.cols % 8 != 0;
   auto visit = [&](int64_t r, Value row, Value col) {
     Value ok;
-    auto both = [&](Value c) { ok = ok ? arith::AndIOp::create(b, loc, ok, c) : c; };
+    auto both = [&](Value c) {
+      ok = ok ? arith::AndIOp::create(b, loc, ok, c) : c;
+    };
     if (rowGuard)
       both(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row,
-                                 idx(loc, shape.rows)));
+                                 cst(loc, shape.rows)));
     if (colGuard)
       both(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, col,
-                                 idx(loc, shape.cols)));
+                                 cst(loc, shape.cols)));
     if (!ok) {
       body(r, row, col);
       return;
@@ -488,7 +504,8 @@ void FragmentLowering::forEachRegister(Location loc, const FragmentShape &shape,
     }
     for (int64_t nt = 0; nt < shape.nTiles; ++nt)
       for (int64_t k = 0; k < 4; ++k)
-        visit(shape.index(s, nt, k), rowOf(loc, s, k / 2), colOf(loc, nt, k % 2));
+        visit(shape.index(s, nt, k), rowOf(loc, s, k / 2),
+              colOf(loc, nt, k % 2));
   }
 }
 
@@ -502,22 +519,23 @@ Value FragmentLowering::pack(Location loc, Value lo, Value hi) {
   return arith::OrIOp::create(b, loc, half(lo), high);
 }
 
-Value FragmentLowering::halfPointer(Location loc, Value tile, Value row, Value col) {
+Value FragmentLowering::halfPointer(Location loc, Value tile, Value row,
+                                    Value col) {
   auto type = cast<MemRefType>(tile.getType());
   auto [strides, offset] = type.getStridesAndOffset();
   (void)offset;
   // The physical row stride: the larger of the two (the other is 1).
   int64_t stride = std::max(strides[0], strides[1]);
   Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, tile);
-  Value element = add(loc, mul(loc, row, idx(loc, stride)), col);
-  Value address = add(loc, base, mul(loc, element, idx(loc, 2)));
+  Value element = add(loc, mul(loc, row, cst(loc, stride)), col);
+  Value address = add(loc, base, mul(loc, element, cst(loc, 2)));
   Value address64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), address);
   auto shared = LLVM::LLVMPointerType::get(b.getContext(), 3);
   return LLVM::IntToPtrOp::create(b, loc, shared, address64);
 }
 
-SmallVector<Value> FragmentLowering::ldmatrix(Location loc, Value pointer, int num,
-                                              bool trans) {
+SmallVector<Value> FragmentLowering::ldmatrix(Location loc, Value pointer,
+                                              int num, bool trans) {
   Type i32Type = b.getI32Type();
   Type resultType = i32Type;
   if (num > 1)
@@ -532,11 +550,13 @@ SmallVector<Value> FragmentLowering::ldmatrix(Location loc, Value pointer, int n
     return {result};
   SmallVector<Value> regs;
   for (int i = 0; i < num; ++i)
-    regs.push_back(LLVM::ExtractValueOp::create(b, loc, result, ArrayRef<int64_t>{i}));
+    regs.push_back(
+        LLVM::ExtractValueOp::create(b, loc, result, ArrayRef<int64_t>{i}));
   return regs;
 }
 
-Value FragmentLowering::sharedElement(Location loc, Value tile, Value r, Value c) {
+Value FragmentLowering::sharedElement(Location loc, Value tile, Value r,
+                                      Value c) {
   Value v = memref::LoadOp::create(b, loc, tile, ValueRange{r, c});
   if (!v.getType().isF32())
     v = arith::ExtFOp::create(b, loc, b.getF32Type(), v);
@@ -564,8 +584,9 @@ LogicalResult FragmentLowering::lowerLoad(LoadOp op) {
   Value pad = f32(loc, op.getPadding().convertToDouble());
   forEachRegister(loc, shape, [&](int64_t r, Value row, Value col) {
     Value major;
-    Value base = tileRowOffset(b, loc, row, op.getGroup(), op.getOffset(),
-                               op.getOuterStride(), op.getInnerStride(), &major);
+    Value base =
+        tileRowOffset(b, loc, row, op.getGroup(), op.getOffset(),
+                      op.getOuterStride(), op.getInnerStride(), &major);
     Value inBounds = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
                                            major, op.getValid());
     auto ifOp = scf::IfOp::create(b, loc, TypeRange{b.getF32Type()}, inBounds,
@@ -573,7 +594,8 @@ LogicalResult FragmentLowering::lowerLoad(LoadOp op) {
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(ifOp.thenBlock());
-      Value v = memref::LoadOp::create(b, loc, op.getSource(), ValueRange{add(loc, base, col)});
+      Value v = memref::LoadOp::create(b, loc, op.getSource(),
+                                       ValueRange{add(loc, base, col)});
       if (isa<FloatType>(srcElt) && !srcElt.isF32())
         v = arith::ExtFOp::create(b, loc, b.getF32Type(), v);
       else if (!srcElt.isF32())
@@ -606,33 +628,39 @@ LogicalResult FragmentLowering::lowerHalfLoad(LoadOp op, const HalfTile &half) {
 
   // Alignment of every row start, known only at run time: the base address,
   // the offset and both strides, all in bytes, must be multiples of 16.
-  Value sourceBase = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, source);
-  Value two = idx(loc, 2);
-  Value misaligned = arith::OrIOp::create(
-      b, loc, sourceBase, mul(loc, op.getOffset(), two));
-  misaligned = arith::OrIOp::create(b, loc, misaligned, mul(loc, op.getOuterStride(), two));
+  Value sourceBase =
+      memref::ExtractAlignedPointerAsIndexOp::create(b, loc, source);
+  Value two = cst(loc, 2);
+  Value misaligned =
+      arith::OrIOp::create(b, loc, sourceBase, mul(loc, op.getOffset(), two));
+  misaligned = arith::OrIOp::create(b, loc, misaligned,
+                                    mul(loc, op.getOuterStride(), two));
   if (op.getGroup() > 1)
-    misaligned = arith::OrIOp::create(b, loc, misaligned, mul(loc, op.getInnerStride(), two));
-  misaligned = arith::AndIOp::create(b, loc, misaligned, idx(loc, 15));
-  Value aligned = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, misaligned,
-                                        idx(loc, 0));
+    misaligned = arith::OrIOp::create(b, loc, misaligned,
+                                      mul(loc, op.getInnerStride(), two));
+  misaligned = arith::AndIOp::create(b, loc, misaligned, cst(loc, 15));
+  Value aligned = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                        misaligned, cst(loc, 0));
   if (!zeroPad)
     aligned = arith::ConstantOp::create(b, loc, b.getBoolAttr(false));
   auto ifOp = scf::IfOp::create(b, loc, aligned, /*withElseRegion=*/true);
   auto chunkLoop = [&](function_ref<void(Value, Value, Value, Value)> body) {
-    auto loop = scf::ForOp::create(b, loc, tid, idx(loc, chunks),
-                                   idx(loc, static_cast<int64_t>(warps * kWarpSize)));
+    auto loop =
+        scf::ForOp::create(b, loc, tid, cst(loc, chunks),
+                           cst(loc, static_cast<int64_t>(warps * kWarpSize)));
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     Value e = loop.getInductionVar();
-    Value r = arith::DivUIOp::create(b, loc, e, idx(loc, chunksPerRow));
-    Value c = mul(loc, arith::RemUIOp::create(b, loc, e, idx(loc, chunksPerRow)),
-                  idx(loc, 8));
+    Value r = arith::DivUIOp::create(b, loc, e, cst(loc, chunksPerRow));
+    Value c =
+        mul(loc, arith::RemUIOp::create(b, loc, e, cst(loc, chunksPerRow)),
+            cst(loc, 8));
     Value major;
-    Value base = tileRowOffset(b, loc, r, op.getGroup(), op.getOffset(),
-                               op.getOuterStride(), op.getInnerStride(), &major);
-    Value inBounds = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, major,
-                                           op.getValid());
+    Value base =
+        tileRowOffset(b, loc, r, op.getGroup(), op.getOffset(),
+                      op.getOuterStride(), op.getInnerStride(), &major);
+    Value inBounds = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                           major, op.getValid());
     body(r, c, add(loc, base, c), inBounds);
   };
   {
@@ -642,31 +670,38 @@ LogicalResult FragmentLowering::lowerHalfLoad(LoadOp op, const HalfTile &half) {
       Value dst = halfPointer(loc, op.getDest(), r, c);
       Value srcAddress = add(loc, sourceBase, mul(loc, global, two));
       // Rows out of bounds read nothing: point them at the tensor's start.
-      srcAddress = arith::SelectOp::create(b, loc, inBounds, srcAddress, sourceBase);
-      Value src64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), srcAddress);
+      srcAddress =
+          arith::SelectOp::create(b, loc, inBounds, srcAddress, sourceBase);
+      Value src64 =
+          arith::IndexCastOp::create(b, loc, b.getI64Type(), srcAddress);
       Value src = LLVM::IntToPtrOp::create(
           b, loc, LLVM::LLVMPointerType::get(b.getContext(), 1), src64);
-      Value srcBytes = arith::SelectOp::create(b, loc, inBounds, i32(loc, 16), i32(loc, 0));
-      NVVM::CpAsyncOp::create(b, loc, dst, src, 16, NVVM::LoadCacheModifierKind::CG,
-                              srcBytes);
+      Value srcBytes =
+          arith::SelectOp::create(b, loc, inBounds, i32(loc, 16), i32(loc, 0));
+      NVVM::CpAsyncOp::create(b, loc, dst, src, 16,
+                              NVVM::LoadCacheModifierKind::CG, srcBytes);
     });
     b.setInsertionPointToStart(ifOp.elseBlock());
     Value pad = arith::ConstantOp::create(
-        b, loc, FloatAttr::get(half.elementType, op.getPadding().convertToDouble()));
+        b, loc,
+        FloatAttr::get(half.elementType, op.getPadding().convertToDouble()));
     chunkLoop([&](Value r, Value c, Value global, Value inBounds) {
       for (int64_t e = 0; e < 8; ++e) {
-        Value col = add(loc, c, idx(loc, e));
-        auto pick = scf::IfOp::create(b, loc, TypeRange{half.elementType}, inBounds,
-                                      /*withElseRegion=*/true);
+        Value col = add(loc, c, cst(loc, e));
+        auto pick =
+            scf::IfOp::create(b, loc, TypeRange{half.elementType}, inBounds,
+                              /*withElseRegion=*/true);
         OpBuilder::InsertionGuard inner(b);
         b.setInsertionPointToStart(pick.thenBlock());
-        Value v = memref::LoadOp::create(b, loc, source, ValueRange{add(loc, global, idx(loc, e))});
+        Value v = memref::LoadOp::create(
+            b, loc, source, ValueRange{add(loc, global, cst(loc, e))});
         scf::YieldOp::create(b, loc, v);
         b.setInsertionPointToStart(pick.elseBlock());
         scf::YieldOp::create(b, loc, pad);
         b.setInsertionPointAfter(pick);
-        SmallVector<Value> at = half.physicallyTransposed ? SmallVector<Value>{col, r}
-                                                          : SmallVector<Value>{r, col};
+        SmallVector<Value> at = half.physicallyTransposed
+                                    ? SmallVector<Value>{col, r}
+                                    : SmallVector<Value>{r, col};
         memref::StoreOp::create(b, loc, pick.getResult(0), op.getDest(), at);
       }
     });
@@ -696,15 +731,15 @@ bool FragmentLowering::hasLaterReader(Operation *load, Value tile) const {
 }
 
 void FragmentLowering::waitForCopy(Operation *reader, Value tile) {
-  auto it = llvm::find_if(pendingCopies, [&](auto &p) { return p.first == tile; });
+  auto it =
+      llvm::find_if(pendingCopies, [&](auto &p) { return p.first == tile; });
   if (it == pendingCopies.end())
     return;
   // Groups complete in order: waiting for this one leaves the later ones of
   // the same block in flight; anything else waits for all.
   int64_t later = pendingCopies.end() - it - 1;
-  bool sameBlock = llvm::all_of(pendingCopies, [&](auto &p) {
-    return p.second == reader->getBlock();
-  });
+  bool sameBlock = llvm::all_of(
+      pendingCopies, [&](auto &p) { return p.second == reader->getBlock(); });
   NVVM::CpAsyncWaitGroupOp::create(b, reader->getLoc(), sameBlock ? later : 0);
   if (sameBlock)
     pendingCopies.erase(pendingCopies.begin(), it + 1);
@@ -719,8 +754,9 @@ LogicalResult FragmentLowering::lowerStore(StoreOp op) {
   Type dstElt = cast<MemRefType>(op.getDest().getType()).getElementType();
   forEachRegister(loc, shape, [&](int64_t r, Value row, Value col) {
     Value major;
-    Value base = tileRowOffset(b, loc, row, op.getGroup(), op.getOffset(),
-                               op.getOuterStride(), op.getInnerStride(), &major);
+    Value base =
+        tileRowOffset(b, loc, row, op.getGroup(), op.getOffset(),
+                      op.getOuterStride(), op.getInnerStride(), &major);
     Value inBounds = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
                                            major, op.getValid());
     auto ifOp = scf::IfOp::create(b, loc, inBounds, /*withElseRegion=*/false);
@@ -729,7 +765,8 @@ LogicalResult FragmentLowering::lowerStore(StoreOp op) {
     Value v = reg(loc, op.getSource(), r);
     if (!dstElt.isF32())
       v = arith::TruncFOp::create(b, loc, dstElt, v);
-    memref::StoreOp::create(b, loc, v, op.getDest(), ValueRange{add(loc, base, col)});
+    memref::StoreOp::create(b, loc, v, op.getDest(),
+                            ValueRange{add(loc, base, col)});
   });
   b.eraseOp(op);
   return success();
@@ -751,13 +788,15 @@ LogicalResult FragmentLowering::lowerMap(MapOp op) {
       mapping.map(body.getArgument(arg++), row);
     }
     // The row-vector register of this element: (slot, half).
-    int64_t rowReg = shape.rank == 2 ? (r / (shape.nTiles * 4)) * 2 + (r % 4) / 2 : r;
+    int64_t rowReg =
+        shape.rank == 2 ? (r / (shape.nTiles * 4)) * 2 + (r % 4) / 2 : r;
     for (auto [input, kind] :
          llvm::zip(op.getInputs(), op.getIndexing().getAsRange<StringAttr>())) {
       Value v;
       MemRefType inputType = logicalType(input);
       if (isFragment(input)) {
-        v = reg(loc, input, inputType.getRank() == 1 && shape.rank == 2 ? rowReg : r);
+        v = reg(loc, input,
+                inputType.getRank() == 1 && shape.rank == 2 ? rowReg : r);
       } else if (shape.rank == 1) {
         v = memref::LoadOp::create(b, loc, input, ValueRange{row});
       } else if (kind.getValue() == "ij") {
@@ -765,7 +804,7 @@ LogicalResult FragmentLowering::lowerMap(MapOp op) {
       } else if (kind.getValue() == "i") {
         SmallVector<Value> at{row};
         if (inputType.getRank() == 2)
-          at.push_back(idx(loc, 0));
+          at.push_back(cst(loc, 0));
         v = memref::LoadOp::create(b, loc, input, at);
       } else {
         v = memref::LoadOp::create(b, loc, input, ValueRange{col});
@@ -775,7 +814,8 @@ LogicalResult FragmentLowering::lowerMap(MapOp op) {
     mapping.map(body.getArgument(arg++), reg(loc, dest, r));
     for (Operation &inner : body.without_terminator())
       b.clone(inner, mapping);
-    setReg(loc, dest, r, mapping.lookup(cast<YieldOp>(body.getTerminator()).getValue()));
+    setReg(loc, dest, r,
+           mapping.lookup(cast<YieldOp>(body.getTerminator()).getValue()));
   });
   b.eraseOp(op);
   return success();
@@ -786,7 +826,8 @@ LogicalResult FragmentLowering::lowerReduce(ReduceOp op) {
   b.setInsertionPoint(op);
   FragmentShape shape = shapeOf(op.getSource());
   bool isMax = op.getKind() == ReduceKind::max;
-  Value identity = f32(loc, isMax ? -std::numeric_limits<double>::infinity() : 0.0);
+  Value identity =
+      f32(loc, isMax ? -std::numeric_limits<double>::infinity() : 0.0);
   auto combine = [&](Value x, Value y) -> Value {
     return isMax ? arith::MaximumFOp::create(b, loc, x, y).getResult()
                  : arith::AddFOp::create(b, loc, x, y).getResult();
@@ -800,17 +841,19 @@ LogicalResult FragmentLowering::lowerReduce(ReduceOp op) {
         for (int64_t e = 0; e < 2; ++e) {
           Value v = reg(loc, op.getSource(), shape.index(s, nt, 2 * h + e));
           if (colGuard) {
-            Value ok = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                             colOf(loc, nt, e), idx(loc, shape.cols));
+            Value ok =
+                arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                      colOf(loc, nt, e), cst(loc, shape.cols));
             v = arith::SelectOp::create(b, loc, ok, v, identity);
           }
           acc = combine(acc, v);
         }
       }
       for (int64_t offset : {1, 2}) {
-        Value other = gpu::ShuffleOp::create(b, loc, acc, i32(loc, offset),
-                                             i32(loc, kWarpSize), gpu::ShuffleMode::XOR)
-                          .getShuffleResult();
+        Value other =
+            gpu::ShuffleOp::create(b, loc, acc, i32(loc, offset),
+                                   i32(loc, kWarpSize), gpu::ShuffleMode::XOR)
+                .getShuffleResult();
         acc = combine(acc, other);
       }
       int64_t r = s * 2 + h;
@@ -837,24 +880,26 @@ LogicalResult FragmentLowering::lowerGemm(GemmOp op) {
   Type f32Type = b.getF32Type();
   auto accStruct = LLVM::LLVMStructType::getLiteral(
       b.getContext(), SmallVector<Type>(4, f32Type));
-  Value l8 = arith::RemUIOp::create(b, loc, lane, idx(loc, 8));
-  Value l16 = arith::RemUIOp::create(b, loc, lane, idx(loc, 16));
-  Value hi8 = mul(loc, arith::RemUIOp::create(
-                           b, loc, arith::DivUIOp::create(b, loc, lane, idx(loc, 8)),
-                           idx(loc, 2)),
-                  idx(loc, 8)); // 8 · ((l / 8) % 2)
-  Value hi16 = mul(loc, arith::DivUIOp::create(b, loc, lane, idx(loc, 16)),
-                   idx(loc, 8)); // 8 · (l / 16)
+  Value l8 = arith::RemUIOp::create(b, loc, lane, cst(loc, 8));
+  Value l16 = arith::RemUIOp::create(b, loc, lane, cst(loc, 16));
+  Value hi8 = mul(loc,
+                  arith::RemUIOp::create(
+                      b, loc, arith::DivUIOp::create(b, loc, lane, cst(loc, 8)),
+                      cst(loc, 2)),
+                  cst(loc, 8)); // 8 · ((l / 8) % 2)
+  Value hi16 = mul(loc, arith::DivUIOp::create(b, loc, lane, cst(loc, 16)),
+                   cst(loc, 8)); // 8 · (l / 16)
 
   const HalfTile *aHalf = halfTile(op.getA());
   const HalfTile *bHalf = halfTile(op.getB());
   for (int64_t s = 0; s < accShape.slots; ++s) {
     scf::IfOp slotIf;
-    if (rowsPadded(accShape) && llvm::divideCeil(accShape.rows, 16) % warps != 0) {
+    if (rowsPadded(accShape) &&
+        llvm::divideCeil(accShape.rows, 16) % warps != 0) {
       slotIf = scf::IfOp::create(b, loc, slotExists(loc, accShape, s), false);
       b.setInsertionPointToStart(slotIf.thenBlock());
     }
-    Value mBase = mul(loc, add(loc, idx(loc, s * warps), warp), idx(loc, 16));
+    Value mBase = mul(loc, add(loc, cst(loc, s * warps), warp), cst(loc, 16));
     SmallVector<std::array<Value, 4>> acc(nTiles);
     for (int64_t nt = 0; nt < nTiles; ++nt)
       for (int64_t k = 0; k < 4; ++k)
@@ -875,22 +920,23 @@ LogicalResult FragmentLowering::lowerGemm(GemmOp op) {
         // Matrices 0..3 = (rows 0-7 | 8-15) × (k 0-7 | 8-15); lane l points
         // at row l % 16, column 8 · (l / 16).
         Value p = halfPointer(loc, op.getA(), add(loc, mBase, l16),
-                              add(loc, idx(loc, 16 * kk), hi16));
+                              add(loc, cst(loc, 16 * kk), hi16));
         SmallVector<Value> r = ldmatrix(loc, p, 4, /*trans=*/false);
         a = {r[0], r[1], r[2], r[3]};
       } else if (aHalf) {
         // Stored [k][m]: the transposed ldmatrix of rows k.
         Value p = halfPointer(loc, op.getA(),
-                              add(loc, idx(loc, 16 * kk), add(loc, l8, hi16)),
+                              add(loc, cst(loc, 16 * kk), add(loc, l8, hi16)),
                               add(loc, mBase, hi8));
         SmallVector<Value> r = ldmatrix(loc, p, 4, /*trans=*/true);
         a = {r[0], r[1], r[2], r[3]};
       } else {
         for (int64_t r = 0; r < 4; ++r) {
-          Value row = add(loc, mBase, add(loc, g, idx(loc, 8 * (r % 2))));
-          Value col = add(loc, idx(loc, 16 * kk + 8 * (r / 2)), twoT);
-          a[r] = pack(loc, sharedElement(loc, op.getA(), row, col),
-                      sharedElement(loc, op.getA(), row, add(loc, col, idx(loc, 1))));
+          Value row = add(loc, mBase, add(loc, g, cst(loc, 8 * (r % 2))));
+          Value col = add(loc, cst(loc, 16 * kk + 8 * (r / 2)), twoT);
+          a[r] = pack(
+              loc, sharedElement(loc, op.getA(), row, col),
+              sharedElement(loc, op.getA(), row, add(loc, col, cst(loc, 1))));
         }
       }
 
@@ -904,14 +950,14 @@ LogicalResult FragmentLowering::lowerGemm(GemmOp op) {
           // (nt+1, k lo), (nt+1, k hi).
           SmallVector<Value> r;
           if (nMajor) {
-            Value p = halfPointer(loc, op.getB(),
-                                  add(loc, idx(loc, 8 * nt), add(loc, l8, hi16)),
-                                  add(loc, idx(loc, 16 * kk), hi8));
+            Value p = halfPointer(
+                loc, op.getB(), add(loc, cst(loc, 8 * nt), add(loc, l8, hi16)),
+                add(loc, cst(loc, 16 * kk), hi8));
             r = ldmatrix(loc, p, 4, /*trans=*/false);
           } else {
-            Value p = halfPointer(loc, op.getB(),
-                                  add(loc, idx(loc, 16 * kk), add(loc, l8, hi8)),
-                                  add(loc, idx(loc, 8 * nt), hi16));
+            Value p = halfPointer(
+                loc, op.getB(), add(loc, cst(loc, 16 * kk), add(loc, l8, hi8)),
+                add(loc, cst(loc, 8 * nt), hi16));
             r = ldmatrix(loc, p, 4, /*trans=*/true);
           }
           bReg = {r[0], r[1]};
@@ -921,18 +967,20 @@ LogicalResult FragmentLowering::lowerGemm(GemmOp op) {
           bReg = nextB;
         } else if (bHalf) {
           // A last, odd n-tile: ldmatrix.x2 (lanes 0-15 give the addresses).
-          Value p = nMajor ? halfPointer(loc, op.getB(), add(loc, idx(loc, 8 * nt), l8),
-                                         add(loc, idx(loc, 16 * kk), hi8))
-                           : halfPointer(loc, op.getB(),
-                                         add(loc, idx(loc, 16 * kk), add(loc, l8, hi8)),
-                                         idx(loc, 8 * nt));
+          Value p =
+              nMajor
+                  ? halfPointer(loc, op.getB(), add(loc, cst(loc, 8 * nt), l8),
+                                add(loc, cst(loc, 16 * kk), hi8))
+                  : halfPointer(loc, op.getB(),
+                                add(loc, cst(loc, 16 * kk), add(loc, l8, hi8)),
+                                cst(loc, 8 * nt));
           SmallVector<Value> r = ldmatrix(loc, p, 2, /*trans=*/!nMajor);
           bReg = {r[0], r[1]};
         } else {
-          Value n = add(loc, idx(loc, 8 * nt), g);
+          Value n = add(loc, cst(loc, 8 * nt), g);
           for (int64_t r = 0; r < 2; ++r) {
-            Value k0 = add(loc, idx(loc, 16 * kk + 8 * r), twoT);
-            Value k1 = add(loc, k0, idx(loc, 1));
+            Value k0 = add(loc, cst(loc, 16 * kk + 8 * r), twoT);
+            Value k1 = add(loc, k0, cst(loc, 1));
             auto element = [&](Value k) {
               return transposeB ? sharedElement(loc, op.getB(), n, k)
                                 : sharedElement(loc, op.getB(), k, n);
@@ -945,18 +993,22 @@ LogicalResult FragmentLowering::lowerGemm(GemmOp op) {
         auto operand = [&](Value r) -> Value {
           if (plan.mmaType.isBF16())
             return r;
-          return LLVM::BitcastOp::create(b, loc, VectorType::get({2}, plan.mmaType), r);
+          return LLVM::BitcastOp::create(b, loc,
+                                         VectorType::get({2}, plan.mmaType), r);
         };
         Value d = NVVM::MmaOp::create(
             b, loc, accStruct,
-            ValueRange{operand(a[0]), operand(a[1]), operand(a[2]), operand(a[3])},
+            ValueRange{operand(a[0]), operand(a[1]), operand(a[2]),
+                       operand(a[3])},
             ValueRange{operand(bReg[0]), operand(bReg[1])},
             ValueRange{acc[nt][0], acc[nt][1], acc[nt][2], acc[nt][3]},
             ArrayRef<int64_t>{16, 8, 16}, std::nullopt, std::nullopt,
             std::array<NVVM::MMATypes, 2>{mmaType, mmaType},
-            std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row, NVVM::MMALayout::col});
+            std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                           NVVM::MMALayout::col});
         for (int64_t k = 0; k < 4; ++k)
-          acc[nt][k] = LLVM::ExtractValueOp::create(b, loc, d, ArrayRef<int64_t>{k});
+          acc[nt][k] =
+              LLVM::ExtractValueOp::create(b, loc, d, ArrayRef<int64_t>{k});
       }
     }
     for (int64_t nt = 0; nt < nTiles; ++nt)
@@ -1000,7 +1052,8 @@ LogicalResult mlir::skim::lowerFragmentOps(
   lowering.setUpLane(tid.getLoc());
   SmallVector<Operation *> ops;
   func.walk([&](Operation *op) {
-    if (isa<FillOp, LoadOp, StoreOp, GemmOp, ReduceOp, MapOp>(op) && lowering.handles(op))
+    if (isa<FillOp, LoadOp, StoreOp, GemmOp, ReduceOp, MapOp>(op) &&
+        lowering.handles(op))
       ops.push_back(op);
   });
   for (Operation *op : ops)

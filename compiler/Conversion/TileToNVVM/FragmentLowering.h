@@ -1,4 +1,5 @@
-//===- FragmentLowering.h - fragment tiles in mma.sync registers -*- C++ -*-===//
+//===- FragmentLowering.h - fragment tiles in mma.sync registers -*- C++
+//-*-===//
 //
 // The tensor-core half of skim-lower-tile-to-gpu: `fragment` tiles become
 // per-lane register arrays in the mma.sync m16n8k16 accumulator layout, and

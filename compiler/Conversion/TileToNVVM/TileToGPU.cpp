@@ -28,6 +28,7 @@
 
 #include "Conversion/Passes.h"
 #include "Conversion/TileLowering.h"
+#include "FragmentLowering.h"
 #include "ScalarCode.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -49,10 +50,10 @@ using namespace mlir::skim::tile;
 
 namespace {
 
-class GpuLowering {
+class GpuLowering : TileLoweringBase {
 public:
   GpuLowering(RewriterBase &rewriter, Value tid, int64_t threads)
-      : b(rewriter), tid(tid), threads(threads) {}
+      : TileLoweringBase(rewriter), tid(tid), threads(threads) {}
 
   void lowerFill(FillOp op);
   void lowerLoad(LoadOp op);
@@ -72,21 +73,10 @@ public:
   }
 
 private:
-  Value cst(Location loc, int64_t v) {
-    return arith::ConstantIndexOp::create(b, loc, v);
-  }
-  Value add(Location loc, Value x, Value y) {
-    return arith::AddIOp::create(b, loc, x, y);
-  }
-  Value mul(Location loc, Value x, Value y) {
-    return arith::MulIOp::create(b, loc, x, y);
-  }
-  Value f32(Location loc, double v) {
-    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
-  }
   /// for (e = tid; e < n; e += threads) body(e), built at the insertion point.
   void forEachOwned(Location loc, int64_t n, function_ref<void(Value)> body) {
-    auto forOp = scf::ForOp::create(b, loc, tid, cst(loc, n), cst(loc, threads));
+    auto forOp =
+        scf::ForOp::create(b, loc, tid, cst(loc, n), cst(loc, threads));
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(forOp.getBody());
     body(forOp.getInductionVar());
@@ -94,10 +84,10 @@ private:
   /// Splits element e of a rows × cols tile into (e / cols, e % cols).
   std::pair<Value, Value> split(Location loc, Value e, int64_t cols) {
     Value c = cst(loc, cols);
-    return {arith::DivUIOp::create(b, loc, e, c), arith::RemUIOp::create(b, loc, e, c)};
+    return {arith::DivUIOp::create(b, loc, e, c),
+            arith::RemUIOp::create(b, loc, e, c)};
   }
 
-  RewriterBase &b;
   Value tid;
   int64_t threads;
 };
@@ -136,8 +126,9 @@ void GpuLowering::lowerLoad(LoadOp op) {
   forEachOwned(loc, rows * cols, [&](Value e) {
     auto [r, c] = split(loc, e, cols);
     Value major;
-    Value base = tileRowOffset(b, loc, r, op.getGroup(), op.getOffset(),
-                           op.getOuterStride(), op.getInnerStride(), &major);
+    Value base =
+        tileRowOffset(b, loc, r, op.getGroup(), op.getOffset(),
+                      op.getOuterStride(), op.getInnerStride(), &major);
     Value inBounds = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
                                            major, op.getValid());
     auto ifOp = scf::IfOp::create(b, loc, TypeRange{f32Type}, inBounds,
@@ -145,7 +136,8 @@ void GpuLowering::lowerLoad(LoadOp op) {
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(ifOp.thenBlock());
-      Value v = memref::LoadOp::create(b, loc, op.getSource(), ValueRange{add(loc, base, c)});
+      Value v = memref::LoadOp::create(b, loc, op.getSource(),
+                                       ValueRange{add(loc, base, c)});
       if (srcElt.isF32()) {
       } else if (isa<FloatType>(srcElt)) {
         v = arith::ExtFOp::create(b, loc, f32Type, v);
@@ -156,7 +148,8 @@ void GpuLowering::lowerLoad(LoadOp op) {
       b.setInsertionPointToStart(ifOp.elseBlock());
       scf::YieldOp::create(b, loc, pad);
     }
-    SmallVector<Value> at = transpose ? SmallVector<Value>{c, r} : SmallVector<Value>{r, c};
+    SmallVector<Value> at =
+        transpose ? SmallVector<Value>{c, r} : SmallVector<Value>{r, c};
     memref::StoreOp::create(b, loc, ifOp.getResult(0), op.getDest(), at);
   });
   b.eraseOp(op);
@@ -171,8 +164,9 @@ void GpuLowering::lowerStore(StoreOp op) {
   forEachOwned(loc, rows * cols, [&](Value e) {
     auto [r, c] = split(loc, e, cols);
     Value major;
-    Value base = tileRowOffset(b, loc, r, op.getGroup(), op.getOffset(),
-                           op.getOuterStride(), op.getInnerStride(), &major);
+    Value base =
+        tileRowOffset(b, loc, r, op.getGroup(), op.getOffset(),
+                      op.getOuterStride(), op.getInnerStride(), &major);
     Value inBounds = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
                                            major, op.getValid());
     auto ifOp = scf::IfOp::create(b, loc, inBounds, /*withElse=*/false);
@@ -181,7 +175,8 @@ void GpuLowering::lowerStore(StoreOp op) {
     Value v = memref::LoadOp::create(b, loc, op.getSource(), ValueRange{r, c});
     if (!dstElt.isF32())
       v = arith::TruncFOp::create(b, loc, dstElt, v);
-    memref::StoreOp::create(b, loc, v, op.getDest(), ValueRange{add(loc, base, c)});
+    memref::StoreOp::create(b, loc, v, op.getDest(),
+                            ValueRange{add(loc, base, c)});
   });
   b.eraseOp(op);
 }
@@ -198,26 +193,30 @@ void GpuLowering::lowerGemm(GemmOp op) {
   forEachOwned(loc, m * n, [&](Value e) {
     auto [i, j] = split(loc, e, n);
     Value old = memref::LoadOp::create(b, loc, op.getAcc(), ValueRange{i, j});
-    auto kLoop = scf::ForOp::create(b, loc, cst(loc, 0), cst(loc, k), cst(loc, 1),
-                                    ValueRange{old});
+    auto kLoop = scf::ForOp::create(b, loc, cst(loc, 0), cst(loc, k),
+                                    cst(loc, 1), ValueRange{old});
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(kLoop.getBody());
       Value kk = kLoop.getInductionVar();
       Value av = memref::LoadOp::create(b, loc, op.getA(), ValueRange{i, kk});
-      Value bv = memref::LoadOp::create(
-          b, loc, op.getB(), transposeB ? ValueRange{j, kk} : ValueRange{kk, j});
-      Value sum = LLVM::FMAOp::create(b, loc, av, bv, kLoop.getRegionIterArgs()[0]);
+      Value bv = memref::LoadOp::create(b, loc, op.getB(),
+                                        transposeB ? ValueRange{j, kk}
+                                                   : ValueRange{kk, j});
+      Value sum =
+          LLVM::FMAOp::create(b, loc, av, bv, kLoop.getRegionIterArgs()[0]);
       scf::YieldOp::create(b, loc, sum);
     }
-    memref::StoreOp::create(b, loc, kLoop.getResult(0), op.getAcc(), ValueRange{i, j});
+    memref::StoreOp::create(b, loc, kLoop.getResult(0), op.getAcc(),
+                            ValueRange{i, j});
   });
   b.eraseOp(op);
 }
 
 void GpuLowering::lowerReduce(ReduceOp op) {
   Location loc = op.getLoc();
-  ArrayRef<int64_t> shape = cast<MemRefType>(op.getSource().getType()).getShape();
+  ArrayRef<int64_t> shape =
+      cast<MemRefType>(op.getSource().getType()).getShape();
   bool isMax = op.getKind() == ReduceKind::max;
   double identity = isMax ? -std::numeric_limits<double>::infinity() : 0.0;
   b.setInsertionPoint(op);
@@ -228,8 +227,9 @@ void GpuLowering::lowerReduce(ReduceOp op) {
   // Thread tid owns rows tid, tid + threads, ...: in-thread loops only, no
   // shuffles (the mma layouts bring xor shuffles later).
   forEachOwned(loc, shape[0], [&](Value i) {
-    auto nLoop = scf::ForOp::create(b, loc, cst(loc, 0), cst(loc, shape[1]),
-                                    cst(loc, 1), ValueRange{f32(loc, identity)});
+    auto nLoop =
+        scf::ForOp::create(b, loc, cst(loc, 0), cst(loc, shape[1]), cst(loc, 1),
+                           ValueRange{f32(loc, identity)});
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(nLoop.getBody());
@@ -238,8 +238,8 @@ void GpuLowering::lowerReduce(ReduceOp op) {
       scf::YieldOp::create(b, loc, combine(nLoop.getRegionIterArgs()[0], v));
     }
     Value old = memref::LoadOp::create(b, loc, op.getDest(), ValueRange{i});
-    memref::StoreOp::create(b, loc, combine(old, nLoop.getResult(0)), op.getDest(),
-                            ValueRange{i});
+    memref::StoreOp::create(b, loc, combine(old, nLoop.getResult(0)),
+                            op.getDest(), ValueRange{i});
   });
   b.eraseOp(op);
 }
@@ -257,7 +257,8 @@ void GpuLowering::lowerMap(MapOp op) {
       std::tie(i, j) = split(loc, e, cols);
     else
       j = e;
-    SmallVector<Value> at = rank2 ? SmallVector<Value>{i, j} : SmallVector<Value>{j};
+    SmallVector<Value> at =
+        rank2 ? SmallVector<Value>{i, j} : SmallVector<Value>{j};
     IRMapping mapping;
     unsigned arg = 0;
     if (rank2)
@@ -279,12 +280,14 @@ void GpuLowering::lowerMap(MapOp op) {
       }
       mapping.map(body.getArgument(arg++), v);
     }
-    mapping.map(body.getArgument(arg++), memref::LoadOp::create(b, loc, op.getDest(), at));
+    mapping.map(body.getArgument(arg++),
+                memref::LoadOp::create(b, loc, op.getDest(), at));
     // The body is scalar already: clone it once per element. Values from
     // outside it are uniform scalars and are used as they are.
     for (Operation &inner : body.without_terminator())
       b.clone(inner, mapping);
-    Value result = mapping.lookup(cast<YieldOp>(body.getTerminator()).getValue());
+    Value result =
+        mapping.lookup(cast<YieldOp>(body.getTerminator()).getValue());
     memref::StoreOp::create(b, loc, result, op.getDest(), at);
   });
   b.eraseOp(op);
@@ -302,7 +305,8 @@ LogicalResult lowerMath(gpu::GPUFuncOp func, RewriterBase &b) {
     b.setInsertionPoint(op);
     Type type = op->getResult(0).getType();
     if (!type.isF32())
-      return op->emitOpError("only f32 math lowers to NVVM without libdevice, got ")
+      return op->emitOpError(
+                 "only f32 math lowers to NVVM without libdevice, got ")
              << type;
     auto intrinsic = [&](StringRef name, Value x) -> Value {
       return LLVM::CallIntrinsicOp::create(b, loc, type, b.getStringAttr(name),
@@ -312,14 +316,17 @@ LogicalResult lowerMath(gpu::GPUFuncOp func, RewriterBase &b) {
     auto c = [&](double v) -> Value {
       return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
     };
-    auto ex2 = [&](Value x) { return intrinsic("llvm.nvvm.ex2.approx.f32", x); };
+    auto ex2 = [&](Value x) {
+      return intrinsic("llvm.nvvm.ex2.approx.f32", x);
+    };
     auto lg2 = [&](Value x) { return intrinsic("llvm.nvvm.lg2.approx.f", x); };
     const double log2e = 1.4426950408889634, ln2 = 0.6931471805599453;
     Value result =
         llvm::TypeSwitch<Operation *, Value>(op)
             .Case<math::Exp2Op>([&](auto o) { return ex2(o.getOperand()); })
             .Case<math::ExpOp>([&](auto o) {
-              return ex2(arith::MulFOp::create(b, loc, o.getOperand(), c(log2e)));
+              return ex2(
+                  arith::MulFOp::create(b, loc, o.getOperand(), c(log2e)));
             })
             .Case<math::Log2Op>([&](auto o) { return lg2(o.getOperand()); })
             .Case<math::LogOp>([&](auto o) {
@@ -329,7 +336,8 @@ LogicalResult lowerMath(gpu::GPUFuncOp func, RewriterBase &b) {
             .Case<math::TanhOp>([&](auto o) {
               // tanh x = 1 − 2 / (2^(2x·log2 e) + 1): ±1 at the extremes, where
               // the power is inf or 0.
-              Value y = ex2(arith::MulFOp::create(b, loc, o.getOperand(), c(2 * log2e)));
+              Value y = ex2(
+                  arith::MulFOp::create(b, loc, o.getOperand(), c(2 * log2e)));
               Value q = arith::DivFOp::create(
                   b, loc, c(2.0), arith::AddFOp::create(b, loc, y, c(1.0)));
               return arith::SubFOp::create(b, loc, c(1.0), q).getResult();
@@ -368,37 +376,44 @@ struct SkimLowerTileToGpuPass
       return;
 
     rewriter.setInsertionPointToEnd(module.getBody());
-    auto gpuModule = gpu::GPUModuleOp::create(rewriter, module.getLoc(), "skim_kernels");
-    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), rewriter.getUnitAttr());
+    auto gpuModule =
+        gpu::GPUModuleOp::create(rewriter, module.getLoc(), "skim_kernels");
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                    rewriter.getUnitAttr());
     SmallVector<NamedAttribute> sharedBytes;
 
     for (func::FuncOp kernel : kernels) {
       FailureOr<int64_t> bytes = lowerKernel(kernel, gpuModule, rewriter);
       if (failed(bytes))
         return signalPassFailure();
-      sharedBytes.push_back(
-          rewriter.getNamedAttr(kernel.getSymName(), rewriter.getI64IntegerAttr(*bytes)));
+      sharedBytes.push_back(rewriter.getNamedAttr(
+          kernel.getSymName(), rewriter.getI64IntegerAttr(*bytes)));
     }
     for (func::FuncOp kernel : kernels)
       kernel.erase();
     // What the plan's `smem` and `block` fields say; the gpu.module is gone
     // once it is serialised.
-    module->setAttr("skim.gpu_shared_bytes", rewriter.getDictionaryAttr(sharedBytes));
+    module->setAttr("skim.gpu_shared_bytes",
+                    rewriter.getDictionaryAttr(sharedBytes));
     module->setAttr("skim.gpu_block", rewriter.getI64IntegerAttr(blockSize));
     if (!scratchWords.empty()) {
-      module->setAttr("skim.gpu_scratch", rewriter.getDictionaryAttr(scratchWords));
-      module->setAttr("skim.gpu_scratch_slots", rewriter.getI64IntegerAttr(scratchSlots));
+      module->setAttr("skim.gpu_scratch",
+                      rewriter.getDictionaryAttr(scratchWords));
+      module->setAttr("skim.gpu_scratch_slots",
+                      rewriter.getI64IntegerAttr(scratchSlots));
     }
   }
 
-  FailureOr<int64_t> lowerKernel(func::FuncOp kernel, gpu::GPUModuleOp gpuModule,
+  FailureOr<int64_t> lowerKernel(func::FuncOp kernel,
+                                 gpu::GPUModuleOp gpuModule,
                                  IRRewriter &rewriter) {
     MLIRContext *ctx = &getContext();
     // Scalar code that writes memory runs on thread 0, and the kernel's
     // scratch (its allocas) takes a global scratch slot (ScalarCode.cpp),
     // which adds arguments the plan learns of here.
     auto planText =
-        kernel->getParentOfType<ModuleOp>()->getAttrOfType<StringAttr>("skim.plan");
+        kernel->getParentOfType<ModuleOp>()->getAttrOfType<StringAttr>(
+            "skim.plan");
     FailureOr<ScalarScratch> scalar =
         prepareScalarCode(kernel, planText ? planText.getValue() : "");
     if (failed(scalar))
@@ -408,7 +423,8 @@ struct SkimLowerTileToGpuPass
           kernel.getSymName(), rewriter.getStringAttr(scalar->wordsPerSlot)));
     for (Type t : kernel.getArgumentTypes()) {
       auto m = dyn_cast<MemRefType>(t);
-      if (!m ? !t.isIndex() : (m.getRank() != 1 || !m.getLayout().isIdentity())) {
+      if (!m ? !t.isIndex()
+             : (m.getRank() != 1 || !m.getLayout().isIdentity())) {
         kernel.emitError() << "kernel '" << kernel.getSymName()
                            << "': unexpected argument type " << t;
         return failure();
@@ -425,9 +441,10 @@ struct SkimLowerTileToGpuPass
     rewriter.setInsertionPointToEnd(gpuModule.getBody());
     auto func = gpu::GPUFuncOp::create(rewriter, loc, kernel.getSymName(),
                                        FunctionType::get(ctx, argTypes, {}));
-    func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), rewriter.getUnitAttr());
-    func.setKnownBlockSizeAttr(rewriter.getDenseI32ArrayAttr(
-        {static_cast<int32_t>(blockSize), 1, 1}));
+    func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
+                  rewriter.getUnitAttr());
+    func.setKnownBlockSizeAttr(
+        rewriter.getDenseI32ArrayAttr({static_cast<int32_t>(blockSize), 1, 1}));
     func.getBody().takeBody(kernel.getBody());
     Block &entry = func.getBody().front();
     rewriter.setInsertionPointToStart(&entry);
@@ -445,25 +462,49 @@ struct SkimLowerTileToGpuPass
                 LLVM::LLVMArrayType::get(i64, 1)});
       arg.setType(ptrType);
       auto c64 = [&](int64_t v) {
-        return LLVM::ConstantOp::create(rewriter, loc, i64, rewriter.getI64IntegerAttr(v));
+        return LLVM::ConstantOp::create(rewriter, loc, i64,
+                                        rewriter.getI64IntegerAttr(v));
       };
       Value d = LLVM::PoisonOp::create(rewriter, loc, descType);
-      auto first = LLVM::InsertValueOp::create(rewriter, loc, d, arg, ArrayRef<int64_t>{0});
-      auto second = LLVM::InsertValueOp::create(rewriter, loc, first, arg, ArrayRef<int64_t>{1});
-      d = LLVM::InsertValueOp::create(rewriter, loc, second, c64(0), ArrayRef<int64_t>{2});
+      auto first = LLVM::InsertValueOp::create(rewriter, loc, d, arg,
+                                               ArrayRef<int64_t>{0});
+      auto second = LLVM::InsertValueOp::create(rewriter, loc, first, arg,
+                                                ArrayRef<int64_t>{1});
+      d = LLVM::InsertValueOp::create(rewriter, loc, second, c64(0),
+                                      ArrayRef<int64_t>{2});
       // The size is unknown and unused (no bounds checks): the largest i32.
       d = LLVM::InsertValueOp::create(rewriter, loc, d,
                                       c64(std::numeric_limits<int32_t>::max()),
                                       ArrayRef<int64_t>{3, 0});
-      d = LLVM::InsertValueOp::create(rewriter, loc, d, c64(1), ArrayRef<int64_t>{4, 0});
-      Value m = UnrealizedConversionCastOp::create(rewriter, loc, memrefType, d).getResult(0);
+      d = LLVM::InsertValueOp::create(rewriter, loc, d, c64(1),
+                                      ArrayRef<int64_t>{4, 0});
+      Value m = UnrealizedConversionCastOp::create(rewriter, loc, memrefType, d)
+                    .getResult(0);
       arg.replaceUsesWithIf(m, [&](OpOperand &use) {
         return use.getOwner() != first && use.getOwner() != second;
       });
     }
 
-    // Tile ops.
+    // Where each tile lives: mma.sync registers when the kernel fits the
+    // fragment distribution, shared memory otherwise.
+    FragmentPlan plan;
+    std::string simtReason;
+    bool useFragments = planFragments(func, blockSize, plan, simtReason);
+    func->setAttr("skim.distribution",
+                  rewriter.getStringAttr(useFragments ? "mma.sync"
+                                                      : "simt: " + simtReason));
+    FailureOr<int64_t> sharedBytes =
+        placeTiles(func, rewriter, tid, useFragments ? &plan : nullptr);
+    if (succeeded(sharedBytes))
+      sharedBytes =
+          placeSharedScratch(func, scalar->shared, *sharedBytes, rewriter);
+
+    // Tile ops: the fragment ones first, then the rest as SIMT loops.
     GpuLowering lowering(rewriter, tid, blockSize);
+    if (useFragments && failed(lowerFragmentOps(
+                            func, rewriter, tid, blockSize, plan, tileOwners,
+                            [&](Operation *op) { lowering.fence(op); })))
+      return failure();
     SmallVector<Operation *> ops;
     func.walk([&](Operation *op) {
       if (isa<FillOp, LoadOp, StoreOp, GemmOp, ReduceOp, MapOp>(op))
@@ -479,9 +520,39 @@ struct SkimLowerTileToGpuPass
           .Case<ReduceOp>([&](auto o) { lowering.lowerReduce(o); })
           .Case<MapOp>([&](auto o) { lowering.lowerMap(o); });
     }
+    for (Operation *alloc : tileOwners.values())
+      rewriter.eraseOp(alloc);
+    tileOwners.clear();
 
-    // Tiles: views of one dynamic shared-memory buffer, 16-byte aligned.
-    auto workgroup = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+    // Block ids and the return.
+    func.walk([&](BlockIdOp op) {
+      rewriter.setInsertionPoint(op);
+      auto dim = op.getDim() == 0   ? gpu::Dimension::x
+                 : op.getDim() == 1 ? gpu::Dimension::y
+                                    : gpu::Dimension::z;
+      rewriter.replaceOp(op,
+                         gpu::BlockIdOp::create(rewriter, op.getLoc(), dim));
+    });
+    func.walk([&](func::ReturnOp op) {
+      rewriter.setInsertionPoint(op);
+      rewriter.replaceOpWithNewOp<gpu::ReturnOp>(op);
+    });
+    if (failed(lowerMath(func, rewriter)))
+      return failure();
+    return sharedBytes;
+  }
+
+  /// Replaces every skim_tile.alloc by its storage: a private register array
+  /// for fragment tiles of `plan`, else a view of the dynamic shared-memory
+  /// buffer (16-byte aligned; 16-bit with padded rows for the plan's half
+  /// tiles). The allocs stay, unused, in `tileOwners` until the tile ops are
+  /// lowered. Returns the shared-memory bytes.
+  FailureOr<int64_t> placeTiles(gpu::GPUFuncOp func, RewriterBase &rewriter,
+                                Value tid, const FragmentPlan *plan) {
+    MLIRContext *ctx = &getContext();
+    auto workgroup =
+        gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+    Location loc = func.getLoc();
     rewriter.setInsertionPointAfter(tid.getDefiningOp());
     Value smem = gpu::DynamicSharedMemoryOp::create(
         rewriter, loc,
@@ -492,36 +563,55 @@ struct SkimLowerTileToGpuPass
     func.walk([&](AllocOp op) { allocs.push_back(op); });
     for (AllocOp op : allocs) {
       auto type = cast<MemRefType>(op.getType());
-      auto viewType = MemRefType::get(type.getShape(), type.getElementType(),
-                                      MemRefLayoutAttrInterface(), workgroup);
-      int64_t bytes = type.getNumElements() *
-                      llvm::divideCeil(type.getElementTypeBitWidth(), 8);
-      Value shift = arith::ConstantIndexOp::create(rewriter, op.getLoc(), offset);
-      Value view = memref::ViewOp::create(rewriter, op.getLoc(), viewType, smem,
-                                          shift, ValueRange{});
-      op.getResult().replaceAllUsesWith(view);
-      rewriter.eraseOp(op);
-      offset += llvm::alignTo(bytes, 16);
+      Value storage;
+      if (plan && plan->fragments.contains(op)) {
+        int64_t registers = fragmentRegisters(type, blockSize / 32);
+        storage = memref::AllocaOp::create(
+            rewriter, op.getLoc(),
+            MemRefType::get({registers}, rewriter.getF32Type()));
+      } else {
+        const HalfTile *halfTile = nullptr;
+        if (plan)
+          if (auto it = plan->halfTiles.find(op); it != plan->halfTiles.end())
+            halfTile = &it->second;
+        bool isHalf = halfTile != nullptr;
+        Value shift =
+            arith::ConstantIndexOp::create(rewriter, op.getLoc(), offset);
+        int64_t bytes;
+        if (isHalf) {
+          // A flat 16-bit buffer of padded rows, seen through a strided view.
+          MemRefType viewType = halfTileViewType(type, *halfTile, workgroup);
+          int64_t physRows =
+              type.getDimSize(halfTile->physicallyTransposed ? 1 : 0);
+          int64_t elements = physRows * halfTileRowStride(type, *halfTile);
+          auto flatType =
+              MemRefType::get({elements}, halfTile->elementType,
+                              MemRefLayoutAttrInterface(), workgroup);
+          Value flat = memref::ViewOp::create(rewriter, op.getLoc(), flatType,
+                                              smem, shift, ValueRange{});
+          storage = memref::ReinterpretCastOp::create(
+              rewriter, op.getLoc(), viewType, flat, 0, type.getShape(),
+              viewType.getStridesAndOffset().first);
+          bytes = elements * 2;
+        } else {
+          auto viewType =
+              MemRefType::get(type.getShape(), type.getElementType(),
+                              MemRefLayoutAttrInterface(), workgroup);
+          storage = memref::ViewOp::create(rewriter, op.getLoc(), viewType,
+                                           smem, shift, ValueRange{});
+          bytes = type.getNumElements() *
+                  llvm::divideCeil(type.getElementTypeBitWidth(), 8);
+        }
+        offset += llvm::alignTo(bytes, 16);
+      }
+      op.getResult().replaceAllUsesWith(storage);
+      tileOwners[storage] = op;
     }
-    offset = placeSharedScratch(func, scalar->shared, offset, rewriter);
-
-    // Block ids and the return.
-    func.walk([&](BlockIdOp op) {
-      rewriter.setInsertionPoint(op);
-      auto dim = op.getDim() == 0   ? gpu::Dimension::x
-                 : op.getDim() == 1 ? gpu::Dimension::y
-                                    : gpu::Dimension::z;
-      rewriter.replaceOp(op, gpu::BlockIdOp::create(rewriter, op.getLoc(), dim));
-    });
-    func.walk([&](func::ReturnOp op) {
-      rewriter.setInsertionPoint(op);
-      rewriter.replaceOpWithNewOp<gpu::ReturnOp>(op);
-    });
-    if (failed(lowerMath(func, rewriter)))
-      return failure();
     return offset;
   }
 
+  /// Tile storage → the alloc it replaced, for the fragment lowering.
+  llvm::DenseMap<Value, Operation *> tileOwners;
   /// Kernel name → words of global scratch per slot (a plan expression).
   SmallVector<NamedAttribute> scratchWords;
 };

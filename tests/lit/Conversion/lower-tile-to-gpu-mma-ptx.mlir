@@ -6,7 +6,7 @@
 //   Q·Kᵀ: D/16 k-steps × 8 n-tiles mma, D/16 × 4 ldmatrix.x4 (two n-tiles each)
 //   P·V:  4 k-steps × Dv/8 n-tiles mma, 4 × Dv/16 ldmatrix.x4.trans
 // REQUIRES: ptxas
-// RUN: skim-opt %s --split-input-file --pass-pipeline='builtin.module(skim-expand-variants,skim-tile,skim-lower-tile-to-gpu,canonicalize,cse,lower-affine,convert-scf-to-cf,nvvm-attach-target{chip=sm_90 O=3},gpu.module(convert-gpu-to-nvvm{index-bitwidth=64},convert-nvvm-to-llvm,reconcile-unrealized-casts),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' -o %t
+// RUN: skim-opt %s --split-input-file --pass-pipeline='builtin.module(skim-expand-variants,skim-tile,skim-lower-tile-to-gpu,canonicalize,cse,lower-affine,convert-scf-to-cf,nvvm-attach-target{chip=sm_90 O=3},gpu.module(convert-gpu-to-nvvm{index-bitwidth=64},convert-nvvm-to-llvm,reconcile-unrealized-casts,skim-extern-dynamic-shared),reconcile-unrealized-casts,gpu-module-to-binary{format=isa})' -o %t
 // RUN: %python %S/Inputs/ptx_stats.py --ptxas sm_90 --module 0 < %t | FileCheck %s --check-prefix=D128
 // RUN: %python %S/Inputs/ptx_stats.py --ptxas sm_90 --module 1 < %t | FileCheck %s --check-prefix=D64
 // RUN: %python %S/Inputs/ptx_stats.py --ptxas sm_90 --module 2 < %t | FileCheck %s --check-prefix=D192

@@ -1,6 +1,7 @@
 // RUN: skim-opt %s --skim-expand-variants --skim-tile --skim-lower-tile-to-gpu | FileCheck %s
 
-// The first NVIDIA lowering (SIMT, no mma.sync yet): a skim_tile kernel
+// The SIMT distribution (f32 inputs; lower-tile-to-gpu-mma.mlir has the
+// tensor-core one): a skim_tile kernel
 // becomes a gpu.func in gpu.module @skim_kernels, taking one pointer per
 // tensor and index scalars; tiles are views of dynamic shared memory; each
 // tile op is a loop strided by the thread id between barriers; exp2 and log2
@@ -10,7 +11,7 @@
 // CHECK-NOT: func.func
 // CHECK: gpu.module @skim_kernels {
 // CHECK: gpu.func @skim_k0_attention(%{{.+}}: !llvm.ptr, %{{.+}}: !llvm.ptr, %{{.+}}: !llvm.ptr, %{{.+}}: index,
-// CHECK-SAME: kernel attributes {known_block_size = array<i32: 128, 1, 1>}
+// CHECK-SAME: kernel attributes {known_block_size = array<i32: 128, 1, 1>, skim.distribution = "simt: a gemm operand not loaded from bf16 or f16"}
 // CHECK: %[[TID:.+]] = gpu.thread_id  x
 // CHECK: %[[SMEM:.+]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
 // CHECK: memref.view %[[SMEM]][%{{.+}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<64x32xf32, #gpu.address_space<workgroup>>
