@@ -20,8 +20,16 @@ cases="${SKIM_GPUCHECK_DIR:-$root/.gpucheck}"
 
 # Small cases that together reach every kernel kind: attention (causal,
 # window + sink, selections per token and per tile), pooled keys, top-k, MoBA
-# scores fused with top-k, MoBA and NSA end to end, merge, combine, pool.
+# scores fused with top-k, MoBA and NSA end to end, merge, combine, pool; in
+# f32 (SIMT kernels) and bf16/f16 (mma.sync kernels: cp.async, ldmatrix,
+# shuffles; D 192 with Q in shared memory).
 sanitized=(
+  bf16_h8x2_d64_window100_sink4_T150_S300
+  f16_h4x1_d192_T100_S100
+  bf16_sel_qb1_counts_T150_S300
+  f16_sel_qb64_T150_S1000
+  nsa_bf16_h16x1_T64_S1100
+  moba_bf16_block64_top3_T150_S1000
   gqa1_h2x2_d64_T63_S63_B2
   mask_causal_more_rows_than_keys_T100_S30
   mask_window3_sink5000_noncausal_B2_T1_S70
