@@ -150,39 +150,72 @@ void AttentionEmitter::processChunk(Value c0, Value valid, bool fromSelection,
   kb.fill(St, 0.0);
   kb.gemm(Q, K, St, /*transposeB=*/!kTransposed);
 
-  // The exact allowed-key rule, element by element.
-  SmallVector<Value> maskInputs;
-  SmallVector<StringRef> maskIndexing;
-  if (rowMask) {
-    maskInputs.push_back(rowMask);
-    maskIndexing.push_back("i");
-  }
-  kb.map(maskInputs, maskIndexing, St, [&](ValueRange a) -> Value {
-    Value r = a[0], j = a[1], cur = a.back();
-    Value key = kb.add(c0, j);
-    Value p = rowPosition(r);
-    Value pos = kb.add(kb.mul(key, kb.c(s.keyStride)), kb.c(s.keyOffset));
-    Value ok = kb.cmp(P::ult, j, valid);
-    if (s.causal)
-      ok = kb.andI(ok, kb.cmp(P::sle, pos, p));
-    bool unrestricted = s.window == 0 && s.sink == 0 && !s.indices;
-    if (!fromSelection && !unrestricted) {
-      Value any = arith::ConstantIntOp::create(b, loc, 0, 1);
-      if (s.window > 0)
-        any = kb.orI(any, kb.cmp(P::sgt, pos, kb.sub(p, kb.c(s.window))));
-      if (s.sink > 0)
-        any = kb.orI(any, kb.cmp(P::slt, key, kb.c(s.sink)));
-      ok = kb.andI(ok, any);
-    }
-    if (rowMask)
-      ok = kb.andI(ok, arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
-                                             a[2], kb.f32(0.5)));
+  // Scores in base 2: scale · log2 e, or softcap · tanh(scale / softcap · x)
+  // · log2 e.
+  auto scaled = [&](Value cur) -> Value {
     Value x = arith::MulFOp::create(b, loc, cur, kb.f32(scoreScale()));
     if (s.softcap)
       x = arith::MulFOp::create(b, loc, math::TanhOp::create(b, loc, x),
                                 kb.f32(*s.softcap * kLog2e));
-    return kb.select(ok, x, kb.f32(kNegInf));
-  });
+    return x;
+  };
+  bool unrestricted = s.window == 0 && s.sink == 0 && !s.indices;
+  bool windowed = !fromSelection && !unrestricted;
+  // The exact allowed-key rule, element by element.
+  auto maskScores = [&] {
+    SmallVector<Value> maskInputs;
+    SmallVector<StringRef> maskIndexing;
+    if (rowMask) {
+      maskInputs.push_back(rowMask);
+      maskIndexing.push_back("i");
+    }
+    kb.map(maskInputs, maskIndexing, St, [&](ValueRange a) -> Value {
+      Value r = a[0], j = a[1], cur = a.back();
+      Value key = kb.add(c0, j);
+      Value p = rowPosition(r);
+      Value pos = kb.add(kb.mul(key, kb.c(s.keyStride)), kb.c(s.keyOffset));
+      Value ok = kb.cmp(P::ult, j, valid);
+      if (s.causal)
+        ok = kb.andI(ok, kb.cmp(P::sle, pos, p));
+      if (windowed) {
+        Value any = arith::ConstantIntOp::create(b, loc, 0, 1);
+        if (s.window > 0)
+          any = kb.orI(any, kb.cmp(P::sgt, pos, kb.sub(p, kb.c(s.window))));
+        if (s.sink > 0)
+          any = kb.orI(any, kb.cmp(P::slt, key, kb.c(s.sink)));
+        ok = kb.andI(ok, any);
+      }
+      if (rowMask)
+        ok = kb.andI(ok, arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
+                                               a[2], kb.f32(0.5)));
+      return kb.select(ok, scaled(cur), kb.f32(kNegInf));
+    });
+  };
+  // A chunk every valid row sees whole (below the causal diagonal, inside
+  // the window) needs no per-element rule: only the scale. Most chunks of a
+  // long causal or windowed row are such chunks.
+  if (rowMask || (windowed && s.window == 0)) {
+    maskScores();
+  } else {
+    auto position = [&](Value key) {
+      return kb.add(kb.mul(key, kb.c(s.keyStride)), kb.c(s.keyOffset));
+    };
+    Value firstRow = kb.sub(kb.add(t0, L), T);
+    Value lastRow = kb.add(firstRow, kb.sub(validTokens, kb.c(1)));
+    Value whole = kb.cmp(P::eq, valid, kb.c(bn));
+    if (s.causal)
+      whole = kb.andI(whole, kb.cmp(P::sle, position(kb.add(c0, kb.c(bn - 1))),
+                                    firstRow));
+    if (windowed)
+      whole = kb.andI(whole, kb.cmp(P::sgt, position(c0),
+                                    kb.sub(lastRow, kb.c(s.window))));
+    kb.ifThenElse(
+        whole,
+        [&] {
+          kb.map({}, {}, St, [&](ValueRange a) { return scaled(a.back()); });
+        },
+        maskScores);
+  }
 
   // Online softmax in base 2.
   kb.map({m}, {"ij"}, mNew, [&](ValueRange a) { return a[1]; });

@@ -156,6 +156,16 @@ void KernelBuilder::ifThen(Value cond, const std::function<void()> &then) {
   then();
 }
 
+void KernelBuilder::ifThenElse(Value cond, const std::function<void()> &then,
+                               const std::function<void()> &otherwise) {
+  auto ifOp = scf::IfOp::create(b, loc, cond, /*withElse=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  then();
+  b.setInsertionPointToStart(ifOp.elseBlock());
+  otherwise();
+}
+
 PlanKernel KernelBuilder::finish(std::array<SizeExpr, 3> grid) {
   kernel.setType(b.getFunctionType(entry->getArgumentTypes(), {}));
   PlanKernel planKernel;

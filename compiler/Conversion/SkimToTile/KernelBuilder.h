@@ -75,6 +75,8 @@ public:
   SmallVector<Value> forLoop(Value lb, Value ub, Value step, ValueRange init,
                              const std::function<SmallVector<Value>(Value, ValueRange)> &body);
   void ifThen(Value cond, const std::function<void()> &then);
+  void ifThenElse(Value cond, const std::function<void()> &then,
+                  const std::function<void()> &otherwise);
 
   /// Fixes the signature and returns the kernel's plan entry.
   PlanKernel finish(std::array<SizeExpr, 3> grid);
