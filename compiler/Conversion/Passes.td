@@ -85,7 +85,8 @@ def SkimLowerTileToGpuPass : Pass<"skim-lower-tile-to-gpu", "::mlir::ModuleOp"> 
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"128",
-           "threads per CTA">,
+           "threads per CTA, unless the module's `skim.gpu_warps` (set by "
+           "skim-tile from a schedule's `warps`) says otherwise">,
     Option<"scratchSlots", "scratch-slots", "int64_t", /*default=*/"1024",
            "most global scratch slots of a kernel (one per resident CTA "
            "suffices; more only cost memory)">

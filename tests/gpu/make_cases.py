@@ -212,6 +212,11 @@ for hq, hkv, d, dv, kw, T, S in [
         tag = "_".join(f"{k}{v}" for k, v in kw.items() if k != "schedule")
         attention(f"{t}_h{hq}x{hkv}_d{d}{'_' + tag if tag else ''}_T{T}_S{S}", hq, hkv, d, dv,
                   t=t, T=T, S=S, **kw)
+# Eight warps: 16 rows each at block_m 128, and half of them idle at 64.
+attention("bf16_h16x1_d128_warps8_bm128_T300_S300", 16, 1, 128, 128, t="bf16", T=300, S=300,
+          schedule="block_m = 128, warps = 8")
+attention("f16_h8x2_d64_warps8_bm64_T150_S300", 8, 2, 64, 64, t="f16", T=150, S=300,
+          schedule="block_m = 64, warps = 8")
 for t in ("bf16", "f16"):
     attention(f"{t}_sel_qb1_counts_T150_S300", 8, 2, 64, t=t, T=150, S=300, sel=(2, 4, 64, 1, True))
     attention(f"{t}_sel_qb64_T150_S1000", 8, 2, 64, t=t, T=150, S=1000, sel=(2, 4, 64, 64, False))

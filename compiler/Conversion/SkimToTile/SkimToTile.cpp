@@ -240,6 +240,17 @@ LogicalResult PlanBuilder::visitAttention(AttentionOp op) {
   spec.blockN = schedule.getBlockN();
   spec.packGqa = schedule.getPackGqa();
   spec.tokensPerTile = schedule.getTokensPerTile();
+  // GPU lowerings give every CTA of the module the most warps an attention
+  // schedule asks for (other kernels loop over any thread count); without
+  // the attribute they use their default (4).
+  ModuleOp module = op->getParentOfType<ModuleOp>();
+  if (module && schedule.getWarps() != 4) {
+    int64_t warps = std::max<int64_t>(schedule.getWarps(), 4);
+    if (auto prev = module->getAttrOfType<IntegerAttr>("skim.gpu_warps"))
+      warps = std::max(warps, prev.getInt());
+    module->setAttr("skim.gpu_warps",
+                    IntegerAttr::get(IntegerType::get(ctx, 64), warps));
+  }
 
   Value q = op.getQuery();
   spec.out = newBuffer(op.getOut(), {dimExpr(q, 0), dimExpr(q, 1),

@@ -374,6 +374,15 @@ struct SkimLowerTileToGpuPass
         kernels.push_back(kernel);
     if (kernels.empty())
       return;
+    // The schedule's warps (skim-tile records the largest), else the option.
+    threads = blockSize;
+    if (auto warps = module->getAttrOfType<IntegerAttr>("skim.gpu_warps"))
+      threads = warps.getInt() * 32;
+    if (threads < 32 || threads > 1024 || threads % 32 != 0) {
+      module.emitError() << "a CTA of " << threads
+                         << " threads: schedules may ask for 1 to 32 warps";
+      return signalPassFailure();
+    }
 
     rewriter.setInsertionPointToEnd(module.getBody());
     auto gpuModule =
@@ -395,7 +404,7 @@ struct SkimLowerTileToGpuPass
     // once it is serialised.
     module->setAttr("skim.gpu_shared_bytes",
                     rewriter.getDictionaryAttr(sharedBytes));
-    module->setAttr("skim.gpu_block", rewriter.getI64IntegerAttr(blockSize));
+    module->setAttr("skim.gpu_block", rewriter.getI64IntegerAttr(threads));
     if (!scratchWords.empty()) {
       module->setAttr("skim.gpu_scratch",
                       rewriter.getDictionaryAttr(scratchWords));
@@ -444,7 +453,7 @@ struct SkimLowerTileToGpuPass
     func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
                   rewriter.getUnitAttr());
     func.setKnownBlockSizeAttr(
-        rewriter.getDenseI32ArrayAttr({static_cast<int32_t>(blockSize), 1, 1}));
+        rewriter.getDenseI32ArrayAttr({static_cast<int32_t>(threads), 1, 1}));
     func.getBody().takeBody(kernel.getBody());
     Block &entry = func.getBody().front();
     rewriter.setInsertionPointToStart(&entry);
@@ -489,7 +498,7 @@ struct SkimLowerTileToGpuPass
     // fragment distribution, shared memory otherwise.
     FragmentPlan plan;
     std::string simtReason;
-    bool useFragments = planFragments(func, blockSize, plan, simtReason);
+    bool useFragments = planFragments(func, threads, plan, simtReason);
     func->setAttr("skim.distribution",
                   rewriter.getStringAttr(useFragments ? "mma.sync"
                                                       : "simt: " + simtReason));
@@ -500,9 +509,9 @@ struct SkimLowerTileToGpuPass
           placeSharedScratch(func, scalar->shared, *sharedBytes, rewriter);
 
     // Tile ops: the fragment ones first, then the rest as SIMT loops.
-    GpuLowering lowering(rewriter, tid, blockSize);
+    GpuLowering lowering(rewriter, tid, threads);
     if (useFragments && failed(lowerFragmentOps(
-                            func, rewriter, tid, blockSize, plan, tileOwners,
+                            func, rewriter, tid, threads, plan, tileOwners,
                             [&](Operation *op) { lowering.fence(op); })))
       return failure();
     SmallVector<Operation *> ops;
@@ -565,7 +574,7 @@ struct SkimLowerTileToGpuPass
       auto type = cast<MemRefType>(op.getType());
       Value storage;
       if (plan && plan->fragments.contains(op)) {
-        int64_t registers = fragmentRegisters(type, blockSize / 32);
+        int64_t registers = fragmentRegisters(type, threads / 32);
         storage = memref::AllocaOp::create(
             rewriter, op.getLoc(),
             MemRefType::get({registers}, rewriter.getF32Type()));
@@ -610,6 +619,8 @@ struct SkimLowerTileToGpuPass
     return offset;
   }
 
+  /// Threads per CTA for this module.
+  int64_t threads = 128;
   /// Tile storage → the alloc it replaced, for the fragment lowering.
   llvm::DenseMap<Value, Operation *> tileOwners;
   /// Kernel name → words of global scratch per slot (a plan expression).

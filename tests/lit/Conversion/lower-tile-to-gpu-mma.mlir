@@ -94,3 +94,18 @@ func.func @f32(%q: tensor<?x?x4x64xf32>, %k: tensor<?x?x1x64xf32>, %v: tensor<?x
       : tensor<?x?x4x64xf32>, tensor<?x?x1x64xf32>, tensor<?x?x1x64xf32>
   return %o, %lse : tensor<?x?x4x64xf32>, tensor<?x4x?xf32>
 }
+
+// -----
+
+// A schedule's warps set the CTA: 8 warps of 16 rows for 128-row tiles.
+// CHECK: module attributes {gpu.container_module, skim.gpu_block = 256 : i64
+// CHECK-LABEL: gpu.func @skim_k0_attention
+// CHECK-SAME: known_block_size = array<i32: 256, 1, 1>, skim.distribution = "mma.sync"
+// CHECK-DAG: memref.alloca() : memref<64xf32>
+// CHECK-DAG: memref.alloca() : memref<32xf32>
+func.func @warps8(%q: tensor<?x?x16x128xbf16>, %k: tensor<?x?x1x128xbf16>, %v: tensor<?x?x1x128xbf16>)
+    -> (tensor<?x?x16x128xbf16>, tensor<?x16x?xf32>) {
+  %o, %lse = skim.attention %q, %k, %v {mask = #skim.mask<causal>, schedule = #skim.schedule<block_m = 128, warps = 8>}
+      : tensor<?x?x16x128xbf16>, tensor<?x?x1x128xbf16>, tensor<?x?x1x128xbf16>
+  return %o, %lse : tensor<?x?x16x128xbf16>, tensor<?x16x?xf32>
+}
