@@ -63,8 +63,8 @@ private:
   /// for (iv = 0; iv < ub; iv += step) body(iv), built at the insertion point.
   void loop(Location loc, int64_t ub, int64_t step,
             function_ref<void(Value)> body) {
-    auto forOp = scf::ForOp::create(b, loc, cst(loc, 0), cst(loc, ub),
-                                    cst(loc, step));
+    auto forOp =
+        scf::ForOp::create(b, loc, cst(loc, 0), cst(loc, ub), cst(loc, step));
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(forOp.getBody());
     body(forOp.getInductionVar());
@@ -113,13 +113,7 @@ void CpuLowering::lowerLoad(LoadOp op) {
   Type srcElt = srcType.getElementType();
   b.setInsertionPoint(op);
   Value pad = splatF32(loc, w, op.getPadding().convertToFloat());
-  auto toF32 = [&](Value v) -> Value {
-    if (srcElt.isF32())
-      return v;
-    if (isa<FloatType>(srcElt))
-      return arith::ExtFOp::create(b, loc, f32Vector(w), v);
-    return arith::SIToFPOp::create(b, loc, f32Vector(w), v);
-  };
+  auto toF32 = [&](Value v) { return convert(loc, v, f32Vector(w)); };
   // Row r's chunk at column c: a vector store, or w scalar stores down
   // tile column r when transposing.
   auto put = [&](Value chunk, Value r, Value c) {
@@ -134,17 +128,15 @@ void CpuLowering::lowerLoad(LoadOp op) {
     }
   };
   loop(loc, rows, 1, [&](Value r) {
-    Value major;
-    Value base = tileRowOffset(b, loc, r, op.getGroup(), op.getOffset(),
-                           op.getOuterStride(), op.getInnerStride(), &major);
-    Value inBounds = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                           major, op.getValid());
+    Value base, inBounds;
+    std::tie(base, inBounds) = globalRow(op, r);
     auto ifOp = scf::IfOp::create(b, loc, inBounds, /*withElse=*/true);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
     loop(loc, cols, w, [&](Value c) {
-      Value v = vector::LoadOp::create(b, loc, VectorType::get({w}, srcElt),
-                                       op.getSource(), ValueRange{add(loc, base, c)});
+      Value v =
+          vector::LoadOp::create(b, loc, VectorType::get({w}, srcElt),
+                                 op.getSource(), ValueRange{add(loc, base, c)});
       put(toF32(v), r, c);
     });
     b.setInsertionPointToStart(ifOp.elseBlock());
@@ -161,11 +153,8 @@ void CpuLowering::lowerStore(StoreOp op) {
   int64_t w = laneWidth(cols, maxWidth);
   b.setInsertionPoint(op);
   loop(loc, rows, 1, [&](Value r) {
-    Value major;
-    Value base = tileRowOffset(b, loc, r, op.getGroup(), op.getOffset(),
-                           op.getOuterStride(), op.getInnerStride(), &major);
-    Value inBounds = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                           major, op.getValid());
+    Value base, inBounds;
+    std::tie(base, inBounds) = globalRow(op, r);
     auto ifOp = scf::IfOp::create(b, loc, inBounds, /*withElse=*/false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
@@ -174,14 +163,17 @@ void CpuLowering::lowerStore(StoreOp op) {
                                        ValueRange{r, c});
       if (!dstElt.isF32())
         v = arith::TruncFOp::create(b, loc, VectorType::get({w}, dstElt), v);
-      vector::StoreOp::create(b, loc, v, op.getDest(), ValueRange{add(loc, base, c)});
+      vector::StoreOp::create(b, loc, v, op.getDest(),
+                              ValueRange{add(loc, base, c)});
     });
   });
   b.eraseOp(op);
 }
 
 /// The largest of 4, 2, 1 that divides n: the unroll of a register block.
-static int64_t blockOf(int64_t n) { return n % 4 == 0 ? 4 : n % 2 == 0 ? 2 : 1; }
+static int64_t blockOf(int64_t n) {
+  return n % 4 == 0 ? 4 : n % 2 == 0 ? 2 : 1;
+}
 
 void CpuLowering::lowerGemm(GemmOp op) {
   Location loc = op.getLoc();
@@ -210,25 +202,30 @@ void CpuLowering::lowerGemm(GemmOp op) {
           Value kk = kLoop.getInductionVar();
           SmallVector<Value> av, bv, next;
           for (int64_t r = 0; r < ri; ++r)
-            av.push_back(vector::LoadOp::create(b, loc, f32Vector(w), a,
-                                                ValueRange{add(loc, i0, cst(loc, r)), kk}));
+            av.push_back(vector::LoadOp::create(
+                b, loc, f32Vector(w), a,
+                ValueRange{add(loc, i0, cst(loc, r)), kk}));
           for (int64_t u = 0; u < unroll; ++u)
-            bv.push_back(vector::LoadOp::create(b, loc, f32Vector(w), bt,
-                                                ValueRange{add(loc, j0, cst(loc, u)), kk}));
+            bv.push_back(vector::LoadOp::create(
+                b, loc, f32Vector(w), bt,
+                ValueRange{add(loc, j0, cst(loc, u)), kk}));
           for (int64_t r = 0; r < ri; ++r)
             for (int64_t u = 0; u < unroll; ++u)
               next.push_back(vector::FMAOp::create(
-                  b, loc, av[r], bv[u], kLoop.getRegionIterArgs()[r * unroll + u]));
+                  b, loc, av[r], bv[u],
+                  kLoop.getRegionIterArgs()[r * unroll + u]));
           scf::YieldOp::create(b, loc, next);
         }
         for (int64_t r = 0; r < ri; ++r) {
           Value i = add(loc, i0, cst(loc, r));
           for (int64_t u = 0; u < unroll; ++u) {
             Value j = add(loc, j0, cst(loc, u));
-            Value dot = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
-                                                    kLoop.getResult(r * unroll + u));
+            Value dot =
+                vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
+                                            kLoop.getResult(r * unroll + u));
             Value old = memref::LoadOp::create(b, loc, acc, ValueRange{i, j});
-            memref::StoreOp::create(b, loc, arith::AddFOp::create(b, loc, old, dot),
+            memref::StoreOp::create(b, loc,
+                                    arith::AddFOp::create(b, loc, old, dot),
                                     acc, ValueRange{i, j});
           }
         }
@@ -249,8 +246,8 @@ void CpuLowering::lowerGemm(GemmOp op) {
           cols.push_back(add(loc, j0, cst(loc, u * w)));
         for (int64_t r = 0; r < ri; ++r)
           for (int64_t u = 0; u < unroll; ++u)
-            init.push_back(vector::LoadOp::create(b, loc, f32Vector(w), acc,
-                                                  ValueRange{rows[r], cols[u]}));
+            init.push_back(vector::LoadOp::create(
+                b, loc, f32Vector(w), acc, ValueRange{rows[r], cols[u]}));
         auto kLoop = scf::ForOp::create(b, loc, cst(loc, 0), cst(loc, k),
                                         cst(loc, 1), init);
         {
@@ -259,21 +256,23 @@ void CpuLowering::lowerGemm(GemmOp op) {
           Value kk = kLoop.getInductionVar();
           SmallVector<Value> av, bv, next;
           for (int64_t r = 0; r < ri; ++r)
-            av.push_back(splat(loc, f32Vector(w),
-                               memref::LoadOp::create(b, loc, a, ValueRange{rows[r], kk})));
+            av.push_back(splat(
+                loc, f32Vector(w),
+                memref::LoadOp::create(b, loc, a, ValueRange{rows[r], kk})));
           for (int64_t u = 0; u < unroll; ++u)
             bv.push_back(vector::LoadOp::create(b, loc, f32Vector(w), bt,
                                                 ValueRange{kk, cols[u]}));
           for (int64_t r = 0; r < ri; ++r)
             for (int64_t u = 0; u < unroll; ++u)
               next.push_back(vector::FMAOp::create(
-                  b, loc, av[r], bv[u], kLoop.getRegionIterArgs()[r * unroll + u]));
+                  b, loc, av[r], bv[u],
+                  kLoop.getRegionIterArgs()[r * unroll + u]));
           scf::YieldOp::create(b, loc, next);
         }
         for (int64_t r = 0; r < ri; ++r)
           for (int64_t u = 0; u < unroll; ++u)
-            vector::StoreOp::create(b, loc, kLoop.getResult(r * unroll + u), acc,
-                                    ValueRange{rows[r], cols[u]});
+            vector::StoreOp::create(b, loc, kLoop.getResult(r * unroll + u),
+                                    acc, ValueRange{rows[r], cols[u]});
       });
     });
   }
@@ -282,14 +281,16 @@ void CpuLowering::lowerGemm(GemmOp op) {
 
 void CpuLowering::lowerReduce(ReduceOp op) {
   Location loc = op.getLoc();
-  ArrayRef<int64_t> shape = cast<MemRefType>(op.getSource().getType()).getShape();
+  ArrayRef<int64_t> shape =
+      cast<MemRefType>(op.getSource().getType()).getShape();
   int64_t w = laneWidth(shape[1], maxWidth);
   bool isMax = op.getKind() == ReduceKind::max;
   double identity = isMax ? -std::numeric_limits<double>::infinity() : 0.0;
   b.setInsertionPoint(op);
   loop(loc, shape[0], 1, [&](Value i) {
-    auto nLoop = scf::ForOp::create(b, loc, cst(loc, 0), cst(loc, shape[1]),
-                                    cst(loc, w), ValueRange{splatF32(loc, w, identity)});
+    auto nLoop =
+        scf::ForOp::create(b, loc, cst(loc, 0), cst(loc, shape[1]), cst(loc, w),
+                           ValueRange{splatF32(loc, w, identity)});
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(nLoop.getBody());
@@ -300,11 +301,13 @@ void CpuLowering::lowerReduce(ReduceOp op) {
                          : arith::AddFOp::create(b, loc, acc, v).getResult();
       scf::YieldOp::create(b, loc, next);
     }
-    auto kind = isMax ? vector::CombiningKind::MAXIMUMF : vector::CombiningKind::ADD;
+    auto kind =
+        isMax ? vector::CombiningKind::MAXIMUMF : vector::CombiningKind::ADD;
     Value row = vector::ReductionOp::create(b, loc, kind, nLoop.getResult(0));
     Value old = memref::LoadOp::create(b, loc, op.getDest(), ValueRange{i});
-    Value combined = isMax ? arith::MaximumFOp::create(b, loc, old, row).getResult()
-                           : arith::AddFOp::create(b, loc, old, row).getResult();
+    Value combined =
+        isMax ? arith::MaximumFOp::create(b, loc, old, row).getResult()
+              : arith::AddFOp::create(b, loc, old, row).getResult();
     memref::StoreOp::create(b, loc, combined, op.getDest(), ValueRange{i});
   });
   b.eraseOp(op);
@@ -332,32 +335,36 @@ LogicalResult CpuLowering::lowerMap(MapOp op) {
   loop(loc, rows, 1, [&](Value i) {
     loop(loc, cols, w, [&](Value j) {
       IRMapping mapping;
-      SmallVector<Value> at = rank2 ? SmallVector<Value>{i, j} : SmallVector<Value>{j};
+      SmallVector<Value> at =
+          rank2 ? SmallVector<Value>{i, j} : SmallVector<Value>{j};
       // Lane l of the vector is column j + l (rank 2) or element j + l.
-      Value lanes = arith::AddIOp::create(b, loc, vector::StepOp::create(b, loc, indexVector),
-                                          splat(loc, indexVector, j));
+      Value lanes = arith::AddIOp::create(
+          b, loc, vector::StepOp::create(b, loc, indexVector),
+          splat(loc, indexVector, j));
       unsigned arg = 0;
       if (rank2)
         mapping.map(body.getArgument(arg++), splat(loc, indexVector, i));
       mapping.map(body.getArgument(arg++), lanes);
-      for (auto [input, kind] :
-           llvm::zip(op.getInputs(), op.getIndexing().getAsRange<StringAttr>())) {
+      for (auto [input, kind] : llvm::zip(
+               op.getInputs(), op.getIndexing().getAsRange<StringAttr>())) {
         Value v;
         if (kind.getValue() == "i" && rank2) {
           // A row vector, or an Mx1 tile read at column 0.
           SmallVector<Value> index{i};
           if (cast<MemRefType>(input.getType()).getRank() == 2)
             index.push_back(cst(loc, 0));
-          v = splat(loc, f32Vector(w), memref::LoadOp::create(b, loc, input, index));
-        }
-        else if (kind.getValue() == "ij")
+          v = splat(loc, f32Vector(w),
+                    memref::LoadOp::create(b, loc, input, index));
+        } else if (kind.getValue() == "ij")
           v = vector::LoadOp::create(b, loc, f32Vector(w), input, at);
         else // "j", or "i" on a rank-1 map: read along the vector.
-          v = vector::LoadOp::create(b, loc, f32Vector(w), input, ValueRange{j});
+          v = vector::LoadOp::create(b, loc, f32Vector(w), input,
+                                     ValueRange{j});
         mapping.map(body.getArgument(arg++), v);
       }
-      mapping.map(body.getArgument(arg++),
-                  vector::LoadOp::create(b, loc, f32Vector(w), op.getDest(), at));
+      mapping.map(
+          body.getArgument(arg++),
+          vector::LoadOp::create(b, loc, f32Vector(w), op.getDest(), at));
 
       for (Operation &inner : body.without_terminator()) {
         // Scalars from outside the body are the same on every lane.
@@ -366,20 +373,23 @@ LogicalResult CpuLowering::lowerMap(MapOp op) {
             continue;
           if (isa<VectorType>(operand.getType()))
             continue;
-          mapping.map(operand, splat(loc, VectorType::get({w}, operand.getType()),
-                                     operand));
+          mapping.map(
+              operand,
+              splat(loc, VectorType::get({w}, operand.getType()), operand));
         }
         if (auto constant = dyn_cast<arith::ConstantOp>(inner)) {
           Value scalar = b.clone(inner)->getResult(0);
-          mapping.map(constant.getResult(),
-                      splat(loc, VectorType::get({w}, scalar.getType()), scalar));
+          mapping.map(
+              constant.getResult(),
+              splat(loc, VectorType::get({w}, scalar.getType()), scalar));
           continue;
         }
         Operation *vectorOp = b.clone(inner, mapping);
         for (OpResult result : vectorOp->getResults())
           result.setType(VectorType::get({w}, result.getType()));
       }
-      Value result = mapping.lookup(cast<YieldOp>(body.getTerminator()).getValue());
+      Value result =
+          mapping.lookup(cast<YieldOp>(body.getTerminator()).getValue());
       vector::StoreOp::create(b, loc, result, op.getDest(), at);
     });
   });
@@ -422,8 +432,8 @@ struct SkimLowerTileToCpuPass
       Block &entry = kernel.getBody().front();
       kernel.walk([&](AllocOp op) {
         rewriter.setInsertionPointToStart(&entry);
-        Value buffer = memref::AllocaOp::create(
-            rewriter, op.getLoc(), cast<MemRefType>(op.getType()));
+        Value buffer = memref::AllocaOp::create(rewriter, op.getLoc(),
+                                                cast<MemRefType>(op.getType()));
         rewriter.replaceOp(op, buffer);
       });
     }
@@ -437,11 +447,26 @@ struct SkimLowerTileToCpuPass
     for (Operation *op : ops) {
       LogicalResult result =
           llvm::TypeSwitch<Operation *, LogicalResult>(op)
-              .Case<FillOp>([&](auto o) { lowering.lowerFill(o); return success(); })
-              .Case<LoadOp>([&](auto o) { lowering.lowerLoad(o); return success(); })
-              .Case<StoreOp>([&](auto o) { lowering.lowerStore(o); return success(); })
-              .Case<GemmOp>([&](auto o) { lowering.lowerGemm(o); return success(); })
-              .Case<ReduceOp>([&](auto o) { lowering.lowerReduce(o); return success(); })
+              .Case<FillOp>([&](auto o) {
+                lowering.lowerFill(o);
+                return success();
+              })
+              .Case<LoadOp>([&](auto o) {
+                lowering.lowerLoad(o);
+                return success();
+              })
+              .Case<StoreOp>([&](auto o) {
+                lowering.lowerStore(o);
+                return success();
+              })
+              .Case<GemmOp>([&](auto o) {
+                lowering.lowerGemm(o);
+                return success();
+              })
+              .Case<ReduceOp>([&](auto o) {
+                lowering.lowerReduce(o);
+                return success();
+              })
               .Case<MapOp>([&](auto o) { return lowering.lowerMap(o); });
       if (failed(result))
         return signalPassFailure();

@@ -100,14 +100,15 @@ bool mlir::skim::planFragments(gpu::GPUFuncOp func, int64_t threads,
   };
 
   bool hasGemm = false;
+  int64_t rows = 0; // the M every fragment tile shares
   for (AllocOp alloc : allocs) {
     if (!candidates.contains(alloc))
       continue;
     Value tile = alloc.getResult();
     ArrayRef<int64_t> shape = shapeOf(tile);
-    if (plan.rows == 0)
-      plan.rows = shape[0];
-    if (shape[0] != plan.rows)
+    if (rows == 0)
+      rows = shape[0];
+    if (shape[0] != rows)
       return refuse.fail("fragment tiles of different row counts");
     for (OpOperand &use : tile.getUses()) {
       Operation *user = use.getOwner();
@@ -558,9 +559,7 @@ SmallVector<Value> FragmentLowering::ldmatrix(Location loc, Value pointer,
 Value FragmentLowering::sharedElement(Location loc, Value tile, Value r,
                                       Value c) {
   Value v = memref::LoadOp::create(b, loc, tile, ValueRange{r, c});
-  if (!v.getType().isF32())
-    v = arith::ExtFOp::create(b, loc, b.getF32Type(), v);
-  return v;
+  return convert(loc, v, b.getF32Type());
 }
 
 LogicalResult FragmentLowering::lowerFill(FillOp op) {
@@ -580,31 +579,11 @@ LogicalResult FragmentLowering::lowerLoad(LoadOp op) {
   Location loc = op.getLoc();
   b.setInsertionPoint(op);
   FragmentShape shape = shapeOf(op.getDest());
-  Type srcElt = cast<MemRefType>(op.getSource().getType()).getElementType();
-  Value pad = f32(loc, op.getPadding().convertToDouble());
   forEachRegister(loc, shape, [&](int64_t r, Value row, Value col) {
-    Value major;
-    Value base =
-        tileRowOffset(b, loc, row, op.getGroup(), op.getOffset(),
-                      op.getOuterStride(), op.getInnerStride(), &major);
-    Value inBounds = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                           major, op.getValid());
-    auto ifOp = scf::IfOp::create(b, loc, TypeRange{b.getF32Type()}, inBounds,
-                                  /*withElseRegion=*/true);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(ifOp.thenBlock());
-      Value v = memref::LoadOp::create(b, loc, op.getSource(),
-                                       ValueRange{add(loc, base, col)});
-      if (isa<FloatType>(srcElt) && !srcElt.isF32())
-        v = arith::ExtFOp::create(b, loc, b.getF32Type(), v);
-      else if (!srcElt.isF32())
-        v = arith::SIToFPOp::create(b, loc, b.getF32Type(), v);
-      scf::YieldOp::create(b, loc, v);
-      b.setInsertionPointToStart(ifOp.elseBlock());
-      scf::YieldOp::create(b, loc, pad);
-    }
-    setReg(loc, op.getDest(), r, ifOp.getResult(0));
+    Value base, inBounds;
+    std::tie(base, inBounds) = globalRow(op, row);
+    setReg(loc, op.getDest(), r,
+           loadOrPad(op, inBounds, add(loc, base, col), b.getF32Type()));
   });
   b.eraseOp(op);
   return success();
@@ -623,7 +602,6 @@ LogicalResult FragmentLowering::lowerHalfLoad(LoadOp op, const HalfTile &half) {
   int64_t cols = tileType.getDimSize(half.physicallyTransposed ? 0 : 1);
   int64_t chunksPerRow = cols / 8;
   int64_t chunks = rows * chunksPerRow;
-  bool zeroPad = op.getPadding().isZero();
   Value source = op.getSource();
 
   // Alignment of every row start, known only at run time: the base address,
@@ -639,11 +617,6 @@ LogicalResult FragmentLowering::lowerHalfLoad(LoadOp op, const HalfTile &half) {
     misaligned = arith::OrIOp::create(b, loc, misaligned,
                                       mul(loc, op.getInnerStride(), two));
   misaligned = arith::AndIOp::create(b, loc, misaligned, cst(loc, 15));
-  Value aligned = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                        misaligned, cst(loc, 0));
-  if (!zeroPad)
-    aligned = arith::ConstantOp::create(b, loc, b.getBoolAttr(false));
-  auto ifOp = scf::IfOp::create(b, loc, aligned, /*withElseRegion=*/true);
   auto chunkLoop = [&](function_ref<void(Value, Value, Value, Value)> body) {
     auto loop =
         scf::ForOp::create(b, loc, tid, cst(loc, chunks),
@@ -655,17 +628,11 @@ LogicalResult FragmentLowering::lowerHalfLoad(LoadOp op, const HalfTile &half) {
     Value c =
         mul(loc, arith::RemUIOp::create(b, loc, e, cst(loc, chunksPerRow)),
             cst(loc, 8));
-    Value major;
-    Value base =
-        tileRowOffset(b, loc, r, op.getGroup(), op.getOffset(),
-                      op.getOuterStride(), op.getInnerStride(), &major);
-    Value inBounds = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                           major, op.getValid());
+    Value base, inBounds;
+    std::tie(base, inBounds) = globalRow(op, r);
     body(r, c, add(loc, base, c), inBounds);
   };
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
+  auto copyAsync = [&] {
     chunkLoop([&](Value r, Value c, Value global, Value inBounds) {
       Value dst = halfPointer(loc, op.getDest(), r, c);
       Value srcAddress = add(loc, sourceBase, mul(loc, global, two));
@@ -681,34 +648,35 @@ LogicalResult FragmentLowering::lowerHalfLoad(LoadOp op, const HalfTile &half) {
       NVVM::CpAsyncOp::create(b, loc, dst, src, 16,
                               NVVM::LoadCacheModifierKind::CG, srcBytes);
     });
-    b.setInsertionPointToStart(ifOp.elseBlock());
-    Value pad = arith::ConstantOp::create(
-        b, loc,
-        FloatAttr::get(half.elementType, op.getPadding().convertToDouble()));
+  };
+  auto copyElements = [&] {
     chunkLoop([&](Value r, Value c, Value global, Value inBounds) {
       for (int64_t e = 0; e < 8; ++e) {
         Value col = add(loc, c, cst(loc, e));
-        auto pick =
-            scf::IfOp::create(b, loc, TypeRange{half.elementType}, inBounds,
-                              /*withElseRegion=*/true);
-        OpBuilder::InsertionGuard inner(b);
-        b.setInsertionPointToStart(pick.thenBlock());
-        Value v = memref::LoadOp::create(
-            b, loc, source, ValueRange{add(loc, global, cst(loc, e))});
-        scf::YieldOp::create(b, loc, v);
-        b.setInsertionPointToStart(pick.elseBlock());
-        scf::YieldOp::create(b, loc, pad);
-        b.setInsertionPointAfter(pick);
+        Value v = loadOrPad(op, inBounds, add(loc, global, cst(loc, e)),
+                            half.elementType);
         SmallVector<Value> at = half.physicallyTransposed
                                     ? SmallVector<Value>{col, r}
                                     : SmallVector<Value>{r, col};
-        memref::StoreOp::create(b, loc, pick.getResult(0), op.getDest(), at);
+        memref::StoreOp::create(b, loc, v, op.getDest(), at);
       }
     });
+  };
+  // cp.async zero-fills: a non-zero padding takes the element copies.
+  if (op.getPadding().isZero()) {
+    Value aligned = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                          misaligned, cst(loc, 0));
+    auto ifOp = scf::IfOp::create(b, loc, aligned, /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    copyAsync();
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    copyElements();
+  } else {
+    copyElements();
   }
-  // One group per load on both paths (an empty one when the copy was
+  // One group per load on every path (an empty one when the copy was
   // synchronous), so that wait_group counts mean the same either way.
-  b.setInsertionPointAfter(ifOp);
   NVVM::CpAsyncCommitGroupOp::create(b, loc);
   if (op.getStage() && hasLaterReader(op, op.getDest()))
     pendingCopies.push_back({op.getDest(), op->getBlock()});
@@ -751,22 +719,11 @@ LogicalResult FragmentLowering::lowerStore(StoreOp op) {
   Location loc = op.getLoc();
   b.setInsertionPoint(op);
   FragmentShape shape = shapeOf(op.getSource());
-  Type dstElt = cast<MemRefType>(op.getDest().getType()).getElementType();
   forEachRegister(loc, shape, [&](int64_t r, Value row, Value col) {
-    Value major;
-    Value base =
-        tileRowOffset(b, loc, row, op.getGroup(), op.getOffset(),
-                      op.getOuterStride(), op.getInnerStride(), &major);
-    Value inBounds = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                           major, op.getValid());
-    auto ifOp = scf::IfOp::create(b, loc, inBounds, /*withElseRegion=*/false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    Value v = reg(loc, op.getSource(), r);
-    if (!dstElt.isF32())
-      v = arith::TruncFOp::create(b, loc, dstElt, v);
-    memref::StoreOp::create(b, loc, v, op.getDest(),
-                            ValueRange{add(loc, base, col)});
+    Value base, inBounds;
+    std::tie(base, inBounds) = globalRow(op, row);
+    storeIfInBounds(op, inBounds, add(loc, base, col),
+                    [&] { return reg(loc, op.getSource(), r); });
   });
   b.eraseOp(op);
   return success();
@@ -894,8 +851,7 @@ LogicalResult FragmentLowering::lowerGemm(GemmOp op) {
   const HalfTile *bHalf = halfTile(op.getB());
   for (int64_t s = 0; s < accShape.slots; ++s) {
     scf::IfOp slotIf;
-    if (rowsPadded(accShape) &&
-        llvm::divideCeil(accShape.rows, 16) % warps != 0) {
+    if (llvm::divideCeil(accShape.rows, 16) % warps != 0) {
       slotIf = scf::IfOp::create(b, loc, slotExists(loc, accShape, s), false);
       b.setInsertionPointToStart(slotIf.thenBlock());
     }

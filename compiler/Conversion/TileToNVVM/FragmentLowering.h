@@ -39,8 +39,6 @@ struct FragmentPlan {
   llvm::DenseMap<Operation *, HalfTile> halfTiles;
   /// bf16 or f16: the type of mma.sync's A and B.
   Type mmaType;
-  /// The rows every fragment tile has (M of the gemms).
-  int64_t rows = 0;
 };
 
 /// Returns true and fills `plan` when every fragment tile of `func` can be

@@ -114,43 +114,19 @@ void GpuLowering::lowerFill(FillOp op) {
 void GpuLowering::lowerLoad(LoadOp op) {
   Location loc = op.getLoc();
   auto tileType = cast<MemRefType>(op.getDest().getType());
-  auto srcType = cast<MemRefType>(op.getSource().getType());
   bool transpose = op.getTranspose();
   // Global rows and the elements of each, whichever way they land.
   int64_t rows = tileType.getDimSize(transpose ? 1 : 0);
   int64_t cols = tileType.getDimSize(transpose ? 0 : 1);
-  Type srcElt = srcType.getElementType();
-  Type f32Type = b.getF32Type();
   b.setInsertionPoint(op);
-  Value pad = f32(loc, op.getPadding().convertToDouble());
   forEachOwned(loc, rows * cols, [&](Value e) {
     auto [r, c] = split(loc, e, cols);
-    Value major;
-    Value base =
-        tileRowOffset(b, loc, r, op.getGroup(), op.getOffset(),
-                      op.getOuterStride(), op.getInnerStride(), &major);
-    Value inBounds = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                           major, op.getValid());
-    auto ifOp = scf::IfOp::create(b, loc, TypeRange{f32Type}, inBounds,
-                                  /*withElse=*/true);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(ifOp.thenBlock());
-      Value v = memref::LoadOp::create(b, loc, op.getSource(),
-                                       ValueRange{add(loc, base, c)});
-      if (srcElt.isF32()) {
-      } else if (isa<FloatType>(srcElt)) {
-        v = arith::ExtFOp::create(b, loc, f32Type, v);
-      } else {
-        v = arith::SIToFPOp::create(b, loc, f32Type, v);
-      }
-      scf::YieldOp::create(b, loc, v);
-      b.setInsertionPointToStart(ifOp.elseBlock());
-      scf::YieldOp::create(b, loc, pad);
-    }
+    Value base, inBounds;
+    std::tie(base, inBounds) = globalRow(op, r);
+    Value v = loadOrPad(op, inBounds, add(loc, base, c), b.getF32Type());
     SmallVector<Value> at =
         transpose ? SmallVector<Value>{c, r} : SmallVector<Value>{r, c};
-    memref::StoreOp::create(b, loc, ifOp.getResult(0), op.getDest(), at);
+    memref::StoreOp::create(b, loc, v, op.getDest(), at);
   });
   b.eraseOp(op);
 }
@@ -158,25 +134,16 @@ void GpuLowering::lowerLoad(LoadOp op) {
 void GpuLowering::lowerStore(StoreOp op) {
   Location loc = op.getLoc();
   auto tileType = cast<MemRefType>(op.getSource().getType());
-  Type dstElt = cast<MemRefType>(op.getDest().getType()).getElementType();
   int64_t rows = tileType.getDimSize(0), cols = tileType.getDimSize(1);
   b.setInsertionPoint(op);
   forEachOwned(loc, rows * cols, [&](Value e) {
     auto [r, c] = split(loc, e, cols);
-    Value major;
-    Value base =
-        tileRowOffset(b, loc, r, op.getGroup(), op.getOffset(),
-                      op.getOuterStride(), op.getInnerStride(), &major);
-    Value inBounds = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                           major, op.getValid());
-    auto ifOp = scf::IfOp::create(b, loc, inBounds, /*withElse=*/false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    Value v = memref::LoadOp::create(b, loc, op.getSource(), ValueRange{r, c});
-    if (!dstElt.isF32())
-      v = arith::TruncFOp::create(b, loc, dstElt, v);
-    memref::StoreOp::create(b, loc, v, op.getDest(),
-                            ValueRange{add(loc, base, c)});
+    Value base, inBounds;
+    std::tie(base, inBounds) = globalRow(op, r);
+    Value at[] = {r, c};
+    storeIfInBounds(op, inBounds, add(loc, base, c), [&]() -> Value {
+      return memref::LoadOp::create(b, loc, op.getSource(), at);
+    });
   });
   b.eraseOp(op);
 }
@@ -510,9 +477,9 @@ struct SkimLowerTileToGpuPass
 
     // Tile ops: the fragment ones first, then the rest as SIMT loops.
     GpuLowering lowering(rewriter, tid, threads);
-    if (useFragments && failed(lowerFragmentOps(
-                            func, rewriter, tid, threads, plan, tileOwners,
-                            [&](Operation *op) { lowering.fence(op); })))
+    if (useFragments &&
+        failed(lowerFragmentOps(func, rewriter, tid, threads, plan, tileOwners,
+                                [&](Operation *op) { lowering.fence(op); })))
       return failure();
     SmallVector<Operation *> ops;
     func.walk([&](Operation *op) {
