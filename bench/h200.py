@@ -7,7 +7,8 @@ on the anchors' shapes (shared/anchors/README.md) at 8k to 64k tokens.
   python3 bench/h200.py run OUTDIR [--sizes 8192,16384] [--patterns causal,...]
                                    [--skim-cap-s 20]
 
-`prepare` compiles every variant of bench/h200_cases.py for sm_90 into
+`prepare` compiles every variant of bench/h200_cases.py for sm_90a (wgmma;
+`--target sm_90` for the mma.sync kernels) into
 .gpubench/h200/ (carried to the GPU machine; git-ignored) with a manifest
 naming the commit; a variant the GPU lowering refuses is recorded with its
 message and becomes a "not supported yet" row, so re-run `prepare` whenever
@@ -62,12 +63,19 @@ PATTERNS = {
     "nsa_given_local": ("nsa_given", 1),
     "nsa_preset": ("nsa_preset", 1),
 }
+PATTERNS.update({name: (name, 2) for name in cases.CAUSAL_SCHEDULES})
 
 # Per-token selection: measured against dense attention, not FlexAttention.
 TRUE_NSA = ("nsa_selected_random", "nsa_selected_local", "nsa_given_random",
             "nsa_given_local", "nsa_preset")
 
 # --- prepare (here) ----------------------------------------------------------
+
+
+def sha256(path):
+    import hashlib
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
 
 
 def git(*args):
@@ -88,11 +96,13 @@ def prepare(args):
             with open(mlir, "w") as f:
                 f.write(source)
             source = [mlir]
-        r = subprocess.run([skim, "compile", *source, "--target", "sm_90", "-o", path],
+        r = subprocess.run([skim, "compile", *source, "--target", args.target, "-o", path],
                            capture_output=True, text=True)
         message = (r.stderr or r.stdout).strip()
         artifacts[name] = {"ok": r.returncode == 0, "message": message.splitlines()[0]
                            if r.returncode and message else ""}
+        if r.returncode == 0:
+            artifacts[name]["sha256"] = sha256(path)
         print("%-12s %s" % (name, "ok" if r.returncode == 0 else "FAILED: " + message[:300]))
     dlpack = os.path.join(ROOT, ".gpubench", "include", "dlpack")
     os.makedirs(dlpack, exist_ok=True)
@@ -103,9 +113,10 @@ def prepare(args):
                    stdout=subprocess.DEVNULL)
     # The compiler is built from the working tree: name what differs from
     # the commit, since that is what the artifacts were compiled with.
-    dirty = [line[3:] for line in git("status", "--porcelain", "--untracked-files=no",
+    dirty = [line.split(None, 1)[1] for line in git("status", "--porcelain", "--untracked-files=no",
                                       "--", "compiler", "dialects").splitlines()]
     manifest = {"commit": git("rev-parse", "HEAD"), "dirty": bool(dirty), "dirty_files": dirty,
+                "target": args.target,
                 "prepared": datetime.datetime.now().isoformat(timespec="seconds"),
                 "compiler": subprocess.run([skim, "info"], capture_output=True,
                                            text=True).stdout.split("\n")[0],
@@ -261,10 +272,11 @@ def setup(bench, pattern, n):
         return call
 
     row = {"baselines": {}, "reference": None, "pairs": None}
-    if pattern in ("causal", "window512", "nsa_like", "moba", "moba_preset"):
+    if pattern.startswith("causal") or pattern in ("window512", "nsa_like", "moba",
+                                                   "moba_preset"):
         q, k, v = qkv(torch, n)
         row["inputs"] = btd(q, k, v)
-        if pattern == "causal":
+        if pattern.startswith("causal"):
             row["pairs"] = n * (n + 1) // 2
             bm = flex_mask(torch, cases.causal_tiles(n), n, causal)
             row["baselines"]["sdpa_fa2"] = sdpa(SDPBackend.FLASH_ATTENTION, q, k, v, True)
@@ -445,7 +457,12 @@ def run(args):
     for pattern in patterns:
         artifact, growth = PATTERNS[pattern]
         kernel, load_error = None, manifest["artifacts"][artifact]["message"]
-        if manifest["artifacts"][artifact]["ok"]:
+        path = os.path.join(PREPARED, artifact + ".skim")
+        expected = manifest["artifacts"][artifact].get("sha256")
+        if manifest["artifacts"][artifact]["ok"] and expected and sha256(path) != expected:
+            # A stale copy on the GPU machine once ran an older compiler's kernels.
+            load_error = "the artifact differs from the one `prepare` wrote"
+        elif manifest["artifacts"][artifact]["ok"]:
             try:
                 kernel = skim.load(os.path.join(PREPARED, artifact + ".skim"))
             except skim.Error as e:
@@ -476,7 +493,8 @@ def run(args):
         "triton": triton.__version__, "skim": skim.version(), "library": library,
         "commit": manifest["commit"], "dirty_tree": manifest["dirty"],
         "dirty_files": manifest.get("dirty_files", []), "note": manifest.get("note", ""),
-        "compiler": manifest["compiler"], "artifacts": manifest["artifacts"],
+        "compiler": manifest["compiler"], "target": manifest.get("target", "sm_90"),
+        "artifacts": manifest["artifacts"],
         "shapes": {"B": cases.B, "Hq": cases.HQ, "Hkv": cases.HKV, "D": cases.D,
                    "dtype": "bf16", "tokens": sizes,
                    "decode": {"batch": cases.DECODE_BATCH, "keys": cases.DECODE_KEYS}},
@@ -502,8 +520,10 @@ def run(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("prepare", help="compile the sm_90 artifacts (needs the compiler)")
+    p = sub.add_parser("prepare", help="compile the GPU artifacts (needs the compiler)")
     p.add_argument("--skim", help="the skim tool (default $SKIM, else build/bin/skim)")
+    p.add_argument("--target", default="sm_90a",
+                   help="sm_90a (wgmma, the default) or sm_90 (mma.sync)")
     sub.add_parser("build", help="build libskim_runtime.so and print its path")
     r = sub.add_parser("run", help="time and check on the GPU")
     r.add_argument("outdir")

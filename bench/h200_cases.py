@@ -95,6 +95,23 @@ def nsa_given_mlir():
         f"  return %o : {Q_T}\n}}\n")
 
 
+def causal_mlir(schedule):
+    """The causal preset with a tile schedule (what the autotuner will pick)."""
+    return (f"func.func @causal(%q: {Q_T}, %k: {KV_T}, %v: {KV_T}) -> ({Q_T}, {LSE_T}) {{\n"
+            f"  %o, %lse = skim.attention %q, %k, %v {{mask = #skim.mask<causal>, "
+            f"schedule = #skim.schedule<{schedule}>}} : {Q_T}, {KV_T}, {KV_T}\n"
+            f"  return %o, %lse : {Q_T}, {LSE_T}\n}}\n")
+
+
+# Tile schedules of the causal row besides the default (block_m 64,
+# block_n 64, 4 warps): one warpgroup with two 64-row slices, and two
+# warpgroups of one slice each.
+CAUSAL_SCHEDULES = {
+    "causal_bm128w4": "block_m = 128, block_n = 64, warps = 4",
+    "causal_bm128w8": "block_m = 128, block_n = 64, warps = 8",
+    "causal_bm128n128w8": "block_m = 128, block_n = 128, warps = 8",
+}
+
 _PRESET = ["--heads", f"{HQ}/{HKV}", "--dim", str(D), "--dtype", "bf16"]
 
 # Artifact name -> `skim compile` arguments, or MLIR text.
@@ -109,6 +126,7 @@ ARTIFACTS = {
     "nsa_given": nsa_given_mlir(),
     "nsa_preset": ["--variant", "nsa"] + _PRESET,
 }
+ARTIFACTS.update({name: causal_mlir(sched) for name, sched in CAUSAL_SCHEDULES.items()})
 
 # --- block patterns (per 128-token query tile) -------------------------------
 

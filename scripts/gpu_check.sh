@@ -5,7 +5,8 @@
 # racecheck and synccheck over a representative subset.
 #
 #   bash scripts/gpu_check.sh prepare [PREFIX...]  # here, with LLVM: compile
-#       # the cases for host and sm_90, compute the expected outputs
+#       # the cases for host and sm_90a ($SKIM_GPUCHECK_TARGET), compute
+#       # the expected outputs
 #   bash scripts/gpu_check.sh run [PREFIX...]      # on a GPU machine with
 #       # CUDA, CMake and g++ but no LLVM, .gpucheck/ carried along: build
 #       # the runtime-only driver, run, compare, sanitize
@@ -155,6 +156,8 @@ case "$mode" in
     "$build/tests/skim-gpucheck" gen "${dirs[@]}" >/dev/null
     # The GPU machine needs the GPU artifacts and expected outputs only.
     rm -f "$cases"/cases/*/cpu.skim
+    # What was compiled here, so that `run` can tell a stale copy there.
+    (cd "$cases" && sha256sum cases/*/gpu.skim cases/*/want*.bin >artifacts.sha256)
     echo "$(du -sh --apparent-size "$cases" | cut -f1) to carry in $cases"
     ;;
   run)
@@ -165,6 +168,14 @@ case "$mode" in
     ninja -C /tmp/skim-gpucheck >/dev/null
     driver=/tmp/skim-gpucheck/gpucheck
     status=0
+    # The artifacts must be those `prepare` wrote: a stale copy on the GPU
+    # machine once ran kernels of an older compiler.
+    if [ -f "$cases/artifacts.sha256" ]; then
+      (cd "$cases" && sha256sum --quiet -c artifacts.sha256) || {
+        echo "gpu_check: the carried artifacts differ from those prepared" >&2
+        exit 1
+      }
+    fi
     "$driver" probe || exit $?
     if [ -x /tmp/skim-gpucheck/runtime-tests ]; then
       if /tmp/skim-gpucheck/runtime-tests >"$cases/runtime-tests.log" 2>&1; then

@@ -20,6 +20,11 @@ status=0
 echo "== GPU check suite and sanitizers"
 OUT="$out" bash scripts/gpu_check.sh run || status=1
 
+echo "== SASS of the benchmark's kernels: HGMMA, no local memory"
+python3 scripts/sass_check.py \
+  --expect-hgmma causal,causal_bm128w4,causal_bm128w8,causal_bm128n128w8,window512,nsa_like,moba \
+  .gpubench/h200/*.skim | tee "$out/sass.txt" || status=1
+
 echo "== runtime-only library and the GPU pytest cases"
 if lib=$(python3 bench/h200.py build); then
   SKIM_LIBRARY="$lib" SKIM_TEST_ARTIFACTS=.gpubench/pytest \

@@ -62,6 +62,13 @@ def SkimLowerTileToGpuPass : Pass<"skim-lower-tile-to-gpu", "::mlir::ModuleOp"> 
     stay in shared memory. The `gpu.func` gets `skim.distribution =
     "mma.sync"`, or `"simt: <why>"` when a kernel does not fit.
 
+    With `wgmma` (sm_90a), a gemm whose accumulator rows are whole 64-row
+    warpgroup slices becomes `wgmma.mma_async` m64nNk16 with A from the same
+    registers mma.sync would use and B from shared memory through a matrix
+    descriptor; its B tiles are laid out in 64-column panels with the
+    128-byte swizzle instead of padded rows (docs/TileLevel.md §6.3). The
+    distribution then reads `"wgmma"`.
+
     The other kernels (f32) take the SIMT distribution, correct rather than
     fast. Every tile lives in workgroup memory,
     as a view of one dynamic shared-memory buffer, and every tile op becomes
@@ -89,7 +96,11 @@ def SkimLowerTileToGpuPass : Pass<"skim-lower-tile-to-gpu", "::mlir::ModuleOp"> 
            "skim-tile from a schedule's `warps`) says otherwise">,
     Option<"scratchSlots", "scratch-slots", "int64_t", /*default=*/"1024",
            "most global scratch slots of a kernel (one per resident CTA "
-           "suffices; more only cost memory)">
+           "suffices; more only cost memory)">,
+    Option<"wgmma", "wgmma", "bool", /*default=*/"false",
+           "Hopper warpgroup MMA (sm_90a): gemms whose accumulator rows fill "
+           "whole warpgroups become wgmma.mma_async with B in 128-byte "
+           "swizzled shared memory">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::gpu::GPUDialect",

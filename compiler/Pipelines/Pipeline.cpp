@@ -75,10 +75,14 @@ LogicalResult mlir::skim::buildSkimPipeline(OpPassManager &pm,
   registerPassesOnce();
   std::string pipeline;
   if (isCuda) {
-    // The first NVIDIA path: SIMT loops over shared-memory tiles (no
-    // mma.sync yet), then upstream's NVVM lowering to PTX or a cubin.
-    pipeline = "skim-expand-variants,skim-tile,skim-lower-tile-to-gpu,"
-               "canonicalize,cse,";
+    // Tiles to mma.sync (or wgmma on sm_90a, which the lane emulator does
+    // not model) or SIMT loops, then upstream's NVVM lowering to PTX or a
+    // cubin.
+    bool wgmma = cuda.chip == "sm_90a" && !options.emulateLanes;
+    pipeline = std::string("skim-expand-variants,skim-tile,") +
+               (wgmma ? "skim-lower-tile-to-gpu{wgmma=true}"
+                      : "skim-lower-tile-to-gpu") +
+               ",canonicalize,cse,";
     pipeline += options.emulateLanes
                     ? laneEmulatorTail()
                     : "lower-affine,convert-scf-to-cf," + cudaPipelineTail(cuda);

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Builds the GPU check cases: for each variant, a CPU artifact and an sm_90
+"""Builds the GPU check cases: for each variant, a CPU artifact and a GPU
 artifact (compiled here, where LLVM is) plus a spec of seeded random inputs.
+The GPU target is $SKIM_GPUCHECK_TARGET: sm_90a (wgmma where a gemm fits,
+mma.sync elsewhere) by default, sm_90 or sm_80 for the mma.sync kernels only.
 
   python3 tests/gpu/make_cases.py [--out DIR] [--list] [-j JOBS] [--keep] [NAME-PREFIX ...]
 
@@ -25,6 +27,7 @@ import concurrent.futures, math, os, subprocess, sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SKIM = os.environ.get("SKIM", os.path.join(REPO, "build", "bin", "skim"))
+GPU_TARGET = os.environ.get("SKIM_GPUCHECK_TARGET", "sm_90a")
 cases = []  # (name, mlir text, spec lines)
 
 
@@ -213,6 +216,11 @@ for hq, hkv, d, dv, kw, T, S in [
         attention(f"{t}_h{hq}x{hkv}_d{d}{'_' + tag if tag else ''}_T{T}_S{S}", hq, hkv, d, dv,
                   t=t, T=T, S=S, **kw)
 # Eight warps: 16 rows each at block_m 128, and half of them idle at 64.
+# Long KV loops on the wgmma path: a prefill window over a long prefix (the
+# shape of NSA's window branch) and a causal run of many whole chunks.
+attention("bf16_h16x1_d64_window512_T64_S1100", 16, 1, 64, t="bf16", T=64, S=1100, window=512)
+attention("bf16_h16x1_d64_window100_T64_S1100", 16, 1, 64, t="bf16", T=64, S=1100, window=100)
+attention("bf16_h16x1_d128_T1024_S1024", 16, 1, 128, t="bf16", T=1024, S=1024)
 attention("bf16_h16x1_d128_warps8_bm128_T300_S300", 16, 1, 128, 128, t="bf16", T=300, S=300,
           schedule="block_m = 128, warps = 8")
 attention("f16_h8x2_d64_warps8_bm64_T150_S300", 8, 2, 64, 64, t="f16", T=150, S=300,
@@ -458,7 +466,7 @@ def compile_case(root, name, text, inputs):
     with open(os.path.join(d, "variant.mlir"), "w") as f:
         f.write(text)
     errors = ""
-    for target, out in (("host", "cpu.skim"), ("sm_90", "gpu.skim")):
+    for target, out in (("host", "cpu.skim"), (GPU_TARGET, "gpu.skim")):
         r = subprocess.run([SKIM, "compile", os.path.join(d, "variant.mlir"), "--target",
                             target, "-o", os.path.join(d, out)], capture_output=True, text=True)
         if r.returncode:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The sm_90 artifacts the GPU tests load, and where they come from.
+"""The sm_90a artifacts the GPU tests load, and where they come from.
 
 On a machine with the compiler the tests write them with the skim tool into
 a temporary folder; a GPU machine without LLVM gets them carried along in a
@@ -19,7 +19,7 @@ ARTIFACTS = {
     "window_f32_h4_1_d32": ["--variant", "window", "--heads", "4/1", "--dim", "32",
                             "--window", "48"],
 }
-TARGET = "sm_90"
+TARGET = "sm_90a"  # wgmma where a gemm fits
 
 
 def skim_tool():

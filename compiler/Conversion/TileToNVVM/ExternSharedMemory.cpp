@@ -38,6 +38,10 @@ struct SkimExternDynamicSharedPass
           !global.getInitializerRegion().empty())
         continue;
       global.setLinkage(LLVM::Linkage::External);
+      // wgmma's swizzled tiles sit at 1024-byte offsets of the buffer; the
+      // swizzle pattern is computed from the address, so the base must be
+      // 1024-aligned too.
+      global.setAlignment(1024);
     }
   }
 };

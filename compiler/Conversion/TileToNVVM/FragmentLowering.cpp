@@ -71,7 +71,50 @@ bool is16Bit(Type t) { return t.isBF16() || t.isF16(); }
 
 } // namespace
 
-bool mlir::skim::planFragments(gpu::GPUFuncOp func, int64_t threads,
+/// Marks the gemms of `plan` that wgmma m64nNk16 can run and swizzles their
+/// B tiles. A gemm qualifies when every warp's m-tiles make whole 64-row
+/// warpgroup slices (so all four warps of a warpgroup issue it together), N
+/// is a multiple of 8 up to 256, and B is a 16-bit tile whose physical rows
+/// are 64-element multiples; a B tile is swizzled only when every gemm that
+/// reads it qualifies.
+static void planWarpgroupGemms(gpu::GPUFuncOp func, int64_t warps,
+                               FragmentPlan &plan) {
+  if (warps % 4 != 0)
+    return;
+  auto allocOf = [](Value v) { return v.getDefiningOp<AllocOp>(); };
+  llvm::SmallPtrSet<Operation *, 4> candidates;
+  func.walk([&](GemmOp op) {
+    AllocOp acc = allocOf(op.getAcc()), bAlloc = allocOf(op.getB());
+    if (!acc || !plan.fragments.contains(acc) || !bAlloc)
+      return;
+    auto accType = cast<MemRefType>(acc.getType());
+    int64_t rows = accType.getDimSize(0), n = accType.getDimSize(1);
+    if (rows % 16 != 0 || (rows / 16) % warps != 0 || n % 8 != 0 || n > 256)
+      return;
+    auto it = plan.halfTiles.find(bAlloc);
+    if (it == plan.halfTiles.end())
+      return;
+    auto bType = cast<MemRefType>(bAlloc.getType());
+    bool tr = it->second.physicallyTransposed;
+    int64_t physRows = bType.getDimSize(tr ? 1 : 0);
+    int64_t physCols = bType.getDimSize(tr ? 0 : 1);
+    if (physCols % 64 == 0 && physRows % 8 == 0)
+      candidates.insert(op);
+  });
+  for (auto &[alloc, half] : plan.halfTiles) {
+    bool onlyWgmmaB = llvm::all_of(alloc->getUses(), [&](OpOperand &use) {
+      if (auto load = dyn_cast<LoadOp>(use.getOwner()))
+        return load.getDest() == use.get();
+      return candidates.contains(use.getOwner()) && use.getOperandNumber() == 1;
+    });
+    half.swizzled = onlyWgmmaB;
+  }
+  for (Operation *op : candidates)
+    if (plan.halfTiles.lookup(allocOf(cast<GemmOp>(op).getB())).swizzled)
+      plan.wgmmaGemms.insert(op);
+}
+
+bool mlir::skim::planFragments(gpu::GPUFuncOp func, int64_t threads, bool wgmma,
                                FragmentPlan &plan, std::string &why) {
   Refusal refuse{why};
   if (threads % kWarpSize != 0)
@@ -278,7 +321,17 @@ bool mlir::skim::planFragments(gpu::GPUFuncOp func, int64_t threads,
     if (halfOk && transposed)
       plan.halfTiles[alloc] = HalfTile{plan.mmaType, *transposed};
   }
+  if (wgmma)
+    planWarpgroupGemms(func, threads / kWarpSize, plan);
   return true;
+}
+
+int64_t mlir::skim::halfTileElements(MemRefType tileType,
+                                     const HalfTile &half) {
+  int64_t physRows = tileType.getDimSize(half.physicallyTransposed ? 1 : 0);
+  if (half.swizzled)
+    return tileType.getNumElements();
+  return physRows * halfTileRowStride(tileType, half);
 }
 
 int64_t mlir::skim::halfTileRowStride(MemRefType tileType,
@@ -409,8 +462,14 @@ private:
 
   /// Packs two f32 into the i32 register of two 16-bit mma operands.
   Value pack(Location loc, Value lo, Value hi);
+  /// The element index of physical (row, col) in a 16-bit shared tile's
+  /// storage (padded rows or swizzled panels).
+  Value halfElement(Location loc, Value tile, Value row, Value col);
   /// A pointer into a 16-bit shared tile at physical (row, col).
   Value halfPointer(Location loc, Value tile, Value row, Value col);
+  /// Makes this thread's generic-proxy writes of a swizzled tile visible to
+  /// wgmma, which reads shared memory through the async proxy.
+  void fenceForWgmma(Location loc, Value tile);
   /// ldmatrix of `num` 8x8 matrices; returns the `num` i32 registers.
   SmallVector<Value> ldmatrix(Location loc, Value pointer, int num, bool trans);
   /// An element of a shared tile (either form) as f32, at logical (r, c).
@@ -429,6 +488,11 @@ private:
   LogicalResult lowerMap(MapOp op);
   LogicalResult lowerReduce(ReduceOp op);
   LogicalResult lowerGemm(GemmOp op);
+  LogicalResult lowerWarpgroupGemm(GemmOp op);
+  /// The four A registers of the m16n8k16 (and wgmma m64nNk16) A fragment
+  /// at slot s, k-step kk: rows (g, g+8) × columns (2t, 8+2t).
+  std::array<Value, 4> aFragment(Location loc, GemmOp op, int64_t s, int64_t kk,
+                                 Value mBase);
 
   Value tid;
   int64_t warps;
@@ -436,6 +500,8 @@ private:
   const llvm::DenseMap<Value, Operation *> &tiles;
   function_ref<void(Operation *)> fence;
   Value warp, lane, g, twoT;
+  /// ldmatrix address parts: l % 8, l % 16, 8 · ((l / 8) % 2), 8 · (l / 16).
+  Value l8, l16, hi8, hi16;
   /// cp.async groups committed and not yet waited for, oldest first.
   SmallVector<std::pair<Value, Block *>> pendingCopies;
 };
@@ -448,6 +514,15 @@ void FragmentLowering::setUpLane(Location loc) {
   g = arith::DivUIOp::create(b, loc, lane, cst(loc, 4));
   twoT =
       mul(loc, arith::RemUIOp::create(b, loc, lane, cst(loc, 4)), cst(loc, 2));
+  l8 = arith::RemUIOp::create(b, loc, lane, cst(loc, 8));
+  l16 = arith::RemUIOp::create(b, loc, lane, cst(loc, 16));
+  hi8 = mul(loc,
+            arith::RemUIOp::create(
+                b, loc, arith::DivUIOp::create(b, loc, lane, cst(loc, 8)),
+                cst(loc, 2)),
+            cst(loc, 8));
+  hi16 =
+      mul(loc, arith::DivUIOp::create(b, loc, lane, cst(loc, 16)), cst(loc, 8));
 }
 
 bool FragmentLowering::handles(Operation *op) const {
@@ -520,15 +595,36 @@ Value FragmentLowering::pack(Location loc, Value lo, Value hi) {
   return arith::OrIOp::create(b, loc, half(lo), high);
 }
 
-Value FragmentLowering::halfPointer(Location loc, Value tile, Value row,
+Value FragmentLowering::halfElement(Location loc, Value tile, Value row,
                                     Value col) {
+  const HalfTile *half = halfTile(tile);
+  if (half && half->swizzled) {
+    // Panel of 64 columns, then the row, then the 16-byte chunk XOR row % 8.
+    MemRefType type = logicalType(tile);
+    int64_t physRows = type.getDimSize(half->physicallyTransposed ? 1 : 0);
+    Value panel = arith::DivUIOp::create(b, loc, col, cst(loc, 64));
+    Value inPanel = arith::RemUIOp::create(b, loc, col, cst(loc, 64));
+    Value chunk = arith::DivUIOp::create(b, loc, inPanel, cst(loc, 8));
+    Value swizzledChunk = arith::XOrIOp::create(
+        b, loc, chunk, arith::RemUIOp::create(b, loc, row, cst(loc, 8)));
+    Value element = add(loc, mul(loc, panel, cst(loc, physRows * 64)),
+                        mul(loc, row, cst(loc, 64)));
+    element = add(loc, element, mul(loc, swizzledChunk, cst(loc, 8)));
+    return add(loc, element,
+               arith::RemUIOp::create(b, loc, inPanel, cst(loc, 8)));
+  }
   auto type = cast<MemRefType>(tile.getType());
   auto [strides, offset] = type.getStridesAndOffset();
   (void)offset;
   // The physical row stride: the larger of the two (the other is 1).
   int64_t stride = std::max(strides[0], strides[1]);
+  return add(loc, mul(loc, row, cst(loc, stride)), col);
+}
+
+Value FragmentLowering::halfPointer(Location loc, Value tile, Value row,
+                                    Value col) {
   Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, tile);
-  Value element = add(loc, mul(loc, row, cst(loc, stride)), col);
+  Value element = halfElement(loc, tile, row, col);
   Value address = add(loc, base, mul(loc, element, cst(loc, 2)));
   Value address64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), address);
   auto shared = LLVM::LLVMPointerType::get(b.getContext(), 3);
@@ -596,7 +692,7 @@ LogicalResult FragmentLowering::lowerLoad(LoadOp op) {
 LogicalResult FragmentLowering::lowerHalfLoad(LoadOp op, const HalfTile &half) {
   Location loc = op.getLoc();
   b.setInsertionPoint(op);
-  auto tileType = cast<MemRefType>(op.getDest().getType());
+  MemRefType tileType = logicalType(op.getDest());
   // Physical rows are global rows either way.
   int64_t rows = tileType.getDimSize(half.physicallyTransposed ? 1 : 0);
   int64_t cols = tileType.getDimSize(half.physicallyTransposed ? 0 : 1);
@@ -658,6 +754,8 @@ LogicalResult FragmentLowering::lowerHalfLoad(LoadOp op, const HalfTile &half) {
         SmallVector<Value> at = half.physicallyTransposed
                                     ? SmallVector<Value>{col, r}
                                     : SmallVector<Value>{r, col};
+        if (half.swizzled)
+          at = {halfElement(loc, op.getDest(), r, col)};
         memref::StoreOp::create(b, loc, v, op.getDest(), at);
       }
     });
@@ -678,12 +776,24 @@ LogicalResult FragmentLowering::lowerHalfLoad(LoadOp op, const HalfTile &half) {
   // One group per load on every path (an empty one when the copy was
   // synchronous), so that wait_group counts mean the same either way.
   NVVM::CpAsyncCommitGroupOp::create(b, loc);
-  if (op.getStage() && hasLaterReader(op, op.getDest()))
+  if (op.getStage() && hasLaterReader(op, op.getDest())) {
     pendingCopies.push_back({op.getDest(), op->getBlock()});
-  else
+  } else {
     NVVM::CpAsyncWaitGroupOp::create(b, loc, 0);
+    fenceForWgmma(loc, op.getDest());
+  }
   b.eraseOp(op);
   return success();
+}
+
+void FragmentLowering::fenceForWgmma(Location loc, Value tile) {
+  const HalfTile *half = halfTile(tile);
+  if (!half || !half->swizzled)
+    return;
+  NVVM::FenceProxyOp::create(
+      b, loc, NVVM::ProxyKind::async_shared,
+      NVVM::SharedSpaceAttr::get(b.getContext(),
+                                 NVVM::SharedSpace::shared_cta));
 }
 
 bool FragmentLowering::hasLaterReader(Operation *load, Value tile) const {
@@ -709,6 +819,7 @@ void FragmentLowering::waitForCopy(Operation *reader, Value tile) {
   bool sameBlock = llvm::all_of(
       pendingCopies, [&](auto &p) { return p.second == reader->getBlock(); });
   NVVM::CpAsyncWaitGroupOp::create(b, reader->getLoc(), sameBlock ? later : 0);
+  fenceForWgmma(reader->getLoc(), tile);
   if (sameBlock)
     pendingCopies.erase(pendingCopies.begin(), it + 1);
   else
@@ -821,6 +932,161 @@ LogicalResult FragmentLowering::lowerReduce(ReduceOp op) {
   return success();
 }
 
+std::array<Value, 4> FragmentLowering::aFragment(Location loc, GemmOp op,
+                                                 int64_t s, int64_t kk,
+                                                 Value mBase) {
+  const HalfTile *aHalf = halfTile(op.getA());
+  std::array<Value, 4> a;
+  if (isFragment(op.getA())) {
+    FragmentShape aShape = shapeOf(op.getA());
+    for (int64_t r = 0; r < 4; ++r) {
+      int64_t nt = 2 * kk + r / 2, k = 2 * (r % 2);
+      a[r] = pack(loc, reg(loc, op.getA(), aShape.index(s, nt, k)),
+                  reg(loc, op.getA(), aShape.index(s, nt, k + 1)));
+    }
+  } else if (aHalf && !aHalf->physicallyTransposed) {
+    // Matrices 0..3 = (rows 0-7 | 8-15) × (k 0-7 | 8-15); lane l points
+    // at row l % 16, column 8 · (l / 16).
+    Value p = halfPointer(loc, op.getA(), add(loc, mBase, l16),
+                          add(loc, cst(loc, 16 * kk), hi16));
+    SmallVector<Value> r = ldmatrix(loc, p, 4, /*trans=*/false);
+    a = {r[0], r[1], r[2], r[3]};
+  } else if (aHalf) {
+    // Stored [k][m]: the transposed ldmatrix of rows k.
+    Value p = halfPointer(loc, op.getA(),
+                          add(loc, cst(loc, 16 * kk), add(loc, l8, hi16)),
+                          add(loc, mBase, hi8));
+    SmallVector<Value> r = ldmatrix(loc, p, 4, /*trans=*/true);
+    a = {r[0], r[1], r[2], r[3]};
+  } else {
+    for (int64_t r = 0; r < 4; ++r) {
+      Value row = add(loc, mBase, add(loc, g, cst(loc, 8 * (r % 2))));
+      Value col = add(loc, cst(loc, 16 * kk + 8 * (r / 2)), twoT);
+      a[r] =
+          pack(loc, sharedElement(loc, op.getA(), row, col),
+               sharedElement(loc, op.getA(), row, add(loc, col, cst(loc, 1))));
+    }
+  }
+
+  return a;
+}
+
+/// acc[M×N] += A[M×K] · B on sm_90a: per 64-row warpgroup slice and k-step
+/// one `wgmma.mma_async m64nNk16`, A from registers (the same m16n8k16 A
+/// fragment each warp would give mma.sync: PTX ISA, "Register Fragments" of
+/// wgmma), B from the swizzled shared tile through a matrix descriptor. The
+/// accumulator of slice s is, register for register, the fragment's slot s:
+/// wgmma's value i sits at row 16·warp + g + 8·((i / 2) % 2), column
+/// 8·(i / 4) + 2t + i % 2, which is (n-tile i / 4, register i % 4).
+///
+/// Upstream's nvvm.wgmma.mma_async takes A only as a shared-memory
+/// descriptor in LLVM 22, so this form (register A, which keeps P out of
+/// shared memory, as FlashAttention-3 does) is inline PTX.
+LogicalResult FragmentLowering::lowerWarpgroupGemm(GemmOp op) {
+  Location loc = op.getLoc();
+  b.setInsertionPoint(op);
+  FragmentShape accShape = shapeOf(op.getAcc());
+  int64_t kSteps = logicalType(op.getA()).getDimSize(1) / 16;
+  int64_t n = accShape.cols, values = n / 2;
+  const HalfTile &half = *halfTile(op.getB());
+  MemRefType bType = logicalType(op.getB());
+  int64_t physRows = bType.getDimSize(half.physicallyTransposed ? 1 : 0);
+  // B[k][n] physically [n][k] is K-major (wgmma's native B); [k][n] is
+  // N-major, which wgmma reads with imm-trans-b = 1.
+  bool kMajor = op.getTransposeB() != half.physicallyTransposed;
+
+  // Descriptor (PTX ISA, "Matrix Descriptor Format"): start address >> 4 in
+  // bits 0-13, leading byte offset >> 4 in 16-29, stride byte offset >> 4 in
+  // 32-45, swizzle mode in 62-63 (1: 128 bytes). An 8-row swizzle atom is
+  // 1024 bytes: the stride between 8-row groups either way. N-major B spans
+  // several 64-column panels along N: the leading offset is the panel size.
+  // K-major B reads one panel per k-step (its leading offset is unused).
+  int64_t panelBytes = physRows * 128;
+  uint64_t high = (uint64_t{1} << 62) |
+                  (uint64_t{kSwizzleAtomBytes >> 4} << 32) |
+                  (uint64_t(kMajor ? 1 : panelBytes >> 4) << 16);
+  Type i64 = b.getI64Type();
+  auto c64 = [&](uint64_t v) {
+    return arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(v));
+  };
+  Value base = arith::IndexCastOp::create(
+      b, loc, i64,
+      memref::ExtractAlignedPointerAsIndexOp::create(b, loc, op.getB()));
+  Value start = arith::AndIOp::create(
+      b, loc, arith::ShRUIOp::create(b, loc, base, c64(4)), c64(0x3fff));
+  Value descriptor0 = arith::OrIOp::create(b, loc, start, c64(high));
+  auto descriptorAt = [&](int64_t kk) -> Value {
+    // K-major: k-step kk is 32 bytes into panel kk / 4 (the swizzle is
+    // applied by the hardware on the final address, as for the rows).
+    // N-major: it is rows 16·kk.. of every panel.
+    int64_t bytes =
+        kMajor ? (kk / 4) * panelBytes + (kk % 4) * 32 : kk * 16 * 128;
+    return arith::AddIOp::create(b, loc, descriptor0, c64(bytes >> 4));
+  };
+
+  StringRef type = plan.mmaType.isBF16() ? "bf16" : "f16";
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << "wgmma.mma_async.sync.aligned.m64n" << n << "k16.f32." << type << "."
+     << type << " {";
+  for (int64_t i = 0; i < values; ++i)
+    os << (i ? ", " : "") << "$" << i;
+  // Operands count the outputs, then the tied accumulator inputs, then A
+  // and the descriptor.
+  int64_t aFirst = 2 * values;
+  os << "}, {$" << aFirst << ", $" << aFirst + 1 << ", $" << aFirst + 2 << ", $"
+     << aFirst + 3 << "}, $" << aFirst + 4 << ", 1, 1, 1, " << (kMajor ? 0 : 1)
+     << ";";
+  std::string constraints;
+  for (int64_t i = 0; i < values; ++i)
+    constraints += "=f,";
+  for (int64_t i = 0; i < values; ++i)
+    constraints += std::to_string(i) + ",";
+  constraints += "r,r,r,r,l";
+  Type f32Type = b.getF32Type();
+  auto accStruct = LLVM::LLVMStructType::getLiteral(
+      b.getContext(), SmallVector<Type>(values, f32Type));
+
+  // Every A register and accumulator is written before the fence: wgmma may
+  // read no register that other instructions write after it (PTX ISA,
+  // wgmma.fence).
+  SmallVector<SmallVector<std::array<Value, 4>>> aRegs(accShape.slots);
+  SmallVector<SmallVector<Value>> results(accShape.slots);
+  for (int64_t s = 0; s < accShape.slots; ++s) {
+    Value mBase = mul(loc, add(loc, cst(loc, s * warps), warp), cst(loc, 16));
+    for (int64_t kk = 0; kk < kSteps; ++kk)
+      aRegs[s].push_back(aFragment(loc, op, s, kk, mBase));
+    for (int64_t i = 0; i < values; ++i)
+      results[s].push_back(reg(loc, op.getAcc(), accShape.index(s, 0, 0) + i));
+  }
+  NVVM::WgmmaFenceAlignedOp::create(b, loc);
+  for (int64_t s = 0; s < accShape.slots; ++s) {
+    SmallVector<Value> &acc = results[s];
+    for (int64_t kk = 0; kk < kSteps; ++kk) {
+      const std::array<Value, 4> &a = aRegs[s][kk];
+      SmallVector<Value> operands(acc);
+      operands.append(a.begin(), a.end());
+      operands.push_back(descriptorAt(kk));
+      Value d = LLVM::InlineAsmOp::create(
+                    b, loc, accStruct, operands, text, constraints,
+                    /*has_side_effects=*/true, /*is_align_stack=*/false,
+                    LLVM::tailcallkind::TailCallKind::None,
+                    /*asm_dialect=*/LLVM::AsmDialectAttr(),
+                    /*operand_attrs=*/ArrayAttr())
+                    .getResult(0);
+      for (int64_t i = 0; i < values; ++i)
+        acc[i] = LLVM::ExtractValueOp::create(b, loc, d, ArrayRef<int64_t>{i});
+    }
+  }
+  NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+  NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+  for (int64_t s = 0; s < accShape.slots; ++s)
+    for (int64_t i = 0; i < values; ++i)
+      setReg(loc, op.getAcc(), accShape.index(s, 0, 0) + i, results[s][i]);
+  b.eraseOp(op);
+  return success();
+}
+
 /// acc[M×N] += A[M×K] · B, one m16n8k16 mma.sync per (m-tile, n-tile, k-step).
 /// A comes from a fragment (its accumulator registers are A's registers) or
 /// from shared memory; B from shared memory, through ldmatrix when 16-bit.
@@ -837,17 +1103,6 @@ LogicalResult FragmentLowering::lowerGemm(GemmOp op) {
   Type f32Type = b.getF32Type();
   auto accStruct = LLVM::LLVMStructType::getLiteral(
       b.getContext(), SmallVector<Type>(4, f32Type));
-  Value l8 = arith::RemUIOp::create(b, loc, lane, cst(loc, 8));
-  Value l16 = arith::RemUIOp::create(b, loc, lane, cst(loc, 16));
-  Value hi8 = mul(loc,
-                  arith::RemUIOp::create(
-                      b, loc, arith::DivUIOp::create(b, loc, lane, cst(loc, 8)),
-                      cst(loc, 2)),
-                  cst(loc, 8)); // 8 · ((l / 8) % 2)
-  Value hi16 = mul(loc, arith::DivUIOp::create(b, loc, lane, cst(loc, 16)),
-                   cst(loc, 8)); // 8 · (l / 16)
-
-  const HalfTile *aHalf = halfTile(op.getA());
   const HalfTile *bHalf = halfTile(op.getB());
   for (int64_t s = 0; s < accShape.slots; ++s) {
     scf::IfOp slotIf;
@@ -863,38 +1118,7 @@ LogicalResult FragmentLowering::lowerGemm(GemmOp op) {
 
     for (int64_t kk = 0; kk < kSteps; ++kk) {
       std::array<Value, 2> nextB; // the second n-tile of an ldmatrix.x4
-      // A: four registers a0..a3 = rows (g, g+8) × columns (2t, 8+2t).
-      std::array<Value, 4> a;
-      if (isFragment(op.getA())) {
-        FragmentShape aShape = shapeOf(op.getA());
-        for (int64_t r = 0; r < 4; ++r) {
-          int64_t nt = 2 * kk + r / 2, k = 2 * (r % 2);
-          a[r] = pack(loc, reg(loc, op.getA(), aShape.index(s, nt, k)),
-                      reg(loc, op.getA(), aShape.index(s, nt, k + 1)));
-        }
-      } else if (aHalf && !aHalf->physicallyTransposed) {
-        // Matrices 0..3 = (rows 0-7 | 8-15) × (k 0-7 | 8-15); lane l points
-        // at row l % 16, column 8 · (l / 16).
-        Value p = halfPointer(loc, op.getA(), add(loc, mBase, l16),
-                              add(loc, cst(loc, 16 * kk), hi16));
-        SmallVector<Value> r = ldmatrix(loc, p, 4, /*trans=*/false);
-        a = {r[0], r[1], r[2], r[3]};
-      } else if (aHalf) {
-        // Stored [k][m]: the transposed ldmatrix of rows k.
-        Value p = halfPointer(loc, op.getA(),
-                              add(loc, cst(loc, 16 * kk), add(loc, l8, hi16)),
-                              add(loc, mBase, hi8));
-        SmallVector<Value> r = ldmatrix(loc, p, 4, /*trans=*/true);
-        a = {r[0], r[1], r[2], r[3]};
-      } else {
-        for (int64_t r = 0; r < 4; ++r) {
-          Value row = add(loc, mBase, add(loc, g, cst(loc, 8 * (r % 2))));
-          Value col = add(loc, cst(loc, 16 * kk + 8 * (r / 2)), twoT);
-          a[r] = pack(
-              loc, sharedElement(loc, op.getA(), row, col),
-              sharedElement(loc, op.getA(), row, add(loc, col, cst(loc, 1))));
-        }
-      }
+      std::array<Value, 4> a = aFragment(loc, op, s, kk, mBase);
 
       for (int64_t nt = 0; nt < nTiles; ++nt) {
         // B: b0 = B[k = 2t, 2t+1][n = g], b1 = the same at k + 8.
@@ -993,7 +1217,10 @@ LogicalResult FragmentLowering::lower(Operation *op) {
       .Case<StoreOp>([&](auto o) { return lowerStore(o); })
       .Case<MapOp>([&](auto o) { return lowerMap(o); })
       .Case<ReduceOp>([&](auto o) { return lowerReduce(o); })
-      .Case<GemmOp>([&](auto o) { return lowerGemm(o); })
+      .Case<GemmOp>([&](GemmOp o) {
+        return plan.wgmmaGemms.contains(o) ? lowerWarpgroupGemm(o)
+                                           : lowerGemm(o);
+      })
       .Default([](Operation *o) {
         return o->emitOpError("has no fragment lowering");
       });

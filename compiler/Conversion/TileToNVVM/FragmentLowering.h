@@ -29,6 +29,11 @@ struct HalfTile {
   /// The load wrote it with `transpose`: physically it keeps the global row
   /// order (rows × cols of the source), the transpose of its logical shape.
   bool physicallyTransposed = false;
+  /// Read only as wgmma's B: no padding, the physical columns cut into
+  /// 64-element (128-byte) panels, each a column of rows with the 128-byte
+  /// swizzle (16-byte chunk c of row r at chunk c ^ (r % 8)), the layout a
+  /// wgmma matrix descriptor with swizzle mode 1 walks.
+  bool swizzled = false;
 };
 
 /// What the fragment path decided for one kernel.
@@ -39,14 +44,22 @@ struct FragmentPlan {
   llvm::DenseMap<Operation *, HalfTile> halfTiles;
   /// bf16 or f16: the type of mma.sync's A and B.
   Type mmaType;
+  /// Gemms that become wgmma.mma_async (sm_90a); the rest use mma.sync.
+  llvm::SmallPtrSet<Operation *, 4> wgmmaGemms;
 };
 
 /// Returns true and fills `plan` when every fragment tile of `func` can be
 /// spread over the lanes of `threads` threads and the kernel has a 16-bit
 /// gemm; otherwise `why` says what stopped it and the SIMT lowering runs
-/// alone.
-bool planFragments(gpu::GPUFuncOp func, int64_t threads, FragmentPlan &plan,
-                   std::string &why);
+/// alone. With `wgmma`, gemms that fit warpgroup MMA are marked for it.
+bool planFragments(gpu::GPUFuncOp func, int64_t threads, bool wgmma,
+                   FragmentPlan &plan, std::string &why);
+
+/// Bytes a swizzled tile's base must be aligned to: one 8-row swizzle atom.
+constexpr int64_t kSwizzleAtomBytes = 1024;
+
+/// Elements of a 16-bit shared tile's storage (padded or swizzled).
+int64_t halfTileElements(MemRefType tileType, const HalfTile &half);
 
 /// Elements between two physical rows of a 16-bit shared tile.
 int64_t halfTileRowStride(MemRefType tileType, const HalfTile &half);

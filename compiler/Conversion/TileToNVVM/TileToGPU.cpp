@@ -1,7 +1,10 @@
-//===- TileToGPU.cpp - skim_tile kernels to SIMT gpu.func kernels ---------===//
+//===- TileToGPU.cpp - skim_tile kernels to NVIDIA gpu.func kernels -------===//
 //
-// The first NVIDIA lowering: correct, not fast. One grid block is one CTA of
-// `block-size` threads (128). Every tile, fragment or shared, lives in
+// The pass, and its SIMT half: correct, not fast. Kernels with 16-bit gemms
+// go to the tensor-core half first (FragmentLowering.cpp: mma.sync, and
+// wgmma on sm_90a); what it leaves, and f32 kernels, are lowered here. One
+// grid block is one CTA of `block-size` threads (128, or the schedule's
+// warps). In the SIMT distribution every tile, fragment or shared, lives in
 // workgroup memory (views of one dynamic shared-memory buffer), and every
 // tile op becomes a loop over the tile's elements strided by threadIdx.x,
 // between two gpu.barrier ops:
@@ -16,9 +19,6 @@
 // runs on thread 0 between barriers, and skim-tile's scratch (allocas) lives
 // in a global scratch slot the CTA takes from a pool (ScalarCode.cpp,
 // ScratchPool.cpp).
-//
-// Not yet: register fragments with layouts and mma.sync/wgmma (the next
-// step, docs/TileLevel.md §6), cp.async/TMA.
 //
 // math ops never reach libdevice: exp2 and log2 become the
 // llvm.nvvm.{ex2,lg2}.approx.f32 intrinsics, exp, log and tanh are built on
@@ -156,7 +156,8 @@ void GpuLowering::lowerGemm(GemmOp op) {
   bool transposeB = op.getTransposeB();
   b.setInsertionPoint(op);
   // SIMT: thread tid computes acc[i, j] for e = i * n + j ≡ tid (mod
-  // threads), one dot product each. mma.sync / wgmma replace this next.
+  // threads), one dot product each (f32 gemms; 16-bit ones take mma.sync or
+  // wgmma in FragmentLowering.cpp).
   forEachOwned(loc, m * n, [&](Value e) {
     auto [i, j] = split(loc, e, n);
     Value old = memref::LoadOp::create(b, loc, op.getAcc(), ValueRange{i, j});
@@ -465,9 +466,10 @@ struct SkimLowerTileToGpuPass
     // fragment distribution, shared memory otherwise.
     FragmentPlan plan;
     std::string simtReason;
-    bool useFragments = planFragments(func, threads, plan, simtReason);
+    bool useFragments = planFragments(func, threads, wgmma, plan, simtReason);
+    StringRef distribution = plan.wgmmaGemms.empty() ? "mma.sync" : "wgmma";
     func->setAttr("skim.distribution",
-                  rewriter.getStringAttr(useFragments ? "mma.sync"
+                  rewriter.getStringAttr(useFragments ? distribution.str()
                                                       : "simt: " + simtReason));
     FailureOr<int64_t> sharedBytes =
         placeTiles(func, rewriter, tid, useFragments ? &plan : nullptr);
@@ -555,19 +557,26 @@ struct SkimLowerTileToGpuPass
             arith::ConstantIndexOp::create(rewriter, op.getLoc(), offset);
         int64_t bytes;
         if (isHalf) {
-          // A flat 16-bit buffer of padded rows, seen through a strided view.
-          MemRefType viewType = halfTileViewType(type, *halfTile, workgroup);
-          int64_t physRows =
-              type.getDimSize(halfTile->physicallyTransposed ? 1 : 0);
-          int64_t elements = physRows * halfTileRowStride(type, *halfTile);
+          // A flat 16-bit buffer: padded rows seen through a strided view, or
+          // swizzled panels that only address arithmetic can see.
+          int64_t elements = halfTileElements(type, *halfTile);
+          if (halfTile->swizzled) {
+            offset = llvm::alignTo(offset, kSwizzleAtomBytes);
+            shift =
+                arith::ConstantIndexOp::create(rewriter, op.getLoc(), offset);
+          }
           auto flatType =
               MemRefType::get({elements}, halfTile->elementType,
                               MemRefLayoutAttrInterface(), workgroup);
           Value flat = memref::ViewOp::create(rewriter, op.getLoc(), flatType,
                                               smem, shift, ValueRange{});
-          storage = memref::ReinterpretCastOp::create(
-              rewriter, op.getLoc(), viewType, flat, 0, type.getShape(),
-              viewType.getStridesAndOffset().first);
+          storage = flat;
+          if (!halfTile->swizzled) {
+            MemRefType viewType = halfTileViewType(type, *halfTile, workgroup);
+            storage = memref::ReinterpretCastOp::create(
+                rewriter, op.getLoc(), viewType, flat, 0, type.getShape(),
+                viewType.getStridesAndOffset().first);
+          }
           bytes = elements * 2;
         } else {
           auto viewType =

@@ -13,8 +13,9 @@
 
 // PTX: gpu.binary @skim_kernels
 // PTX-SAME: .target sm_90
-// Dynamic shared memory of unknown size, as CUDA C++'s extern __shared__.
-// PTX-SAME: .extern .shared .align 16 .b8 __dynamic_shmem__0[];
+// Dynamic shared memory of unknown size, as CUDA C++'s extern __shared__,
+// aligned for the wgmma swizzle atoms.
+// PTX-SAME: .extern .shared .align 1024 .b8 __dynamic_shmem__0[];
 // PTX-SAME: .entry skim_k0_attention
 // PTX-SAME: bar.sync
 // PTX-SAME: ex2.approx.f32

@@ -27,12 +27,16 @@ patterns = {
     "cp.async": r"^\s*cp\.async\.cg\.shared\.global",
     "shfl.bfly": r"^\s*shfl\.sync\.bfly\.b32",
     "ex2.approx": r"^\s*ex2\.approx",
+    "wgmma": r"^\s*wgmma\.mma_async\.sync\.aligned\.(m64n\d+k16)\.f32\.\w+\.\w+",
+    "wgmma.fence": r"^\s*wgmma\.fence\.sync\.aligned",
+    "wgmma.wait_group": r"^\s*wgmma\.wait_group\.sync\.aligned",
+    "fence.proxy.async": r"^\s*fence\.proxy\.async\.shared::cta",
     "local memory": r"^\s*(ld|st)\.local",
 }
 for name, pattern in patterns.items():
     hits = re.findall(pattern, ptx, re.M)
     print(f"{name}: {len(hits)}")
-    if name in ("mma.sync", "ldmatrix") and hits:
+    if name in ("mma.sync", "ldmatrix", "wgmma") and hits:
         kinds = {}
         for h in hits:
             key = "".join(h) if isinstance(h, tuple) else h
