@@ -14,8 +14,16 @@ def SkimTilePass : Pass<"skim-tile", "::mlir::ModuleOp"> {
     workspace buffers, and the order of launches, grid rules and argument
     lists are recorded in a `skim.plan` string attribute on the module
     (docs/LaunchPlan.md).
-    Schedules come from each op's `#skim.schedule`, or the target defaults.
+    Schedules come from each op's `#skim.schedule`, or the target defaults:
+    block_m 64, block_n 64, 4 warps, except `tensor-core-block-m` rows for
+    16-bit attention kernels (the pipeline sets 128 for sm_90a, where one
+    warpgroup issuing two 64-row wgmma slices per gemm measured fastest).
   }];
+  let options = [
+    Option<"tensorCoreBlockM", "tensor-core-block-m", "int64_t",
+           /*default=*/"64",
+           "default block_m of bf16/f16 attention kernels without a schedule">
+  ];
   let dependentDialects = ["::mlir::skim::tile::SkimTileDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",

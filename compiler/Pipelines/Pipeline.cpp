@@ -79,10 +79,12 @@ LogicalResult mlir::skim::buildSkimPipeline(OpPassManager &pm,
     // not model) or SIMT loops, then upstream's NVVM lowering to PTX or a
     // cubin.
     bool wgmma = cuda.chip == "sm_90a" && !options.emulateLanes;
-    pipeline = std::string("skim-expand-variants,skim-tile,") +
-               (wgmma ? "skim-lower-tile-to-gpu{wgmma=true}"
-                      : "skim-lower-tile-to-gpu") +
-               ",canonicalize,cse,";
+    // sm_90a's default tile: 128 query rows, two wgmma slices per warpgroup
+    // (bench/NOTES.md has the sweep).
+    pipeline = wgmma ? "skim-expand-variants,skim-tile{tensor-core-block-m=128},"
+                       "skim-lower-tile-to-gpu{wgmma=true}"
+                     : "skim-expand-variants,skim-tile,skim-lower-tile-to-gpu";
+    pipeline += ",canonicalize,cse,";
     pipeline += options.emulateLanes
                     ? laneEmulatorTail()
                     : "lower-affine,convert-scf-to-cf," + cudaPipelineTail(cuda);

@@ -21,6 +21,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <numeric>
 
@@ -65,9 +66,26 @@ private:
   /// `rowMask` (an M-row f32 tile, or null) zeroes the rows whose own
   /// selection does (in a selection pass) or does not (in a window pass)
   /// contain this chunk's block.
-  void processChunk(Value c0, Value valid, bool fromSelection, Value rowMask = {});
+  ///
+  /// `prefetchNext`, when given, means this chunk's keys were already asked
+  /// for (by the loop's prologue or the previous chunk) and is called right
+  /// after Q·Kᵀ, when K is free, to ask for the next chunk's keys: where
+  /// copies are asynchronous they land during this chunk's softmax and P·V.
+  void processChunk(Value c0, Value valid, bool fromSelection, Value rowMask = {},
+                    const std::function<void()> &prefetchNext = {});
   void loadKeys(Value offset, Value valid, std::optional<int64_t> stage = {}) {
     kb.load(kG, offset, ks.s, kb.c(0), valid, K, 1, 0.0, kTransposed, stage);
+  }
+  Value keyOffset(Value c0) {
+    return kb.add(kb.add(kb.mul(batch, ks.b), kb.mul(c0, ks.s)), kb.mul(kvh, ks.h));
+  }
+  /// K of the chunk at c0 in stage 0, its valid rows clamped to 0 past the
+  /// range (an always-issued copy keeps the asynchronous copies' count the
+  /// same on every iteration).
+  void requestKeys(Value c0, Value hi) {
+    Value valid = kb.max(kb.c(0), kb.min(kb.c(bn), kb.sub(hi, c0)));
+    loadKeys(keyOffset(kb.min(c0, kb.max(kb.c(0), kb.sub(hi, kb.c(1))))), valid,
+             /*stage=*/0);
   }
   void rangeChunks(Value lo, Value hi, bool skipSelected);
   /// The position of `block` in the first `count` union entries, or −1.
@@ -138,17 +156,20 @@ void AttentionEmitter::setUpGeometry() {
 }
 
 void AttentionEmitter::processChunk(Value c0, Value valid, bool fromSelection,
-                                    Value rowMask) {
+                                    Value rowMask,
+                                    const std::function<void()> &prefetchNext) {
   OpBuilder &b = kb.b;
   Location loc = kb.loc;
-  Value kOff = kb.add(kb.add(kb.mul(batch, ks.b), kb.mul(c0, ks.s)), kb.mul(kvh, ks.h));
-  loadKeys(kOff, valid, /*stage=*/0);
+  if (!prefetchNext)
+    loadKeys(keyOffset(c0), valid, /*stage=*/0);
   // V is asked for now, in pipeline stage 1: where copies are asynchronous
   // (cp.async) it arrives while Q·Kᵀ and the softmax run.
   Value vOff = kb.add(kb.add(kb.mul(batch, vs.b), kb.mul(c0, vs.s)), kb.mul(kvh, vs.h));
   kb.load(vG, vOff, vs.s, kb.c(0), valid, V, 1, 0.0, false, /*stage=*/1);
   kb.fill(St, 0.0);
   kb.gemm(Q, K, St, /*transposeB=*/!kTransposed);
+  if (prefetchNext)
+    prefetchNext();
 
   // Scores in base 2: scale · log2 e, or softcap · tanh(scale / softcap · x)
   // · log2 e.
@@ -249,12 +270,18 @@ void AttentionEmitter::processChunk(Value c0, Value valid, bool fromSelection,
 void AttentionEmitter::rangeChunks(Value lo, Value hi, bool skipSelected) {
   Value bnV = kb.c(bn);
   Value start = kb.mul(kb.floorDiv(lo, bnV), bnV);
+  if (!skipSelected) {
+    // K one chunk ahead: the prologue asks for the first chunk's keys, each
+    // chunk for the next one's once Q·Kᵀ is done with K.
+    requestKeys(start, hi);
+    kb.forLoop(start, hi, bnV, [&](Value c0) {
+      processChunk(c0, kb.min(bnV, kb.sub(hi, c0)), /*fromSelection=*/false, {},
+                   [&] { requestKeys(kb.add(c0, bnV), hi); });
+    });
+    return;
+  }
   kb.forLoop(start, hi, bnV, [&](Value c0) {
     Value valid = kb.min(bnV, kb.sub(hi, c0));
-    if (!skipSelected) {
-      processChunk(c0, valid, /*fromSelection=*/false);
-      return;
-    }
     // A block some rows selected was attended by those rows already: the
     // window pass masks them out for this chunk.
     Value block = kb.floorDiv(c0, kb.c(s.kvBlock));

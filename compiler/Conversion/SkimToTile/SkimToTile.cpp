@@ -30,7 +30,8 @@ namespace {
 
 class PlanBuilder {
 public:
-  PlanBuilder(ModuleOp module, func::FuncOp func) : module(module), func(func) {}
+  PlanBuilder(ModuleOp module, func::FuncOp func, int64_t tensorCoreBlockM)
+      : module(module), func(func), tensorCoreBlockM(tensorCoreBlockM) {}
   LogicalResult build();
   Plan plan;
 
@@ -95,11 +96,16 @@ private:
   std::string kernelName(StringRef what) {
     return ("skim_k" + std::to_string(plan.kernels.size()) + "_" + what).str();
   }
-  static ScheduleAttr scheduleOf(Operation *op, MLIRContext *ctx) {
+  /// The op's schedule, or the default: block_m 64, or the target's
+  /// `tensorCoreBlockM` for a 16-bit attention that is not NSA's fused
+  /// scoring stage (whose score rows grow with the tile).
+  ScheduleAttr scheduleOf(AttentionOp op, bool nsaFused) const {
     if (auto s = op->getAttrOfType<ScheduleAttr>("schedule"))
       return s;
-    return ScheduleAttr::get(ctx, 64, 64, 4, 2, LoopOrder::query_major, true, 1, 1,
-                             Attribute());
+    Type type = cast<ShapedType>(op.getQuery().getType()).getElementType();
+    bool tensorCores = (type.isBF16() || type.isF16()) && !nsaFused;
+    return ScheduleAttr::get(op.getContext(), tensorCores ? tensorCoreBlockM : 64, 64,
+                             4, 2, LoopOrder::query_major, true, 1, 1, Attribute());
   }
 
   ModuleOp module;
@@ -107,6 +113,7 @@ private:
   DenseMap<Value, int> buffers;
   DenseMap<Value, SizeExpr> sizes;
   DenseSet<Operation *> fused;
+  int64_t tensorCoreBlockM;
 };
 
 LogicalResult PlanBuilder::build() {
@@ -235,7 +242,11 @@ LogicalResult PlanBuilder::visitAttention(AttentionOp op) {
           {spec.indices.id,
            dimExpr(op.getKey(), 1).ceilDiv(SizeExpr::constant(spec.kvBlock))});
   }
-  ScheduleAttr schedule = scheduleOf(op, ctx);
+  bool nsaFused = op.getLse().hasOneUse() && [&] {
+    auto scores = dyn_cast<BlockScoresOp>(*op.getLse().getUsers().begin());
+    return scores && scores.getKind() == ScoreKind::nsa;
+  }();
+  ScheduleAttr schedule = scheduleOf(op, nsaFused);
   spec.blockM = schedule.getBlockM();
   spec.blockN = schedule.getBlockN();
   spec.packGqa = schedule.getPackGqa();
@@ -456,6 +467,7 @@ LogicalResult PlanBuilder::visitCombine(Operation *op, bool merge) {
 }
 
 struct SkimTilePass : skim::impl::SkimTilePassBase<SkimTilePass> {
+  using SkimTilePassBase::SkimTilePassBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<func::FuncOp> variants;
@@ -472,7 +484,7 @@ struct SkimTilePass : skim::impl::SkimTilePassBase<SkimTilePass> {
       func.emitError("the variant function must be a single block");
       return signalPassFailure();
     }
-    PlanBuilder builder(module, func);
+    PlanBuilder builder(module, func, tensorCoreBlockM);
     if (failed(builder.build()))
       return signalPassFailure();
     module->setAttr("skim.plan", StringAttr::get(&getContext(),

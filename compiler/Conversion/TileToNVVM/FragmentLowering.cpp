@@ -391,6 +391,17 @@ public:
   LogicalResult lower(Operation *op);
   bool touchesShared(Operation *op) const;
   bool handles(Operation *op) const;
+  /// Notes the tiles of carried loads among `ops` before any is lowered:
+  /// their readers come first in program order.
+  void findCarriedTiles(ArrayRef<Operation *> ops) {
+    for (Operation *op : ops)
+      if (auto load = dyn_cast<LoadOp>(op);
+          load && load.getStage() && halfTile(load.getDest()) &&
+          isCarried(op)) {
+        carriedTiles.insert(load.getDest());
+        carriedLoads.insert(op);
+      }
+  }
 
 private:
   // Tiles.
@@ -478,6 +489,8 @@ private:
   /// Whether a gemm reads `tile` after `load` in its block, before any other
   /// load into it: only then may the copy stay in flight.
   bool hasLaterReader(Operation *load, Value tile) const;
+  /// A staged load whose reader is the next iteration of its loop.
+  bool isCarried(Operation *load) const;
   /// cp.async.wait_group before `reader` if `tile`'s copy is in flight.
   void waitForCopy(Operation *reader, Value tile);
 
@@ -504,6 +517,9 @@ private:
   Value l8, l16, hi8, hi16;
   /// cp.async groups committed and not yet waited for, oldest first.
   SmallVector<std::pair<Value, Block *>> pendingCopies;
+  /// Tiles that some loop fills for its next iteration (isCarried).
+  llvm::SmallPtrSet<Value, 4> carriedTiles;
+  llvm::SmallPtrSet<Operation *, 4> carriedLoads;
 };
 
 } // namespace
@@ -796,34 +812,83 @@ void FragmentLowering::fenceForWgmma(Location loc, Value tile) {
                                  NVVM::SharedSpace::shared_cta));
 }
 
-bool FragmentLowering::hasLaterReader(Operation *load, Value tile) const {
-  for (Operation *op = load->getNextNode(); op; op = op->getNextNode()) {
-    if (auto gemm = dyn_cast<GemmOp>(op))
-      if (gemm.getA() == tile || gemm.getB() == tile)
-        return true;
-    if (auto other = dyn_cast<LoadOp>(op))
-      if (other.getDest() == tile)
-        return false;
+/// What reads or rewrites `tile` first among `ops` (nested regions
+/// included): 1 for a gemm reading it, -1 for a load into it, 0 for
+/// neither.
+static int firstUse(iterator_range<Block::iterator> ops, Value tile) {
+  for (Operation &top : ops) {
+    int found = 0;
+    top.walk<WalkOrder::PreOrder>([&](Operation *op) {
+      if (auto gemm = dyn_cast<GemmOp>(op);
+          gemm && (gemm.getA() == tile || gemm.getB() == tile))
+        found = 1;
+      else if (auto load = dyn_cast<LoadOp>(op); load && load.getDest() == tile)
+        found = -1;
+      return found ? WalkResult::interrupt() : WalkResult::advance();
+    });
+    if (found)
+      return found;
   }
+  return 0;
+}
+
+bool FragmentLowering::hasLaterReader(Operation *load, Value tile) const {
+  Block *block = load->getBlock();
+  // A gemm after it (in this block, or inside a loop that follows: the
+  // prologue of a prefetching loop) reads it before it is reloaded.
+  if (firstUse({std::next(load->getIterator()), block->end()}, tile) == 1)
+    return true;
+  return carriedLoads.contains(load);
+}
+
+bool FragmentLowering::isCarried(Operation *load) const {
+  // A load into a tile that a gemm earlier in the same loop body read: the
+  // next iteration's reader (skim-tile's one-chunk-ahead K).
+  if (!isa_and_nonnull<scf::ForOp>(load->getParentOp()))
+    return false;
+  Value tile = cast<LoadOp>(load).getDest();
+  for (Operation &op : llvm::make_range(load->getBlock()->begin(),
+                                        load->getIterator()))
+    if (auto gemm = dyn_cast<GemmOp>(&op);
+        gemm && (gemm.getA() == tile || gemm.getB() == tile))
+      return true;
   return false;
 }
 
 void FragmentLowering::waitForCopy(Operation *reader, Value tile) {
-  auto it =
-      llvm::find_if(pendingCopies, [&](auto &p) { return p.first == tile; });
-  if (it == pendingCopies.end())
+  Block *block = reader->getBlock();
+  Location loc = reader->getLoc();
+  // Copy groups complete in the order they were committed, so waiting for
+  // one leaves exactly the groups committed after it in flight. That count
+  // is known when they were all committed unconditionally, in the reader's
+  // block, between the copy and the reader.
+  auto rit = llvm::find_if(llvm::reverse(pendingCopies),
+                           [&](auto &p) { return p.first == tile; });
+  bool carried = carriedTiles.contains(tile);
+  if (rit != pendingCopies.rend() && (!carried || rit->second == block)) {
+    auto it = std::prev(rit.base());
+    bool counted = it->second == block &&
+                   llvm::all_of(llvm::make_range(std::next(it),
+                                                 pendingCopies.end()),
+                                [&](auto &p) { return p.second == block; });
+    int64_t later = pendingCopies.end() - it - 1;
+    NVVM::CpAsyncWaitGroupOp::create(b, loc, counted ? later : 0);
+    fenceForWgmma(loc, tile);
+    if (counted)
+      pendingCopies.erase(pendingCopies.begin(), it + 1);
+    else
+      pendingCopies.clear();
     return;
-  // Groups complete in order: waiting for this one leaves the later ones of
-  // the same block in flight; anything else waits for all.
-  int64_t later = pendingCopies.end() - it - 1;
-  bool sameBlock = llvm::all_of(
-      pendingCopies, [&](auto &p) { return p.second == reader->getBlock(); });
-  NVVM::CpAsyncWaitGroupOp::create(b, reader->getLoc(), sameBlock ? later : 0);
-  fenceForWgmma(reader->getLoc(), tile);
-  if (sameBlock)
-    pendingCopies.erase(pendingCopies.begin(), it + 1);
-  else
-    pendingCopies.clear();
+  }
+  if (!carried)
+    return;
+  // The copy was committed by the previous iteration (or the loop's
+  // prologue), before every copy this iteration has committed so far.
+  int64_t later = llvm::count_if(pendingCopies,
+                                 [&](auto &p) { return p.second == block; });
+  NVVM::CpAsyncWaitGroupOp::create(b, loc, later);
+  fenceForWgmma(loc, tile);
+  llvm::erase_if(pendingCopies, [&](auto &p) { return p.second != block; });
 }
 
 LogicalResult FragmentLowering::lowerStore(StoreOp op) {
@@ -1239,6 +1304,7 @@ LogicalResult mlir::skim::lowerFragmentOps(
         lowering.handles(op))
       ops.push_back(op);
   });
+  lowering.findCarriedTiles(ops);
   for (Operation *op : ops)
     if (failed(lowering.lower(op)))
       return failure();

@@ -15,11 +15,13 @@
 // K lands untransposed (global rows), V as it is: 16-bit, 136-element rows.
 // CHECK-DAG: memref.reinterpret_cast {{.+}} to memref<128x64xbf16, strided<[1, 136]>, #gpu.address_space<workgroup>>
 // CHECK-DAG: memref.reinterpret_cast {{.+}} to memref<64x128xbf16, strided<[136, 1]>, #gpu.address_space<workgroup>>
-// Two pipeline stages: K and V are both in flight, Q·Kᵀ waits for K only
-// (all but the newest group), P·V for V.
-// CHECK: scf.for
+// Copies in flight across the loop: the prologue asks for the first K; a
+// chunk asks for V, Q·Kᵀ waits for K only (the previous iteration's group;
+// V's stays in flight), then the next chunk's K is asked for once every
+// warp is done with K, and P·V waits for V only (the new K stays in flight).
 // CHECK: nvvm.cp.async.shared.global {{.+}}, 16, cache = cg
 // CHECK: nvvm.cp.async.commit.group
+// CHECK: scf.for
 // CHECK: nvvm.cp.async.shared.global {{.+}}, 16, cache = cg
 // CHECK: nvvm.cp.async.commit.group
 // CHECK-NOT: nvvm.mma.sync
@@ -27,9 +29,13 @@
 // CHECK-NEXT: gpu.barrier
 // CHECK: nvvm.ldmatrix {{.+}} {eltType = #nvvm.ld_st_matrix_elt_type<b16>, layout = #nvvm.mma_layout<row>, num = 4 : i32, shape = #nvvm.ld_st_matrix_shape<m = 8, n = 8>}
 // CHECK: nvvm.mma.sync A[{{.+}}]  B[{{.+}}]  C[{{.+}}]  {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+// CHECK: gpu.barrier
+// CHECK: nvvm.cp.async.shared.global {{.+}}, 16, cache = cg
+// CHECK: nvvm.cp.async.commit.group
+// CHECK-NOT: nvvm.cp.async.wait.group
 // CHECK: gpu.shuffle  xor {{.+}}, %{{.+}}, %{{.+}} : f32
 // P·V waits for V and reads it with the transposed ldmatrix.
-// CHECK: nvvm.cp.async.wait.group 0
+// CHECK: nvvm.cp.async.wait.group 1
 // CHECK-NEXT: gpu.barrier
 // CHECK: nvvm.ldmatrix {{.+}} layout = #nvvm.mma_layout<col>, num = 4 : i32
 // CHECK: nvvm.mma.sync

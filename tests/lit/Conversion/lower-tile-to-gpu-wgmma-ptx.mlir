@@ -1,6 +1,7 @@
 // The wgmma kernels in sm_90a PTX, and what ptxas makes of them: per kernel
-// the KV loop's warpgroup MMAs (every wgmma and cp.async of the kernel sits
-// in that loop), one wgmma.fence / commit / wait_group 0 per gemm, the
+// the KV loop's warpgroup MMAs (every wgmma of the kernel sits in that loop;
+// cp.async: the first K before it, V and the next K in it), one
+// wgmma.fence / commit / wait_group 0 per gemm, the
 // async-proxy fence after each K/V copy lands, and no spills and no local
 // memory. Counts for one chunk of block_n keys:
 //   Q·Kᵀ: D/16 k-steps of m64n{block_n}k16 per 64-row slice
@@ -12,7 +13,7 @@
 // RUN: %python %S/Inputs/ptx_stats.py --ptxas sm_90a --module 2 < %t | FileCheck %s --check-prefix=W8
 
 // D128: mma.sync: 0
-// D128: cp.async: 2
+// D128: cp.async: 3
 // D128: wgmma: 12
 // D128-NEXT:   wgmma m64n128k16: 4
 // D128-NEXT:   wgmma m64n64k16: 8

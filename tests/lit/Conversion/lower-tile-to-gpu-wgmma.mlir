@@ -13,12 +13,13 @@
 // CHECK-DAG: memref.view %{{.+}}[%c0{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<8192xbf16, #gpu.address_space<workgroup>>
 // CHECK-DAG: memref.view %{{.+}}[%c16384{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<8192xbf16, #gpu.address_space<workgroup>>
 // CHECK-NOT: strided<
-// CHECK: scf.for
 // K and V land in 16-byte chunks, 1024 per 64 × 128 tile, each at its
-// swizzled place: chunk c of row r at c ^ (r % 8).
+// swizzled place: chunk c of row r at c ^ (r % 8). The first K before the
+// KV loop, then V in it.
 // CHECK: scf.for %[[CHUNK:.+]] = %thread_id_x to %c1024 step %c128
 // CHECK: arith.xori
 // CHECK: nvvm.cp.async.shared.global {{.+}}, 16, cache = cg
+// CHECK: scf.for
 // CHECK: scf.for %{{.+}} = %thread_id_x to %c1024 step %c128
 // Q·Kᵀ waits for K, fences it for the async proxy, then one m64n64k16 per
 // 16 of D: K is K-major (imm-trans-b 0).
@@ -30,9 +31,12 @@
 // CHECK-NEXT: llvm.extractvalue
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
 // CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
+// The next chunk's K is asked for, the softmax runs, then P·V: P from the S
+// registers, V N-major (imm-trans-b 1), N = D.
+// CHECK: nvvm.cp.async.commit.group
+// CHECK-NOT: nvvm.cp.async.wait.group
 // CHECK: gpu.shuffle  xor
-// P·V: P from the S registers, V N-major (imm-trans-b 1), N = D.
-// CHECK: nvvm.cp.async.wait.group 0
+// CHECK: nvvm.cp.async.wait.group 1
 // CHECK-NEXT: nvvm.fence.proxy
 // CHECK: nvvm.wgmma.fence.aligned
 // CHECK-COUNT-4: llvm.inline_asm has_side_effects "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {{.+}}, 1, 1, 1, 1;"

@@ -16,12 +16,14 @@
 // CHECK-DAG: %[[K:.+]] = skim_tile.alloc <shared> : memref<32x64xf32>
 // CHECK-DAG: %[[V:.+]] = skim_tile.alloc <shared> : memref<64x32xf32>
 // CHECK: skim_tile.load %{{.+}} into %[[Q]] {group = 2 : i64}
-// The KV loop: K and V asked for in two pipeline stages, Q·Kᵀ, the mask,
-// the online softmax, P·V.
-// CHECK: scf.for
+// The KV loop, K one chunk ahead: the prologue asks for the first chunk's
+// K (stage 0); each chunk asks for its V (stage 1), runs Q·Kᵀ, then asks
+// for the next chunk's K while the mask, the online softmax and P·V run.
 // CHECK: skim_tile.load %{{.+}} into %[[K]] {stage = 0 : i64, transpose}
+// CHECK-NEXT: scf.for
 // CHECK: skim_tile.load %{{.+}} into %[[V]] {stage = 1 : i64}
 // CHECK: skim_tile.gemm %[[Q]], %[[K]], %[[S]] :
+// CHECK: skim_tile.load %{{.+}} into %[[K]] {stage = 0 : i64, transpose}
 // CHECK: skim_tile.reduce max %[[S]]
 // CHECK: math.exp2
 // CHECK: skim_tile.reduce sum %[[S]]

@@ -1,0 +1,39 @@
+// skim-tile's target default (set by the pipeline for sm_90a): 16-bit
+// attention without a schedule gets `tensor-core-block-m` query rows; f32
+// kernels and explicit schedules keep theirs.
+// RUN: skim-opt %s --split-input-file --skim-tile=tensor-core-block-m=128 | FileCheck %s
+// RUN: skim-opt %s --split-input-file --skim-tile | FileCheck %s --check-prefix=DEFAULT
+
+// 128 rows = 8 tokens × 16 heads.
+// CHECK-LABEL: func.func @skim_k0_attention
+// CHECK: skim_tile.alloc <fragment> : memref<128x128xf32>
+// DEFAULT-LABEL: func.func @skim_k0_attention
+// DEFAULT: skim_tile.alloc <fragment> : memref<64x128xf32>
+func.func @bf16(%q: tensor<?x?x16x128xbf16>, %k: tensor<?x?x1x128xbf16>, %v: tensor<?x?x1x128xbf16>)
+    -> (tensor<?x?x16x128xbf16>, tensor<?x16x?xf32>) {
+  %o, %lse = skim.attention %q, %k, %v {mask = #skim.mask<causal>}
+      : tensor<?x?x16x128xbf16>, tensor<?x?x1x128xbf16>, tensor<?x?x1x128xbf16>
+  return %o, %lse : tensor<?x?x16x128xbf16>, tensor<?x16x?xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @skim_k0_attention
+// CHECK: skim_tile.alloc <fragment> : memref<64x64xf32>
+func.func @f32(%q: tensor<?x?x16x64xf32>, %k: tensor<?x?x1x64xf32>, %v: tensor<?x?x1x64xf32>)
+    -> (tensor<?x?x16x64xf32>, tensor<?x16x?xf32>) {
+  %o, %lse = skim.attention %q, %k, %v {mask = #skim.mask<causal>}
+      : tensor<?x?x16x64xf32>, tensor<?x?x1x64xf32>, tensor<?x?x1x64xf32>
+  return %o, %lse : tensor<?x?x16x64xf32>, tensor<?x16x?xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @skim_k0_attention
+// CHECK: skim_tile.alloc <fragment> : memref<32x64xf32>
+func.func @scheduled(%q: tensor<?x?x16x64xbf16>, %k: tensor<?x?x1x64xbf16>, %v: tensor<?x?x1x64xbf16>)
+    -> (tensor<?x?x16x64xbf16>, tensor<?x16x?xf32>) {
+  %o, %lse = skim.attention %q, %k, %v {mask = #skim.mask<causal>, schedule = #skim.schedule<block_m = 32>}
+      : tensor<?x?x16x64xbf16>, tensor<?x?x1x64xbf16>, tensor<?x?x1x64xbf16>
+  return %o, %lse : tensor<?x?x16x64xbf16>, tensor<?x16x?xf32>
+}
