@@ -59,14 +59,18 @@ PATTERNS = {
     "decode": ("decode", 1),
     "nsa_selected_random": ("nsa_selected", 1),
     "nsa_selected_local": ("nsa_selected", 1),
+    "nsa_selected_tpt4_random": ("nsa_selected_tpt4", 1),
+    "nsa_selected_tpt4_local": ("nsa_selected_tpt4", 1),
     "nsa_given_random": ("nsa_given", 1),
     "nsa_given_local": ("nsa_given", 1),
     "nsa_preset": ("nsa_preset", 1),
 }
 PATTERNS.update({name: (name, 2) for name in cases.CAUSAL_SCHEDULES})
+PATTERNS.update({"decode_split16": ("decode_split16", 1), "decode_split8": ("decode_split8", 1)})
 
 # Per-token selection: measured against dense attention, not FlexAttention.
-TRUE_NSA = ("nsa_selected_random", "nsa_selected_local", "nsa_given_random",
+TRUE_NSA = ("nsa_selected_random", "nsa_selected_local", "nsa_selected_tpt4_random",
+            "nsa_selected_tpt4_local", "nsa_given_random",
             "nsa_given_local", "nsa_preset")
 
 # --- prepare (here) ----------------------------------------------------------
@@ -300,7 +304,7 @@ def setup(bench, pattern, n):
         row["reference"] = lambda outs, got: {
             "err_vs_" + name: max_error(torch, outs[0], got[name].transpose(1, 2))
             for name in ("flex", "sdpa_cudnn") if name in got}
-    elif pattern == "decode":
+    elif pattern.startswith("decode"):
         n = cases.DECODE_KEYS
         q, k, v = qkv(torch, n, batch=cases.DECODE_BATCH, tokens=1)
         picks = cases.decode_blocks(torch)
@@ -347,7 +351,7 @@ def setup(bench, pattern, n):
 def run_row(bench, kernel, pattern, n, growth, last):
     """One table row: every number, or why it is missing."""
     torch = bench.torch
-    entry = {"pattern": pattern, "tokens": cases.DECODE_KEYS if pattern == "decode" else n}
+    entry = {"pattern": pattern, "tokens": cases.DECODE_KEYS if pattern.startswith("decode") else n}
     row = setup(bench, pattern, n)
     got = {}
     for name, fn in row["baselines"].items():
@@ -468,7 +472,7 @@ def run(args):
             except skim.Error as e:
                 load_error = str(e)
         last = None
-        for n in ([cases.DECODE_KEYS] if pattern == "decode" else sizes):
+        for n in ([cases.DECODE_KEYS] if pattern.startswith("decode") else sizes):
             try:
                 entry = run_row(bench, kernel, pattern, n, growth, last)
             except Exception as e:  # one row failing must not end the run

@@ -60,13 +60,15 @@ LSE_T = _t(["?", HQ, "?"], "f32")
 GATE_T = _t(["?", "?", HQ], "bf16")
 
 
-def selected_mlir(entries, kv_block, q_block):
+def selected_mlir(entries, kv_block, q_block, schedule=""):
     """Causal attention over given KV blocks: indices [B, tiles, Hkv, entries]."""
     idx = _t(["?", "?", HKV, entries], "i32")
+    sched = f", schedule = #skim.schedule<{schedule}>" if schedule else ""
     return (f"func.func @selected(%q: {Q_T}, %k: {KV_T}, %v: {KV_T}, %idx: {idx})\n"
             f"    -> ({Q_T}, {LSE_T}) {{\n"
             f"  %o, %lse = skim.attention %q, %k, %v indices(%idx : {idx})\n"
-            f"      {{mask = #skim.mask<causal>, kv_block = {kv_block}, q_block = {q_block}}}\n"
+            f"      {{mask = #skim.mask<causal>, kv_block = {kv_block}, q_block = {q_block}"
+            f"{sched}}}\n"
             f"      : {Q_T}, {KV_T}, {KV_T}\n"
             f"  return %o, %lse : {Q_T}, {LSE_T}\n}}\n")
 
@@ -122,7 +124,14 @@ ARTIFACTS = {
     "moba": selected_mlir(3, 512, BS),
     "moba_preset": ["--variant", "moba", "--block", "512", "--top-k", "3"] + _PRESET,
     "decode": selected_mlir(16, BS, 1),
+    # Split-KV decode: each (sequence, KV head) in 16 or 8 parts of the
+    # selected blocks, merged by a second kernel.
+    "decode_split16": selected_mlir(16, BS, 1, "split_kv = 16"),
+    "decode_split8": selected_mlir(16, BS, 1, "split_kv = 8"),
     "nsa_selected": selected_mlir(SELECTED, SEL_BLOCK, 1),
+    # Four tokens per tile (64 rows: wgmma's M), walking the union of their
+    # selections, each row masked to its own.
+    "nsa_selected_tpt4": selected_mlir(SELECTED, SEL_BLOCK, 1, "tokens_per_tile = 4"),
     "nsa_given": nsa_given_mlir(),
     "nsa_preset": ["--variant", "nsa"] + _PRESET,
 }

@@ -16,8 +16,10 @@ def SkimTilePass : Pass<"skim-tile", "::mlir::ModuleOp"> {
     (docs/LaunchPlan.md).
     Schedules come from each op's `#skim.schedule`, or the target defaults:
     block_m 64, block_n 64, 4 warps, except `tensor-core-block-m` rows for
-    16-bit attention kernels (the pipeline sets 128 for sm_90a, where one
-    warpgroup issuing two 64-row wgmma slices per gemm measured fastest).
+    16-bit attention over key ranges (not selections, whose per-row masks
+    spill at 128 rows; not NSA's fused scoring stage). The pipeline sets 128
+    for sm_90a, where one warpgroup issuing two 64-row wgmma slices per gemm
+    measured fastest.
   }];
   let options = [
     Option<"tensorCoreBlockM", "tensor-core-block-m", "int64_t",

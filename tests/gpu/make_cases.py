@@ -216,6 +216,16 @@ for hq, hkv, d, dv, kw, T, S in [
         attention(f"{t}_h{hq}x{hkv}_d{d}{'_' + tag if tag else ''}_T{T}_S{S}", hq, hkv, d, dv,
                   t=t, T=T, S=S, **kw)
 # Eight warps: 16 rows each at block_m 128, and half of them idle at 64.
+# split_kv: decode-like selections (one token, 16 heads of a group) and a
+# causal window, cut into parts merged by a second kernel; more parts than
+# selected blocks included.
+attention("bf16_split8_sel_decode_h16x1_d128_B3_T1_S3000", 16, 1, 128, t="bf16", B=3, T=1,
+          S=3000, sel=(1, 6, 128, 1, False), schedule="split_kv = 8")
+attention("bf16_split4_sel_h16x1_d64_T20_S700", 16, 1, 64, t="bf16", T=20, S=700,
+          sel=(1, 4, 64, 1, True), schedule="split_kv = 4")
+attention("bf16_split3_window100_sink4_h8x2_d64_T150_S300", 8, 2, 64, t="bf16", T=150, S=300,
+          window=100, sink=4, schedule="split_kv = 3")
+attention("f32_split5_h4x1_d64_T70_S500", 4, 1, 64, T=70, S=500, schedule="split_kv = 5")
 # Long KV loops on the wgmma path: a prefill window over a long prefix (the
 # shape of NSA's window branch) and a causal run of many whole chunks.
 attention("bf16_h16x1_d64_window512_T64_S1100", 16, 1, 64, t="bf16", T=64, S=1100, window=512)

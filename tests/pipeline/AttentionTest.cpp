@@ -438,8 +438,13 @@ TEST_CASE("attention masks at their edges, and more rows than keys",
 TEST_CASE("attention under unusual schedules", "[pipeline][attention]") {
   // Any positive block_m / block_n is a valid schedule: tiles of one row or
   // one key, sizes that are no power of two, tiles larger than the
-  // sequence; GPU-only fields must not change the CPU result.
+  // sequence; GPU-only fields must not change the CPU result. split_kv cuts
+  // every key loop into parts merged afterwards, more parts than chunks
+  // (empty parts) included.
   const char *const schedules[] = {
+      "split_kv = 3",
+      "split_kv = 16, block_m = 16, block_n = 32",
+      "split_kv = 5, pack_gqa = false, block_m = 7, block_n = 24",
       "block_m = 1, block_n = 1",
       "block_m = 3, block_n = 7",
       "block_m = 48, block_n = 24",

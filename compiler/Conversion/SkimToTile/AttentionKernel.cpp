@@ -106,6 +106,20 @@ private:
 
   // Kernel-wide values.
   Value qG, kG, vG, T, S, L, t0, validTokens, h0, kvh, batch;
+  /// split_kv: this CTA's part, and the batch index its O and LSE go to.
+  Value split, outBatch;
+  /// The part of [lo, hi), in steps of `step`, this CTA's split covers: each
+  /// split takes ⌈steps / splitKv⌉ consecutive steps (all without split_kv).
+  std::pair<Value, Value> splitRange(Value lo, Value hi, int64_t step) {
+    if (s.splitKv == 1)
+      return {lo, hi};
+    Value stepV = kb.c(step);
+    Value steps = kb.floorDiv(kb.add(kb.max(kb.c(0), kb.sub(hi, lo)), kb.c(step - 1)),
+                              stepV);
+    Value per = kb.floorDiv(kb.add(steps, kb.c(s.splitKv - 1)), kb.c(s.splitKv));
+    Value first = kb.add(lo, kb.mul(kb.mul(split, per), stepV));
+    return {first, kb.min(hi, kb.add(first, kb.mul(per, stepV)))};
+  }
   Strides4 qs, ks, vs;
   Value Q, m, l, acc, St, K, V, mNew, alpha;
 
@@ -270,6 +284,7 @@ void AttentionEmitter::processChunk(Value c0, Value valid, bool fromSelection,
 void AttentionEmitter::rangeChunks(Value lo, Value hi, bool skipSelected) {
   Value bnV = kb.c(bn);
   Value start = kb.mul(kb.floorDiv(lo, bnV), bnV);
+  std::tie(start, hi) = splitRange(start, hi, bn);
   if (!skipSelected) {
     // K one chunk ahead: the prologue asks for the first chunk's keys, each
     // chunk for the next one's once Q·Kᵀ is done with K.
@@ -404,7 +419,12 @@ std::array<SizeExpr, 3> AttentionEmitter::emit() {
 
   t0 = kb.mul(kb.blockId(0), kb.c(rows.tokens));
   h0 = kb.mul(kb.blockId(1), kb.c(rows.heads));
-  batch = kb.blockId(2);
+  batch = outBatch = kb.blockId(2);
+  if (s.splitKv > 1) {
+    Value batches = kb.scalar(SizeExpr::dim(s.q.id, 0));
+    split = kb.floorDiv(outBatch, batches);
+    batch = kb.sub(outBatch, kb.mul(split, batches));
+  }
   validTokens = kb.min(kb.c(rows.tokens), kb.sub(T, t0));
   kvh = kb.floorDiv(h0, kb.c(g));
 
@@ -445,7 +465,8 @@ std::array<SizeExpr, 3> AttentionEmitter::emit() {
   if (s.indices) {
     numKvBlocks = kb.floorDiv(kb.add(S, kb.c(s.kvBlock - 1)), kb.c(s.kvBlock));
     collectSelection();
-    kb.forLoop(kb.c(0), numUnion, kb.c(1), [&](Value u) {
+    auto [firstEntry, endEntry] = splitRange(kb.c(0), numUnion, 1);
+    kb.forLoop(firstEntry, endEntry, kb.c(1), [&](Value u) {
       Value blk = memref::LoadOp::create(b, loc, unionBlocks, ValueRange{u});
       Value lo = kb.mul(blk, kb.c(s.kvBlock));
       Value end = kb.min(kb.add(lo, kb.c(s.kvBlock)), hi);
@@ -481,7 +502,8 @@ std::array<SizeExpr, 3> AttentionEmitter::emit() {
     emitNsaSelection();
 
   SizeExpr tiles = SizeExpr::dim(s.q.id, 1).ceilDiv(SizeExpr::constant(rows.tokens));
-  return {tiles, SizeExpr::constant(s.hq / rows.heads), SizeExpr::dim(s.q.id, 0)};
+  return {tiles, SizeExpr::constant(s.hq / rows.heads),
+          SizeExpr::dim(s.q.id, 0) * SizeExpr::constant(s.splitKv)};
 }
 
 void AttentionEmitter::finish() {
@@ -500,7 +522,7 @@ void AttentionEmitter::finish() {
     Value div = arith::DivFOp::create(b, loc, a[3], a[2]);
     return kb.select(empty, zeroF, div);
   });
-  Value oOff = kb.add(kb.add(kb.mul(batch, os.b), kb.mul(t0, os.s)), kb.mul(h0, os.h));
+  Value oOff = kb.add(kb.add(kb.mul(outBatch, os.b), kb.mul(t0, os.s)), kb.mul(h0, os.h));
   kb.store(acc, oG, oOff, os.s, os.h, validTokens, rows.heads);
   // LSE (natural log) = (m + log2 l) · ln 2; −inf for empty rows. The base-2
   // value stays in `mNew` for the NSA scores.
@@ -513,7 +535,7 @@ void AttentionEmitter::finish() {
   kb.map({mNew}, {"i"}, lseTile, [&](ValueRange a) -> Value {
     return arith::MulFOp::create(b, loc, a[2], kb.f32(kLn2));
   });
-  Value lOff = kb.add(kb.add(kb.mul(batch, lsb), kb.mul(h0, lsh)), kb.mul(t0, lst));
+  Value lOff = kb.add(kb.add(kb.mul(outBatch, lsb), kb.mul(h0, lsh)), kb.mul(t0, lst));
   kb.store(lseTile, lseG, lOff, lst, lsh, validTokens, rows.heads);
 }
 

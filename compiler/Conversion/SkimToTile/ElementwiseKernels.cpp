@@ -86,14 +86,21 @@ PlanKernel mlir::skim::emitCombineKernel(ModuleOp module, StringRef name,
   Value part = kb.alloc({hb, spec.dv});
   kb.fill(acc, 0.0);
   // Rows are the hb heads of one token: inner stride is the head stride.
-  auto loadRows = [&](BufferRef buf, Value tile) {
+  // Input i's batch: split_kv's parts sit at batch part·B + b of one buffer.
+  auto batchOf = [&](size_t i) -> Value {
+    if (spec.batchParts.empty() || spec.batchParts[i] == 0)
+      return batch;
+    Value batches = kb.scalar(SizeExpr::dim(spec.out.id, 0));
+    return kb.add(batch, kb.mul(kb.c(spec.batchParts[i]), batches));
+  };
+  auto loadRows = [&](BufferRef buf, Value tile, Value b0) {
     Value g = kb.tensor(buf.id, buf.elementType);
-    kb.load(g, kb.offset(buf.id, batch, token, h0), kb.c(0),
+    kb.load(g, kb.offset(buf.id, b0, token, h0), kb.c(0),
             kb.scalar(SizeExpr::stride(buf.id, 2)), one, tile, hb);
   };
-  auto loadLse = [&](BufferRef buf, Value tile) { // [B, Hq, T]
+  auto loadLse = [&](BufferRef buf, Value tile, Value b0) { // [B, Hq, T]
     Value g = kb.tensor(buf.id, buf.elementType);
-    Value off = kb.add(kb.add(kb.mul(batch, kb.scalar(SizeExpr::stride(buf.id, 0))),
+    Value off = kb.add(kb.add(kb.mul(b0, kb.scalar(SizeExpr::stride(buf.id, 0))),
                               kb.mul(h0, kb.scalar(SizeExpr::stride(buf.id, 1)))),
                        kb.mul(token, kb.scalar(SizeExpr::stride(buf.id, 2))));
     kb.load(g, off, kb.c(0), kb.scalar(SizeExpr::stride(buf.id, 1)), one, tile, hb);
@@ -102,8 +109,8 @@ PlanKernel mlir::skim::emitCombineKernel(ModuleOp module, StringRef name,
   if (!spec.merge) {
     Value gate = kb.alloc({hb, 1});
     for (size_t i = 0; i < spec.outputs.size(); ++i) {
-      loadRows(spec.outputs[i], part);
-      loadRows(spec.gates[i], gate);
+      loadRows(spec.outputs[i], part, batch);
+      loadRows(spec.gates[i], gate, batch);
       kb.map({part, gate}, {"ij", "i"}, acc, [&](ValueRange a) -> Value {
         return math::FmaOp::create(b, kb.loc, a[2], a[3], a[4]);
       });
@@ -116,7 +123,7 @@ PlanKernel mlir::skim::emitCombineKernel(ModuleOp module, StringRef name,
     kb.fill(mx, kNegInf);
     for (size_t i = 0; i < n; ++i) {
       lses.push_back(kb.alloc({hb, 1}));
-      loadLse(spec.lses[i], lses.back());
+      loadLse(spec.lses[i], lses.back(), batchOf(i));
       kb.map({lses.back()}, {"ij"}, mx, [&](ValueRange a) -> Value {
         return arith::MaximumFOp::create(b, kb.loc, a[3], a[2]);
       });
@@ -133,7 +140,7 @@ PlanKernel mlir::skim::emitCombineKernel(ModuleOp module, StringRef name,
       return math::Exp2Op::create(b, kb.loc, x);
     };
     for (size_t i = 0; i < n; ++i) {
-      loadRows(spec.outputs[i], part);
+      loadRows(spec.outputs[i], part, batchOf(i));
       kb.map({lses[i], mx}, {"ij", "ij"}, sum, [&](ValueRange a) -> Value {
         return arith::AddFOp::create(b, kb.loc, a[4], weight(a[2], a[3]));
       });

@@ -44,6 +44,11 @@ struct AttentionSpec {
   bool packGqa = true;
   /// Tokens per tile when each token has its own selection; 1 = decide.
   int64_t tokensPerTile = 1;
+  /// split_kv: the grid's batch dimension is B × splitKv; CTA (…, z) takes
+  /// batch z % B and the (z / B)-th of splitKv contiguous parts of every key
+  /// loop, and writes O and LSE of its part at batch z of `out` and `lse`
+  /// (f32 workspace a merge kernel combines).
+  int64_t splitKv = 1;
 };
 
 /// The NSA selection that follows a compressed attention in the same kernel:
@@ -89,6 +94,9 @@ PlanKernel emitTopkKernel(ModuleOp module, StringRef name, Location loc,
 
 struct CombineSpec {
   std::vector<BufferRef> outputs, gates, lses;
+  /// Per input, a multiple of B added to the batch index (split_kv's parts
+  /// share one buffer, part i at batches i·B ..); empty = none.
+  std::vector<int64_t> batchParts;
   BufferRef out, lse;
   int64_t heads = 0, dv = 0;
   bool merge = false;

@@ -63,6 +63,16 @@ private:
     plan.buffers.push_back(buffer);
     return ref(v);
   }
+  /// A workspace buffer no tensor of the variant names.
+  BufferRef newWorkspace(Type elementType, std::vector<SizeExpr> dims) {
+    PlanBuffer buffer;
+    buffer.kind = PlanBuffer::Kind::Workspace;
+    buffer.index = -1;
+    buffer.dtype = dtypeName(elementType);
+    buffer.dims = std::move(dims);
+    plan.buffers.push_back(buffer);
+    return BufferRef{static_cast<int>(plan.buffers.size()) - 1, elementType};
+  }
   /// The static size of a dimension the kernels are specialised on.
   FailureOr<int64_t> staticDim(Operation *op, Value v, unsigned d, StringRef what) {
     int64_t size = cast<RankedTensorType>(v.getType()).getDimSize(d);
@@ -97,13 +107,15 @@ private:
     return ("skim_k" + std::to_string(plan.kernels.size()) + "_" + what).str();
   }
   /// The op's schedule, or the default: block_m 64, or the target's
-  /// `tensorCoreBlockM` for a 16-bit attention that is not NSA's fused
-  /// scoring stage (whose score rows grow with the tile).
+  /// `tensorCoreBlockM` for a 16-bit attention over key ranges that is not
+  /// NSA's fused scoring stage (whose score rows grow with the tile).
+  /// Selections keep 64: their per-row masks spill at 128 rows on sm_90a.
   ScheduleAttr scheduleOf(AttentionOp op, bool nsaFused) const {
     if (auto s = op->getAttrOfType<ScheduleAttr>("schedule"))
       return s;
     Type type = cast<ShapedType>(op.getQuery().getType()).getElementType();
-    bool tensorCores = (type.isBF16() || type.isF16()) && !nsaFused;
+    bool tensorCores =
+        (type.isBF16() || type.isF16()) && !nsaFused && !op.getIndices();
     return ScheduleAttr::get(op.getContext(), tensorCores ? tensorCoreBlockM : 64, 64,
                              4, 2, LoopOrder::query_major, true, 1, 1, Attribute());
   }
@@ -251,6 +263,7 @@ LogicalResult PlanBuilder::visitAttention(AttentionOp op) {
   spec.blockN = schedule.getBlockN();
   spec.packGqa = schedule.getPackGqa();
   spec.tokensPerTile = schedule.getTokensPerTile();
+  spec.splitKv = schedule.getSplitKv();
   // GPU lowerings give every CTA of the module the most warps an attention
   // schedule asks for (other kernels loop over any thread count); without
   // the attribute they use their default (4).
@@ -314,9 +327,39 @@ LogicalResult PlanBuilder::visitAttention(AttentionOp op) {
       }
     }
   }
-  plan.kernels.push_back(emitAttentionKernel(
-      module, kernelName(fuse ? "nsa_compressed" : "attention"), op.getLoc(),
-      spec, fuse ? &nsa : nullptr));
+  if (fuse && spec.splitKv > 1)
+    return op.emitOpError("split_kv does not apply to NSA's compressed stage, "
+                          "whose fused top-n needs every key of a row");
+  if (spec.splitKv == 1) {
+    plan.kernels.push_back(emitAttentionKernel(
+        module, kernelName(fuse ? "nsa_compressed" : "attention"), op.getLoc(),
+        spec, fuse ? &nsa : nullptr));
+    return success();
+  }
+  // split_kv: the parts' O and LSE (f32, batch part·B + b) in workspace,
+  // then the exact LSE merge into the op's results.
+  Type f32 = Float32Type::get(ctx);
+  CombineSpec merge;
+  merge.merge = true;
+  merge.heads = spec.hq;
+  merge.dv = spec.dv;
+  merge.out = spec.out;
+  merge.lse = spec.lse;
+  SizeExpr parts = SizeExpr::constant(spec.splitKv);
+  spec.out = newWorkspace(f32, {dimExpr(q, 0) * parts, dimExpr(q, 1),
+                                SizeExpr::constant(spec.hq),
+                                SizeExpr::constant(spec.dv)});
+  spec.lse = newWorkspace(f32, {dimExpr(q, 0) * parts,
+                                SizeExpr::constant(spec.hq), dimExpr(q, 1)});
+  for (int64_t i = 0; i < spec.splitKv; ++i) {
+    merge.outputs.push_back(spec.out);
+    merge.lses.push_back(spec.lse);
+    merge.batchParts.push_back(i);
+  }
+  plan.kernels.push_back(
+      emitAttentionKernel(module, kernelName("attention"), op.getLoc(), spec));
+  plan.kernels.push_back(
+      emitCombineKernel(module, kernelName("merge"), op.getLoc(), merge));
   return success();
 }
 

@@ -395,9 +395,9 @@ public:
   /// their readers come first in program order.
   void findCarriedTiles(ArrayRef<Operation *> ops) {
     for (Operation *op : ops)
-      if (auto load = dyn_cast<LoadOp>(op);
-          load && load.getStage() && halfTile(load.getDest()) &&
-          isCarried(op)) {
+      if (auto load = dyn_cast<LoadOp>(op); load && load.getStage() &&
+                                            halfTile(load.getDest()) &&
+                                            isCarried(op)) {
         carriedTiles.insert(load.getDest());
         carriedLoads.insert(op);
       }
@@ -708,6 +708,11 @@ LogicalResult FragmentLowering::lowerLoad(LoadOp op) {
 LogicalResult FragmentLowering::lowerHalfLoad(LoadOp op, const HalfTile &half) {
   Location loc = op.getLoc();
   b.setInsertionPoint(op);
+  // A copy into this tile still in flight (a previous loop's one-ahead K)
+  // must land first: two asynchronous writes of one address are unordered.
+  if (llvm::any_of(pendingCopies,
+                   [&](auto &p) { return p.first == op.getDest(); }))
+    waitForCopy(op, op.getDest());
   MemRefType tileType = logicalType(op.getDest());
   // Physical rows are global rows either way.
   int64_t rows = tileType.getDimSize(half.physicallyTransposed ? 1 : 0);
@@ -847,8 +852,8 @@ bool FragmentLowering::isCarried(Operation *load) const {
   if (!isa_and_nonnull<scf::ForOp>(load->getParentOp()))
     return false;
   Value tile = cast<LoadOp>(load).getDest();
-  for (Operation &op : llvm::make_range(load->getBlock()->begin(),
-                                        load->getIterator()))
+  for (Operation &op :
+       llvm::make_range(load->getBlock()->begin(), load->getIterator()))
     if (auto gemm = dyn_cast<GemmOp>(&op);
         gemm && (gemm.getA() == tile || gemm.getB() == tile))
       return true;
@@ -867,10 +872,10 @@ void FragmentLowering::waitForCopy(Operation *reader, Value tile) {
   bool carried = carriedTiles.contains(tile);
   if (rit != pendingCopies.rend() && (!carried || rit->second == block)) {
     auto it = std::prev(rit.base());
-    bool counted = it->second == block &&
-                   llvm::all_of(llvm::make_range(std::next(it),
-                                                 pendingCopies.end()),
-                                [&](auto &p) { return p.second == block; });
+    bool counted =
+        it->second == block &&
+        llvm::all_of(llvm::make_range(std::next(it), pendingCopies.end()),
+                     [&](auto &p) { return p.second == block; });
     int64_t later = pendingCopies.end() - it - 1;
     NVVM::CpAsyncWaitGroupOp::create(b, loc, counted ? later : 0);
     fenceForWgmma(loc, tile);
@@ -884,8 +889,8 @@ void FragmentLowering::waitForCopy(Operation *reader, Value tile) {
     return;
   // The copy was committed by the previous iteration (or the loop's
   // prologue), before every copy this iteration has committed so far.
-  int64_t later = llvm::count_if(pendingCopies,
-                                 [&](auto &p) { return p.second == block; });
+  int64_t later =
+      llvm::count_if(pendingCopies, [&](auto &p) { return p.second == block; });
   NVVM::CpAsyncWaitGroupOp::create(b, loc, later);
   fenceForWgmma(loc, tile);
   llvm::erase_if(pendingCopies, [&](auto &p) { return p.second != block; });

@@ -59,6 +59,13 @@ def Skim_ScheduleAttr : Skim_Attr<"Schedule", "schedule"> {
     tuner turns is a field here and `skim-tile` reads nothing else. Fields
     left at their defaults are not printed. `target` holds the part that only
     one target family understands (`#skim.sm90<...>`, `#skim.amd<...>`).
+
+    `split_kv` = P > 1 cuts every key loop of an attention into P contiguous
+    parts, each run by its own program instances (the grid's batch dimension
+    becomes B × P), their O and LSE kept in f32 workspace and combined by an
+    exact LSE merge kernel: decode and other small-T shapes fill the device
+    that way. NSA's compressed stage, whose fused top-n needs whole rows,
+    rejects it.
   }];
   let parameters = (ins
     DefaultValuedParameter<"int64_t", "64">:$block_m,

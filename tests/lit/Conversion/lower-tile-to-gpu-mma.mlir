@@ -48,10 +48,20 @@ func.func @bf16(%q: tensor<?x?x16x128xbf16>, %k: tensor<?x?x1x128xbf16>, %v: ten
 
 // -----
 
-// f16 operands travel as vector<2xf16>.
+// f16 operands travel as vector<2xf16>. The sink's loop, then the
+// window's: the sink loop's last one-ahead K copy (of no rows) lands before
+// the window loop's prologue asks for K again, since two asynchronous writes
+// of one address are unordered.
 // CHECK-LABEL: gpu.func @skim_k0_attention
 // CHECK-SAME: skim.distribution = "mma.sync"
+// CHECK: nvvm.cp.async.commit.group
+// CHECK: scf.for
 // CHECK: nvvm.mma.sync {{.+}} : (vector<2xf16>, vector<2xf16>, f32)
+// CHECK: nvvm.cp.async.wait.group 1
+// CHECK: nvvm.cp.async.wait.group 0
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: nvvm.cp.async.commit.group
+// CHECK: scf.for
 func.func @f16(%q: tensor<?x?x8x64xf16>, %k: tensor<?x?x2x64xf16>, %v: tensor<?x?x2x64xf16>)
     -> (tensor<?x?x8x64xf16>, tensor<?x8x?xf32>) {
   %o, %lse = skim.attention %q, %k, %v {mask = #skim.mask<causal, window = 100, sink = 4>}

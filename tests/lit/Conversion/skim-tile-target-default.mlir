@@ -37,3 +37,15 @@ func.func @scheduled(%q: tensor<?x?x16x64xbf16>, %k: tensor<?x?x1x64xbf16>, %v: 
       : tensor<?x?x16x64xbf16>, tensor<?x?x1x64xbf16>, tensor<?x?x1x64xbf16>
   return %o, %lse : tensor<?x?x16x64xbf16>, tensor<?x16x?xf32>
 }
+
+// -----
+
+// Selections keep 64 rows (their per-row masks would spill at 128).
+// CHECK-LABEL: func.func @skim_k0_attention
+// CHECK: skim_tile.alloc <fragment> : memref<64x128xf32>
+func.func @selection(%q: tensor<?x?x16x128xbf16>, %k: tensor<?x?x1x128xbf16>, %v: tensor<?x?x1x128xbf16>,
+                     %idx: tensor<?x?x1x8xi32>) -> (tensor<?x?x16x128xbf16>, tensor<?x16x?xf32>) {
+  %o, %lse = skim.attention %q, %k, %v indices(%idx : tensor<?x?x1x8xi32>) {mask = #skim.mask<causal>, kv_block = 64, q_block = 64}
+      : tensor<?x?x16x128xbf16>, tensor<?x?x1x128xbf16>, tensor<?x?x1x128xbf16>
+  return %o, %lse : tensor<?x?x16x128xbf16>, tensor<?x16x?xf32>
+}
