@@ -3,12 +3,13 @@
 instructions of the SASS (HGMMA: wgmma, HMMA: mma.sync) and any local memory
 (LDL/STL: spills or register arrays that did not become registers).
 
-  python3 scripts/sass_check.py [--expect-hgmma NAME,...] ARTIFACT.skim...
+  python3 scripts/sass_check.py [--expect-hgmma NAME,...] [--expect-no-local NAME,...]
+                                ARTIFACT.skim...
 
 Needs cuobjdump (CUDA toolkit); artifacts must hold a cubin (cuda.cubin).
 Exit status 1 when an artifact named in --expect-hgmma (by file stem) has no
-HGMMA or uses local memory; other artifacts are reported only (SIMT stages
-may keep per-thread arrays in local memory on purpose).
+HGMMA, or one named in --expect-no-local uses local memory; other artifacts
+are reported only (SIMT stages may keep per-thread arrays in local memory).
 """
 import os
 import re
@@ -50,9 +51,10 @@ def kernels(sass):
 
 
 def main(argv):
-    expect = set()
-    if argv[:1] == ["--expect-hgmma"]:
-        expect, argv = set(argv[1].split(",")), argv[2:]
+    expect, no_local = set(), set()
+    while argv[:1] in (["--expect-hgmma"], ["--expect-no-local"]):
+        (expect if argv[0] == "--expect-hgmma" else no_local).update(argv[1].split(","))
+        argv = argv[2:]
     tool = shutil.which("cuobjdump") or "/usr/local/cuda/bin/cuobjdump"
     if not os.path.exists(tool):
         print("sass_check: cuobjdump not found, skipped")
@@ -79,7 +81,7 @@ def main(argv):
             local = len(re.findall(r"\b(LDL|STL)\b", text))
             hgmma_total += hgmma
             print(f"{stem} {name}: HGMMA {hgmma}, HMMA {hmma}, local memory {local}")
-            if local and stem in expect:
+            if local and stem in no_local:
                 print(f"{stem} {name}: FAIL local memory")
                 status = 1
         if stem in expect and hgmma_total == 0:
