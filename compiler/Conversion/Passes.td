@@ -19,7 +19,9 @@ def SkimTilePass : Pass<"skim-tile", "::mlir::ModuleOp"> {
     16-bit attention over key ranges (not selections, whose per-row masks
     spill at 128 rows; not NSA's fused scoring stage). The pipeline sets 128
     for sm_90a, where one warpgroup issuing two 64-row wgmma slices per gemm
-    measured fastest.
+    measured fastest. With it above 64, 16-bit per-token selections over a
+    GQA group of G ≥ 8 heads also default to `tokens_per_tile` = 64 / G, so
+    their tiles reach wgmma's 64 rows (NSA's selected branch: 4 tokens).
   }];
   let options = [
     Option<"tensorCoreBlockM", "tensor-core-block-m", "int64_t",

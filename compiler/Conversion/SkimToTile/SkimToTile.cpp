@@ -114,10 +114,26 @@ private:
     if (auto s = op->getAttrOfType<ScheduleAttr>("schedule"))
       return s;
     Type type = cast<ShapedType>(op.getQuery().getType()).getElementType();
-    bool tensorCores =
-        (type.isBF16() || type.isF16()) && !nsaFused && !op.getIndices();
+    bool sixteenBit = type.isBF16() || type.isF16();
+    bool tensorCores = sixteenBit && !nsaFused && !op.getIndices();
+    // Per-token selections over a whole GQA group (NSA's: 16 rows a token)
+    // pack tokens up to 64 rows where that fills wgmma's M; each row keeps
+    // its own selection (the tile walks the union).
+    int64_t tokensPerTile = 1;
+    auto shape = cast<ShapedType>(op.getQuery().getType()).getShape();
+    auto keys = cast<ShapedType>(op.getKey().getType()).getShape();
+    if (sixteenBit && tensorCoreBlockM > 64 && op.getIndices() &&
+        op.getQBlock() == 1 && !ShapedType::isDynamic(shape[2]) &&
+        !ShapedType::isDynamic(keys[2])) {
+      int64_t group = shape[2] / keys[2];
+      auto idxShape = cast<ShapedType>(op.getIndices().getType()).getShape();
+      bool perHead = idxShape[2] == shape[2] && shape[2] != keys[2];
+      if (!perHead && group >= 8 && 64 % group == 0)
+        tokensPerTile = 64 / group;
+    }
     return ScheduleAttr::get(op.getContext(), tensorCores ? tensorCoreBlockM : 64, 64,
-                             4, 2, LoopOrder::query_major, true, 1, 1, Attribute());
+                             4, 2, LoopOrder::query_major, true, tokensPerTile, 1,
+                             Attribute());
   }
 
   ModuleOp module;

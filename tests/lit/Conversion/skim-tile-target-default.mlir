@@ -49,3 +49,19 @@ func.func @selection(%q: tensor<?x?x16x128xbf16>, %k: tensor<?x?x1x128xbf16>, %v
       : tensor<?x?x16x128xbf16>, tensor<?x?x1x128xbf16>, tensor<?x?x1x128xbf16>
   return %o, %lse : tensor<?x?x16x128xbf16>, tensor<?x16x?xf32>
 }
+
+// -----
+
+// Per-token selections over a whole group of 16 heads (NSA's selected
+// branch) pack 4 tokens into 64 rows, wgmma's M; each row is masked to its
+// own token's blocks while the tile walks their union.
+// CHECK-LABEL: func.func @skim_k0_attention
+// CHECK: skim_tile.alloc <fragment> : memref<64x128xf32>
+// DEFAULT-LABEL: func.func @skim_k0_attention
+// DEFAULT: skim_tile.alloc <fragment> : memref<16x128xf32>
+func.func @token_selection(%q: tensor<?x?x16x128xbf16>, %k: tensor<?x?x1x128xbf16>, %v: tensor<?x?x1x128xbf16>,
+                           %idx: tensor<?x?x1x16xi32>) -> (tensor<?x?x16x128xbf16>, tensor<?x16x?xf32>) {
+  %o, %lse = skim.attention %q, %k, %v indices(%idx : tensor<?x?x1x16xi32>) {mask = #skim.mask<causal>, kv_block = 64, q_block = 1}
+      : tensor<?x?x16x128xbf16>, tensor<?x?x1x128xbf16>, tensor<?x?x1x128xbf16>
+  return %o, %lse : tensor<?x?x16x128xbf16>, tensor<?x16x?xf32>
+}
