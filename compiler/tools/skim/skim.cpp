@@ -465,7 +465,7 @@ int infoCommand() {
   outs() << mlir::skim::compilerVersion() << "\n"
          << "host target: " << host.triple << ", cpu " << host.cpu
          << ", f32 vector width " << host.vectorWidth << "\n"
-         << "targets: host (CPU); sm_80, sm_90, sm_90a (NVIDIA, first SIMT path: compile only). AMD is not built yet.\n";
+         << "targets: host (CPU); sm_80, sm_90, sm_90a (NVIDIA: wgmma on sm_90a, mma.sync, SIMT for f32; compile only, run through skim.load). AMD is not built yet.\n";
 
   // A backend that is missing is not an error here: saying what was tried
   // is the point of `skim info` on a machine whose GPU is not found.
