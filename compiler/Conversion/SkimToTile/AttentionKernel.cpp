@@ -466,14 +466,19 @@ std::array<SizeExpr, 3> AttentionEmitter::emit() {
     numKvBlocks = kb.floorDiv(kb.add(S, kb.c(s.kvBlock - 1)), kb.c(s.kvBlock));
     collectSelection();
     auto [firstEntry, endEntry] = splitRange(kb.c(0), numUnion, 1);
+    // The tile's tokens lie in one query block (tokens divide q_block):
+    // they share one selection, every row chose every union entry, and
+    // chunks need no per-row mask (and whole ones no mask at all).
+    bool sharedSelection = s.qBlock > 1 && s.qBlock % rows.tokens == 0;
     kb.forLoop(firstEntry, endEntry, kb.c(1), [&](Value u) {
       Value blk = memref::LoadOp::create(b, loc, unionBlocks, ValueRange{u});
       Value lo = kb.mul(blk, kb.c(s.kvBlock));
       Value end = kb.min(kb.add(lo, kb.c(s.kvBlock)), hi);
-      fillRowMask(u, /*invert=*/false);
+      if (!sharedSelection)
+        fillRowMask(u, /*invert=*/false);
       kb.forLoop(lo, end, kb.c(bn), [&](Value c0) {
         processChunk(c0, kb.min(kb.c(bn), kb.sub(end, c0)), /*fromSelection=*/true,
-                     rowMaskTile);
+                     sharedSelection ? Value() : rowMaskTile);
       });
     });
   }

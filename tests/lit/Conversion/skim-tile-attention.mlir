@@ -71,3 +71,22 @@ module {
   func.func @a() { return }
   func.func @b() { return }
 }
+
+// -----
+
+// Tokens of one query tile share their selection (q_block = 64, a multiple
+// of the tile's 4 tokens): the union loop writes no per-row mask, and its
+// chunks take the whole-chunk test (only the causal edge is masked).
+// CHECK-LABEL: func.func @skim_k0_attention
+// CHECK: scf.for
+// CHECK-NOT: memref.store {{.+}} : memref<64xf32>
+// CHECK: skim_tile.gemm
+// CHECK: scf.if
+// CHECK: skim_tile.map
+// CHECK: } else {
+func.func @shared_selection(%q: tensor<?x?x16x64xbf16>, %k: tensor<?x?x1x64xbf16>, %v: tensor<?x?x1x64xbf16>,
+                            %idx: tensor<?x?x1x8xi32>) -> (tensor<?x?x16x64xbf16>, tensor<?x16x?xf32>) {
+  %o, %lse = skim.attention %q, %k, %v indices(%idx : tensor<?x?x1x8xi32>) {mask = #skim.mask<causal>, kv_block = 64, q_block = 64}
+      : tensor<?x?x16x64xbf16>, tensor<?x?x1x64xbf16>, tensor<?x?x1x64xbf16>
+  return %o, %lse : tensor<?x?x16x64xbf16>, tensor<?x16x?xf32>
+}
