@@ -46,6 +46,9 @@ private:
   LogicalResult lowerLdMatrix(NVVM::LdMatrixOp op);
   LogicalResult lowerMma(NVVM::MmaOp op);
   LogicalResult lowerCpAsync(NVVM::CpAsyncOp op);
+  /// skim-lower-tile-to-gpu's inline wgmma (register A): the asm text names
+  /// the shape, the type and imm-trans-b.
+  LogicalResult lowerWgmma(LLVM::InlineAsmOp op);
 
   Value call(Location loc, StringRef name, TypeRange results, ValueRange args) {
     ValueRange r = runtime.call(b, loc, name, results, args);
@@ -242,6 +245,63 @@ LogicalResult LaneLowering::lowerCpAsync(NVVM::CpAsyncOp op) {
   return success();
 }
 
+LogicalResult LaneLowering::lowerWgmma(LLVM::InlineAsmOp op) {
+  Location loc = op.getLoc();
+  // "wgmma.mma_async.sync.aligned.m64n<N>k16.f32.<t>.<t> {d..}, {a0..a3},
+  // desc, 1, 1, 1, <trans-b>;" with operands (d.., a0..a3, desc).
+  StringRef text = op.getAsmString();
+  StringRef rest = text;
+  int64_t n = 0;
+  if (!rest.consume_front("wgmma.mma_async.sync.aligned.m64n") ||
+      rest.consumeInteger(10, n) || !rest.consume_front("k16.f32."))
+    return op.emitOpError("lane emulator: not an inline wgmma it knows: ") << text;
+  int32_t type = rest.starts_with("bf16.bf16 ") ? kMmaBF16
+                 : rest.starts_with("f16.f16 ") ? kMmaF16
+                                                : -1;
+  StringRef tail = text.rtrim(" ;");
+  bool transB = tail.ends_with("1");
+  if (type < 0 || !tail.ends_with(", 1, 1, 1, 0") && !tail.ends_with(", 1, 1, 1, 1"))
+    return op.emitOpError("lane emulator: wgmma other than A in registers, "
+                          "scale 1, f16/bf16: ")
+           << text;
+  int64_t values = n / 2;
+  if (int64_t(op.getOperands().size()) != values + 5)
+    return op.emitOpError("lane emulator: wgmma operands are N/2 accumulators, 4 "
+                          "A registers and a descriptor");
+  // The accumulators through an f32 array the runtime reads and rewrites.
+  auto ptr = LLVM::LLVMPointerType::get(b.getContext());
+  Value acc;
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&func.front());
+    Value count = LLVM::ConstantOp::create(b, loc, b.getI64Type(),
+                                           b.getI64IntegerAttr(values));
+    acc = LLVM::AllocaOp::create(b, loc, ptr, b.getF32Type(), count, 16);
+  }
+  Type f32 = b.getF32Type();
+  for (int64_t i = 0; i < values; ++i) {
+    Value at = LLVM::GEPOp::create(b, loc, ptr, f32, acc, ArrayRef<LLVM::GEPArg>{int32_t(i)});
+    LLVM::StoreOp::create(b, loc, op.getOperands()[i], at);
+  }
+  SmallVector<Value> args{lane, i32(loc, type), i32(loc, int32_t(n)),
+                          i32(loc, transB ? 1 : 0), op.getOperands()[values + 4]};
+  for (int64_t r = 0; r < 4; ++r) {
+    FailureOr<Value> reg = asI32(loc, op.getOperands()[values + r], op);
+    if (failed(reg))
+      return failure();
+    args.push_back(*reg);
+  }
+  args.push_back(acc);
+  call(loc, "skim_emu_wgmma", {}, args);
+  SmallVector<Value> d;
+  for (int64_t i = 0; i < values; ++i) {
+    Value at = LLVM::GEPOp::create(b, loc, ptr, f32, acc, ArrayRef<LLVM::GEPArg>{int32_t(i)});
+    d.push_back(LLVM::LoadOp::create(b, loc, f32, at));
+  }
+  b.replaceOp(op, pack(loc, op.getResult(0).getType(), d));
+  return success();
+}
+
 LogicalResult LaneLowering::lower(Operation *op) {
   Location loc = op->getLoc();
   b.setInsertionPoint(op);
@@ -339,6 +399,14 @@ LogicalResult LaneLowering::lower(Operation *op) {
       })
       .Case<NVVM::CpAsyncWaitGroupOp>([&](auto o) {
         call(loc, "skim_emu_cp_async_wait", {}, {lane, i32(loc, o.getN())});
+        b.eraseOp(o);
+        return success();
+      })
+      .Case<LLVM::InlineAsmOp>([&](auto o) { return lowerWgmma(o); })
+      // wgmma completes when its warpgroup has arrived (skim_emu_wgmma), and
+      // the emulator has one memory: fences, commits and waits are no-ops.
+      .Case<NVVM::WgmmaFenceAlignedOp, NVVM::WgmmaGroupSyncAlignedOp,
+            NVVM::WgmmaWaitGroupSyncOp, NVVM::FenceProxyOp>([&](Operation *o) {
         b.eraseOp(o);
         return success();
       })

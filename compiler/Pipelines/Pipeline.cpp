@@ -75,10 +75,9 @@ LogicalResult mlir::skim::buildSkimPipeline(OpPassManager &pm,
   registerPassesOnce();
   std::string pipeline;
   if (isCuda) {
-    // Tiles to mma.sync (or wgmma on sm_90a, which the lane emulator does
-    // not model) or SIMT loops, then upstream's NVVM lowering to PTX or a
-    // cubin.
-    bool wgmma = cuda.chip == "sm_90a" && !options.emulateLanes;
+    // Tiles to mma.sync (or wgmma on sm_90a) or SIMT loops, then upstream's
+    // NVVM lowering to PTX or a cubin, or the lane emulator.
+    bool wgmma = cuda.chip == "sm_90a";
     // sm_90a's default tile: 128 query rows, two wgmma slices per warpgroup
     // (bench/NOTES.md has the sweep).
     pipeline = wgmma ? "skim-expand-variants,skim-tile{tensor-core-block-m=128},"

@@ -276,3 +276,52 @@ TEST_CASE("emulated split attention merged by LSE", "[emulator][variants]") {
     CHECK(compare("LSE", (*got)[1], want->lse, Tolerance::lse(type)) == "");
   }
 }
+
+TEST_CASE("emulated sm_90a attention: wgmma against the reference",
+          "[emulator][variants][wgmma]") {
+  // The sm_90a kernels: gemms that fill warpgroups run wgmma (register A,
+  // B through 128-byte swizzled descriptors, K-major K and N-major V), the
+  // rest mma.sync; the emulator reads B from the descriptors as the PTX ISA
+  // lays them out. Head dims 64, 128 and 192 (Q in shared memory, A through
+  // ldmatrix), 128-row tiles (two slices per warpgroup), eight warps, f16,
+  // a window with sinks (two key loops), shared and per-token selections.
+  auto hopper = [](int64_t hq, int64_t hkv, int64_t d, ElementType type) {
+    AttentionIR ir = emulated(hq, hkv, d, type);
+    ir.target = Target::LaneEmulatorSm90a;
+    ir.causal = true;
+    return ir;
+  };
+  unsigned seed = 300;
+  for (auto [hq, hkv, d, type, schedule] :
+       {std::tuple{16, 1, 64, ElementType::BF16, ""},
+        std::tuple{8, 2, 128, ElementType::BF16, ""},
+        std::tuple{4, 1, 192, ElementType::BF16, "block_m = 64"},
+        std::tuple{8, 1, 64, ElementType::F16, "block_m = 128, warps = 8"},
+        std::tuple{16, 1, 128, ElementType::F16, "block_m = 64, block_n = 128"}}) {
+    AttentionIR ir = hopper(hq, hkv, d, type);
+    ir.schedule = schedule;
+    INFO(ir.describe());
+    (void)emu::takeCounters();
+    expectClean(checkAttention(ir, inputs(ir, 1, 100, 130, seed += 3)));
+    CHECK(emu::takeCounters().wgmma > 0);
+  }
+  AttentionIR window = hopper(8, 2, 64, ElementType::BF16);
+  window.window = 50;
+  window.sink = 4;
+  INFO(window.describe());
+  expectClean(checkAttention(window, inputs(window, 1, 150, 150, seed += 3)));
+
+  for (int64_t qBlock : {64, 1}) {
+    AttentionIR sel = hopper(16, 1, 64, ElementType::BF16);
+    sel.selHeads = 1;
+    sel.entries = 3;
+    sel.kvBlock = 64;
+    sel.qBlock = qBlock;
+    INFO(sel.describe() << " q_block " << qBlock);
+    AttentionInputs in = inputs(sel, 1, 100, 300, seed += 3);
+    in.indices = selection(sel, 1, 100, 300, seed + 1);
+    (void)emu::takeCounters();
+    expectClean(checkAttention(sel, in));
+    CHECK(emu::takeCounters().wgmma > 0);
+  }
+}

@@ -43,8 +43,10 @@ std::map<std::string, Compiled> &cache() {
 Compiled &lookup(const std::string &mlir, Target target) {
   std::lock_guard<std::mutex> lock(cacheMutex);
   // One text compiles to a different artifact per target.
-  std::string name =
-      target == Target::Host ? mlir : mlir + "\n// lane emulator, sm_80\n";
+  std::string name = target == Target::Host ? mlir
+                     : target == Target::LaneEmulator
+                         ? mlir + "\n// lane emulator, sm_80\n"
+                         : mlir + "\n// lane emulator, sm_90a\n";
   auto it = cache().find(name);
   if (it != cache().end())
     return it->second;
@@ -70,8 +72,8 @@ Compiled &lookup(const std::string &mlir, Target target) {
     mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context, os);
     auto module = mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
     mlir::skim::PipelineOptions options;
-    if (target == Target::LaneEmulator) {
-      options.target = "sm_80";
+    if (target != Target::Host) {
+      options.target = target == Target::LaneEmulator ? "sm_80" : "sm_90a";
       options.emulateLanes = true;
     }
     mlir::FailureOr<std::string> artifact =

@@ -25,7 +25,9 @@ enum class ElementType { F32, BF16, F16 };
 /// Where a variant's kernels run: compiled for the host CPU, or lowered for
 /// NVIDIA (sm_80) and run on the host through the lane emulator
 /// (docs/LaneEmulator.md; the test binary must link SkimLaneEmulator).
-enum class Target { Host, LaneEmulator };
+/// Where a variant runs: the CPU, or the NVIDIA kernels' lanes on the CPU
+/// (compiled for sm_80: mma.sync; for sm_90a: wgmma where a gemm fits).
+enum class Target { Host, LaneEmulator, LaneEmulatorSm90a };
 
 /// One argument of a variant function: floats (stored in the test's element
 /// type) or i32 indices/counts.

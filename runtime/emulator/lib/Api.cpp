@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <mutex>
 
 using namespace skim::emu;
@@ -59,6 +60,7 @@ Counters skim::emu::takeCounters() {
   c.ldmatrix = take(Counter::Ldmatrix);
   c.shfl = take(Counter::Shfl);
   c.cpAsync = take(Counter::CpAsync);
+  c.wgmma = take(Counter::Wgmma);
   return c;
 }
 
@@ -117,6 +119,28 @@ void skim_emu_mma_m16n8k16(void *lane, int32_t type, int32_t a0, int32_t a1,
   l.wait(Lane::State::AtWarpOp);
   for (int i = 0; i < 4; ++i)
     d[i] = l.mmaOut[i];
+}
+
+void skim_emu_wgmma(void *lane, int32_t type, int32_t n, int32_t transB,
+                    int64_t descB, int32_t a0, int32_t a1, int32_t a2,
+                    int32_t a3, float *d) {
+  Lane &l = asLane(lane);
+  if (type != int32_t(MmaType::F16) && type != int32_t(MmaType::BF16))
+    l.cta->fail(l, "wgmma with an unknown element type " + std::to_string(type));
+  if (n < 8 || n > kWgmmaMaxN || n % 8 != 0)
+    l.cta->fail(l, "wgmma m64n" + std::to_string(n) + "k16 does not exist");
+  l.op = WarpOp::Wgmma;
+  l.mmaType = MmaType(type);
+  l.wgmmaN = n;
+  l.wgmmaTransB = transB != 0;
+  l.wgmmaDesc = uint64_t(descB);
+  l.wgmma.a[0] = uint32_t(a0);
+  l.wgmma.a[1] = uint32_t(a1);
+  l.wgmma.a[2] = uint32_t(a2);
+  l.wgmma.a[3] = uint32_t(a3);
+  std::memcpy(l.wgmma.d, d, sizeof(float) * size_t(n / 2));
+  l.wait(Lane::State::AtWarpOp);
+  std::memcpy(d, l.wgmma.d, sizeof(float) * size_t(n / 2));
 }
 
 void skim_emu_ldmatrix(void *lane, const void *row, int32_t num, int32_t trans,

@@ -31,6 +31,8 @@ const char *skim::emu::detail::warpOpName(WarpOp op) {
     return "shfl.sync";
   case WarpOp::Sync:
     return "bar.warp.sync";
+  case WarpOp::Wgmma:
+    return "wgmma.mma_async";
   }
   return "?";
 }
@@ -61,9 +63,17 @@ Cta::Cta(SkimEmuLaneFn fn, const int64_t *args, const int64_t blockId[3],
     block[d] = blockId[d];
     dim[d] = blockDim[d];
   }
-  // At least one line, so the kernel always gets a valid pointer.
-  size_t bytes = (size_t(std::max<int64_t>(sharedBytes, 1)) + 127) / 128 * 128;
-  shared = {static_cast<char *>(std::aligned_alloc(128, bytes)), std::free};
+  // At least one line, so the kernel always gets a valid pointer. Aligned
+  // to the 256 KiB a wgmma descriptor's 14-bit start address (>> 4) spans,
+  // so that those bits of a pointer are its offset in the buffer, as of a
+  // shared-memory address on the GPU.
+  constexpr size_t kSharedWindow = size_t(1) << 18;
+  size_t bytes =
+      (size_t(std::max<int64_t>(sharedBytes, 1)) + kSharedWindow - 1) /
+      kSharedWindow * kSharedWindow;
+  this->sharedBytes = sharedBytes;
+  shared = {static_cast<char *>(std::aligned_alloc(kSharedWindow, bytes)),
+            std::free};
   std::memset(shared.get(), 0xff, bytes);
   lanes = std::vector<Lane>(size_t(dim[0] * dim[1] * dim[2]));
   for (size_t i = 0; i < lanes.size(); ++i) {
@@ -142,6 +152,8 @@ bool Cta::tryWarp(int first, int last, bool &executed) {
   while (lanes[leadIndex].state != Lane::State::AtWarpOp)
     ++leadIndex;
   Lane &lead = lanes[leadIndex];
+  if (lead.op == WarpOp::Wgmma)
+    return true; // tryWarpgroup's
   std::ostringstream why;
   for (int i = first; i < last && why.str().empty(); ++i) {
     const Lane &l = lanes[i];
@@ -239,6 +251,61 @@ bool Cta::tryWarp(int first, int last, bool &executed) {
   return true;
 }
 
+bool Cta::tryWarpgroup(int first, bool &executed) {
+  executed = false;
+  int n = int(lanes.size());
+  int last = std::min(n, first + kWarpgroupSize);
+  int waiting = 0;
+  for (int i = first; i < last; ++i)
+    waiting +=
+        lanes[i].state == Lane::State::AtWarpOp && lanes[i].op == WarpOp::Wgmma;
+  if (waiting == 0)
+    return true;
+  Lane *group = &lanes[first];
+  Lane &lead = *std::find_if(group, group + (last - first), [](const Lane &l) {
+    return l.state == Lane::State::AtWarpOp && l.op == WarpOp::Wgmma;
+  });
+  std::ostringstream why;
+  if (last - first != kWarpgroupSize)
+    why << "wgmma in a warpgroup of " << last - first
+        << " threads (the block is not a multiple of 128)";
+  for (int i = first; i < last && why.str().empty(); ++i) {
+    const Lane &l = lanes[i];
+    if (l.state == Lane::State::Done)
+      why << "thread " << i << " exited while its warpgroup waits at wgmma";
+    else if (l.state != Lane::State::AtWarpOp)
+      return true; // still on its way
+    else if (l.op != WarpOp::Wgmma)
+      why << "threads " << lead.linear << " and " << i
+          << " of one warpgroup wait at wgmma and " << warpOpName(l.op);
+    else if (l.mmaType != lead.mmaType || l.wgmmaN != lead.wgmmaN ||
+             l.wgmmaTransB != lead.wgmmaTransB || l.wgmmaDesc != lead.wgmmaDesc)
+      why << "wgmma with different shapes, types or descriptors in one "
+             "warpgroup";
+  }
+  if (!why.str().empty()) {
+    error = where(lead) + ": " + why.str();
+    return false;
+  }
+  std::vector<WgmmaLane> in(kWarpgroupSize);
+  for (int t = 0; t < kWarpgroupSize; ++t)
+    in[t] = group[t].wgmma;
+  if (!wgmmaM64nNk16(lead.mmaType, lead.wgmmaN, lead.wgmmaDesc,
+                     lead.wgmmaTransB, shared.get(), sharedBytes, in.data())) {
+    error = where(lead) + ": wgmma's B descriptor (swizzle mode, or offsets "
+                          "past the shared memory) is not one the emulator "
+                          "reads";
+    return false;
+  }
+  for (int t = 0; t < kWarpgroupSize; ++t) {
+    group[t].wgmma = in[t];
+    group[t].state = Lane::State::Ready;
+  }
+  count(Counter::Wgmma);
+  executed = true;
+  return true;
+}
+
 std::string Cta::run() {
   count(Counter::Ctas);
   for (Lane &l : lanes)
@@ -257,6 +324,12 @@ std::string Cta::run() {
     for (int first = 0; first < n; first += kWarpSize) {
       bool executed;
       if (!tryWarp(first, std::min(n, first + kWarpSize), executed))
+        return error;
+      progress |= executed;
+    }
+    for (int first = 0; first < n; first += kWarpgroupSize) {
+      bool executed;
+      if (!tryWarpgroup(first, executed))
         return error;
       progress |= executed;
     }

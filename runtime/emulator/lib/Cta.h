@@ -18,7 +18,7 @@ namespace skim::emu::detail {
 class Cta;
 
 /// The warp-wide instruction a lane waits at.
-enum class WarpOp { Mma, Ldmatrix, Shfl, Sync };
+enum class WarpOp { Mma, Ldmatrix, Shfl, Sync, Wgmma };
 const char *warpOpName(WarpOp op);
 
 /// One cp.async: `bytes` land at dst, the first `srcBytes` read from src.
@@ -52,6 +52,11 @@ struct Lane {
   uint32_t memberMask = 0;
   ShflLane shfl{};
   ShflResult shflOut{};
+  // wgmma (warpgroup-wide): operands in, D out in wgmma.d.
+  int32_t wgmmaN = 0;
+  bool wgmmaTransB = false;
+  uint64_t wgmmaDesc = 0;
+  WgmmaLane wgmma{};
 
   // cp.async not yet committed, and committed groups oldest first.
   std::vector<AsyncCopy> uncommitted;
@@ -84,6 +89,9 @@ private:
   /// Executes the warp-wide instruction lanes [first, last) wait at, when
   /// all of them do; false (and `error` set) when they disagree.
   bool tryWarp(int first, int last, bool &executed);
+  /// The same for a warpgroup-wide instruction (wgmma) over the 128 lanes
+  /// from `first`.
+  bool tryWarpgroup(int first, bool &executed);
   std::string describeStates() const;
   std::string where(const Lane &lane) const;
 
@@ -91,6 +99,7 @@ private:
   const int64_t *args;
   int64_t block[3], dim[3];
   std::unique_ptr<char, void (*)(void *)> shared{nullptr, nullptr};
+  int64_t sharedBytes = 0;
   std::vector<Lane> lanes;
   ucontext_t scheduler;
   std::string error;
@@ -100,7 +109,16 @@ private:
 void recordError(const std::string &message);
 
 /// Process-wide counters (Counters' fields, in order).
-enum class Counter { Ctas, Barriers, Mma, Ldmatrix, Shfl, CpAsync, Count };
+enum class Counter {
+  Ctas,
+  Barriers,
+  Mma,
+  Ldmatrix,
+  Shfl,
+  CpAsync,
+  Wgmma,
+  Count
+};
 void count(Counter c);
 
 } // namespace skim::emu::detail

@@ -8,8 +8,10 @@
 
 #include "skim/emulator/Warp.h"
 
+#include <array>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 using namespace skim::emu;
 
@@ -99,6 +101,81 @@ void skim::emu::mmaM16n8k16(MmaType type, const MmaLane lanes[kWarpSize],
         sum += a[at.row][k] * b[k][at.col];
       d[lane][i] = float(sum);
     }
+}
+
+//===----------------------------------------------------------------------===//
+// wgmma.mma_async m64nNk16
+//===----------------------------------------------------------------------===//
+
+RowCol skim::emu::wgmmaFragmentA(int thread, int i) {
+  // Per warp the 16 x 16 slice of the m16n8k16 A fragment: rows
+  // 16·warp + groupID (+8 for a2, a3, a6, a7), columns 2·threadID_in_group
+  // + (i & 1) (+8 for a4..a7).
+  int warp = thread / kWarpSize, lane = thread % kWarpSize;
+  int groupID = lane >> 2, threadID_in_group = lane % 4;
+  int row = 16 * warp + groupID + ((i / 2) % 2 ? 8 : 0);
+  int col = threadID_in_group * 2 + (i & 1) + (i >= 4 ? 8 : 0);
+  return {row, col};
+}
+
+RowCol skim::emu::wgmmaFragmentD(int thread, int i) {
+  // d_i: row 16·warp + groupID + 8·((i / 2) % 2), column 8·(i / 4) +
+  // 2·threadID_in_group + (i & 1).
+  int warp = thread / kWarpSize, lane = thread % kWarpSize;
+  int groupID = lane >> 2, threadID_in_group = lane % 4;
+  int row = 16 * warp + groupID + 8 * ((i / 2) % 2);
+  int col = 8 * (i / 4) + threadID_in_group * 2 + (i & 1);
+  return {row, col};
+}
+
+int64_t skim::emu::wgmmaOffsetB(uint64_t descriptor, bool transB, int k,
+                                int n) {
+  int64_t start = int64_t(descriptor & 0x3fff) << 4;
+  int64_t leading = int64_t((descriptor >> 16) & 0x3fff) << 4;
+  int64_t stride = int64_t((descriptor >> 32) & 0x3fff) << 4;
+  if ((descriptor >> 62) != 1)
+    return -1;
+  // 128-byte swizzle atoms: 8 rows of 128 bytes. K-major: a row is one n
+  // and holds 64 k (the instruction's 16 are at the start's offset); rows
+  // of 8 n repeat every `stride` bytes. N-major: a row is one k and holds 64
+  // n; 8-row groups of k repeat every `stride`, 64-wide groups of n every
+  // `leading`.
+  int64_t byte = transB ? start + (n / 64) * leading + (k / 8) * stride +
+                              (k % 8) * 128 + (n % 64) * 2
+                        : start + (n / 8) * stride + (n % 8) * 128 + k * 2;
+  return byte ^ (((byte >> 7) & 7) << 4);
+}
+
+bool skim::emu::wgmmaM64nNk16(MmaType type, int n, uint64_t descriptorB,
+                              bool transB, const char *shared,
+                              int64_t sharedBytes,
+                              WgmmaLane lanes[kWarpgroupSize]) {
+  // CTAs run on several threads at once: no static storage.
+  std::vector<std::array<double, 16>> a(64);
+  std::vector<std::array<double, kWgmmaMaxN>> b(16);
+  for (int t = 0; t < kWarpgroupSize; ++t)
+    for (int i = 0; i < 8; ++i) {
+      RowCol at = wgmmaFragmentA(t, i);
+      a[at.row][at.col] = half(type, lanes[t].a[i / 2], i % 2);
+    }
+  for (int k = 0; k < 16; ++k)
+    for (int col = 0; col < n; ++col) {
+      int64_t offset = wgmmaOffsetB(descriptorB, transB, k, col);
+      if (offset < 0 || offset + 2 > sharedBytes)
+        return false;
+      uint16_t bits;
+      std::memcpy(&bits, shared + offset, 2);
+      b[k][col] = type == MmaType::BF16 ? bf16ToFloat(bits) : f16ToFloat(bits);
+    }
+  for (int t = 0; t < kWarpgroupSize; ++t)
+    for (int i = 0; i < n / 2; ++i) {
+      RowCol at = wgmmaFragmentD(t, i);
+      double sum = lanes[t].d[i];
+      for (int k = 0; k < 16; ++k)
+        sum += a[at.row][k] * b[k][at.col];
+      lanes[t].d[i] = float(sum);
+    }
+  return true;
 }
 
 //===----------------------------------------------------------------------===//

@@ -50,6 +50,14 @@ void skim_emu_warp_sync(void *lane, int32_t memberMask);
 void skim_emu_mma_m16n8k16(void *lane, int32_t type, int32_t a0, int32_t a1,
                            int32_t a2, int32_t a3, int32_t b0, int32_t b1,
                            float c0, float c1, float c2, float c3, float *d);
+/// wgmma.mma_async.sync.aligned.m64n<n>k16.f32.<t>.<t> d, {a0..a3}, descB,
+/// 1, 1, 1, transB (t = skim::emu::MmaType): a warpgroup-wide instruction
+/// of the 128 threads of warps 4w..4w+3. `d` holds the n/2 accumulators on
+/// entry and D on return. The fence, commit and wait around it are no-ops
+/// here: D is computed when the warpgroup has arrived.
+void skim_emu_wgmma(void *lane, int32_t type, int32_t n, int32_t transB,
+                    int64_t descB, int32_t a0, int32_t a1, int32_t a2,
+                    int32_t a3, float *d);
 /// ldmatrix.sync.aligned.m8n8.x<num>[.trans].shared.b16 with this lane's row
 /// address; out receives `num` registers.
 void skim_emu_ldmatrix(void *lane, const void *row, int32_t num, int32_t trans,
@@ -82,7 +90,7 @@ std::string takeError();
 /// warp-wide instructions executed (counted once per warp) by kind.
 struct Counters {
   int64_t ctas = 0, barriers = 0, mma = 0, ldmatrix = 0, shfl = 0,
-          cpAsync = 0;
+          cpAsync = 0, wgmma = 0;
 };
 Counters takeCounters();
 

@@ -57,6 +57,47 @@ void mmaM16n8k16(MmaType type, const MmaLane lanes[kWarpSize],
                  float d[kWarpSize][4]);
 
 //===----------------------------------------------------------------------===//
+// wgmma.mma_async.sync.aligned.m64nNk16.f32.{f16,bf16}.{f16,bf16}, A in
+// registers, B in shared memory through a matrix descriptor
+//===----------------------------------------------------------------------===//
+
+constexpr int kWarpgroupSize = 128;
+constexpr int kWgmmaMaxN = 256;
+
+/// One thread's operands: A in four .b32 registers (two 16-bit elements
+/// each, the lower-numbered in the low half), D (in: the accumulator when
+/// scale-d is 1) as N/2 f32.
+struct WgmmaLane {
+  uint32_t a[4];
+  float d[kWgmmaMaxN / 2];
+};
+
+/// Where element i of thread t's fragment lives (t = 0..127 in the
+/// warpgroup), from the PTX ISA section "Register Fragments" of the
+/// asynchronous warpgroup-level matrix instructions: A is 64 x 16 (M x K,
+/// a0..a7), D is 64 x N (d0..d{N/2-1}); warp t/32 holds rows 16·(t/32)..
+RowCol wgmmaFragmentA(int thread, int i);
+RowCol wgmmaFragmentD(int thread, int i);
+
+/// The shared-memory byte offset of B[k][n] (K x N = 16 x N) for a matrix
+/// descriptor (PTX ISA "Matrix Descriptor Format": start address >> 4 in bits
+/// 0-13, leading byte offset >> 4 in 16-29, stride byte offset >> 4 in
+/// 32-45, swizzle mode in 62-63, 1 = 128-byte) and the operand's major-ness
+/// (`transB`: imm-trans-b, N-major; else K-major), in the canonical layouts
+/// of "Shared Memory Matrix Layout" with the 128-byte swizzle (address bits
+/// 4-6 XOR bits 7-9). Returns -1 for a swizzle mode other than 128-byte.
+int64_t wgmmaOffsetB(uint64_t descriptor, bool transB, int k, int n);
+
+/// D = A·B + D for one warpgroup: `lanes[t]` holds thread t's operands, B
+/// is read from `shared` (the CTA's shared memory, offsets from the
+/// descriptor as wgmmaOffsetB computes them, below `sharedBytes`), and
+/// `lanes[t].d` receives thread t's D. Accumulates in double, rounds once.
+/// Returns false (and leaves D) when B's offsets fall outside the buffer.
+bool wgmmaM64nNk16(MmaType type, int n, uint64_t descriptorB, bool transB,
+                   const char *shared, int64_t sharedBytes,
+                   WgmmaLane lanes[kWarpgroupSize]);
+
+//===----------------------------------------------------------------------===//
 // ldmatrix.sync.aligned.m8n8.x{1,2,4}{.trans}.shared.b16
 //===----------------------------------------------------------------------===//
 
