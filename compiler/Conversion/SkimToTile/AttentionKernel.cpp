@@ -470,45 +470,16 @@ std::array<SizeExpr, 3> AttentionEmitter::emit() {
     // they share one selection, every row chose every union entry, and
     // chunks need no per-row mask (and whole ones no mask at all).
     bool sharedSelection = s.qBlock > 1 && s.qBlock % rows.tokens == 0;
-    // One loop over chunk slots, kv_block / bn per union entry, so that K
-    // can be asked for one chunk ahead across entries as in range loops.
-    // A slot past the causal end of its block has no valid key: it still
-    // runs (all its scores masked) so that every iteration issues the same
-    // copies.
-    int64_t perEntry = llvm::divideCeil(s.kvBlock, bn);
-    Value firstSlot = kb.mul(firstEntry, kb.c(perEntry));
-    Value endSlot = kb.mul(endEntry, kb.c(perEntry));
-    auto chunkOf = [&](Value slot) -> std::pair<Value, Value> {
-      Value u = kb.floorDiv(slot, kb.c(perEntry));
-      // A slot past the loop (the last one-ahead request, or the prologue
-      // of an empty loop) reads entry 0 and asks for no rows.
-      Value inLoop = kb.cmp(P::slt, slot, endSlot);
-      Value at = kb.select(inLoop, u, kb.c(0));
-      Value blk = memref::LoadOp::create(b, loc, unionBlocks, ValueRange{at});
+    kb.forLoop(firstEntry, endEntry, kb.c(1), [&](Value u) {
+      Value blk = memref::LoadOp::create(b, loc, unionBlocks, ValueRange{u});
       Value lo = kb.mul(blk, kb.c(s.kvBlock));
-      Value c0 = kb.add(lo, kb.mul(kb.sub(slot, kb.mul(u, kb.c(perEntry))), kb.c(bn)));
       Value end = kb.min(kb.add(lo, kb.c(s.kvBlock)), hi);
-      Value valid = kb.max(kb.c(0), kb.min(kb.c(bn), kb.sub(end, c0)));
-      valid = kb.select(inLoop, valid, kb.c(0));
-      return {kb.select(kb.cmp(P::sgt, valid, kb.c(0)), c0, kb.c(0)), valid};
-    };
-    {
-      auto [c0, valid] = chunkOf(firstSlot);
-      loadKeys(keyOffset(c0), valid, /*stage=*/0);
-    }
-    kb.forLoop(firstSlot, endSlot, kb.c(1), [&](Value slot) {
-      Value u = kb.floorDiv(slot, kb.c(perEntry));
-      if (!sharedSelection) {
-        Value firstOfEntry =
-            kb.cmp(P::eq, kb.mul(u, kb.c(perEntry)), slot);
-        kb.ifThen(firstOfEntry, [&] { fillRowMask(u, /*invert=*/false); });
-      }
-      auto [c0, valid] = chunkOf(slot);
-      processChunk(c0, valid, /*fromSelection=*/true,
-                   sharedSelection ? Value() : rowMaskTile, [&] {
-                     auto [next, nextValid] = chunkOf(kb.add(slot, kb.c(1)));
-                     loadKeys(keyOffset(next), nextValid, /*stage=*/0);
-                   });
+      if (!sharedSelection)
+        fillRowMask(u, /*invert=*/false);
+      kb.forLoop(lo, end, kb.c(bn), [&](Value c0) {
+        processChunk(c0, kb.min(kb.c(bn), kb.sub(end, c0)), /*fromSelection=*/true,
+                     sharedSelection ? Value() : rowMaskTile);
+      });
     });
   }
   if (!s.indices || restricted) {
