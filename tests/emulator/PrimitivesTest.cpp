@@ -14,6 +14,7 @@
 
 #include <cstring>
 #include <set>
+#include <vector>
 
 using namespace skim::emu;
 
@@ -286,4 +287,128 @@ TEST_CASE("shfl.sync, checked by hand", "[emulator][ptx]") {
     fill(1, 0x1f);
     CHECK(!shflSync(ShflMode::Bfly, in, 0xfffffffeu, out)); // lane 1 reads 0
   }
+}
+
+namespace {
+
+/// A 64 x 16 A and a 16 x N B of small integers (exact in bf16), and the
+/// 128 threads' A registers.
+struct WgmmaCase {
+  static constexpr int kN = 128;
+  float a[64][16], b[16][kN];
+  WgmmaLane lanes[kWarpgroupSize] = {};
+
+  WgmmaCase() {
+    for (int r = 0; r < 64; ++r)
+      for (int k = 0; k < 16; ++k)
+        a[r][k] = float((r * 3 + k * 5) % 7 - 3);
+    for (int k = 0; k < 16; ++k)
+      for (int n = 0; n < kN; ++n)
+        b[k][n] = float((k * 11 + n * 2) % 5 - 2);
+    // By hand from the ISA's figure: warp w holds rows 16w..16w+15; in it,
+    // lane l (g = l / 4, t = l % 4) holds a0 a1 = row g, columns 2t, 2t+1;
+    // a2 a3 = row g + 8; a4 a5 = row g, columns 2t + 8, 2t + 9; a6 a7 = row
+    // g + 8, those columns.
+    for (int thread = 0; thread < kWarpgroupSize; ++thread) {
+      int w = thread / 32, g = thread % 32 / 4, t = thread % 4;
+      int rows[4] = {16 * w + g, 16 * w + g + 8, 16 * w + g, 16 * w + g + 8};
+      int cols[4] = {2 * t, 2 * t, 2 * t + 8, 2 * t + 8};
+      for (int r = 0; r < 4; ++r)
+        lanes[thread].a[r] = uint32_t(bf16Bits(a[rows[r]][cols[r]])) |
+                             uint32_t(bf16Bits(a[rows[r]][cols[r] + 1])) << 16;
+    }
+  }
+  double product(int r, int n) const {
+    double s = 0;
+    for (int k = 0; k < 16; ++k)
+      s += double(a[r][k]) * b[k][n];
+    return s;
+  }
+};
+
+/// A 128-byte swizzle atom's byte: 16-byte chunk c of 128-byte row r sits at
+/// chunk c XOR (r mod 8), the atom 1024-byte aligned (PTX ISA, "Shared
+/// Memory Matrix Layout": the 128B swizzling mode).
+int64_t swizzled(int64_t row, int64_t byteInRow) {
+  return row * 128 + ((byteInRow / 16) ^ (row % 8)) * 16 + byteInRow % 16;
+}
+
+void put(std::vector<char> &smem, int64_t byte, float v) {
+  uint16_t bits = bf16Bits(v);
+  std::memcpy(smem.data() + byte, &bits, 2);
+}
+
+uint64_t descriptor(int64_t start, int64_t leading, int64_t stride) {
+  return uint64_t(start >> 4) | uint64_t(leading >> 4) << 16 |
+         uint64_t(stride >> 4) << 32 | uint64_t(1) << 62;
+}
+
+} // namespace
+
+TEST_CASE("wgmma m64nNk16: A from registers, K-major B through a swizzled "
+          "descriptor, D where the ISA says",
+          "[emulator][ptx][wgmma]") {
+  WgmmaCase c;
+  // K-major B: row n of 128 bytes holds k = 0..63 (the instruction reads
+  // k 0..15 of it), rows of 8 n 1024 bytes apart.
+  std::vector<char> smem(c.kN * 128, 0);
+  for (int n = 0; n < c.kN; ++n)
+    for (int k = 0; k < 16; ++k)
+      put(smem, swizzled(n, 2 * k), c.b[k][n]);
+  REQUIRE(wgmmaM64nNk16(MmaType::BF16, c.kN, descriptor(0, 16, 1024), false,
+                        smem.data(), int64_t(smem.size()), c.lanes));
+  // D by hand: d_i of thread (w, g, t) is row 16w + g + 8·((i / 2) % 2),
+  // column 8·(i / 4) + 2t + (i % 2).
+  for (int thread : {0, 5, 37, 77, 127})
+    for (int i : {0, 1, 2, 3, 4, 62, 63}) {
+      int w = thread / 32, g = thread % 32 / 4, t = thread % 4;
+      int row = 16 * w + g + 8 * ((i / 2) % 2), col = 8 * (i / 4) + 2 * t + i % 2;
+      INFO("thread " << thread << " d" << i);
+      CHECK(c.lanes[thread].d[i] == float(c.product(row, col)));
+    }
+  // The same bytes read as N-major name other elements: a mismatch.
+  WgmmaCase wrong;
+  REQUIRE(wgmmaM64nNk16(MmaType::BF16, wrong.kN, descriptor(0, 16, 1024), true,
+                        smem.data(), int64_t(smem.size()), wrong.lanes));
+  int differ = 0;
+  for (int i = 0; i < wrong.kN / 2; ++i)
+    differ += wrong.lanes[5].d[i] != c.lanes[5].d[i];
+  CHECK(differ > 0);
+}
+
+TEST_CASE("wgmma m64nNk16: N-major B across 64-column panels",
+          "[emulator][ptx][wgmma]") {
+  WgmmaCase c;
+  // N-major B, as V is stored: row k of 128 bytes holds 64 n, panels of 64
+  // columns `leading` bytes apart (16 rows each here), 8-row groups of k
+  // 1024 bytes apart.
+  int64_t panel = 16 * 128;
+  std::vector<char> smem(2 * panel, 0);
+  for (int k = 0; k < 16; ++k)
+    for (int n = 0; n < c.kN; ++n)
+      put(smem, (n / 64) * panel + swizzled(k, 2 * (n % 64)), c.b[k][n]);
+  REQUIRE(wgmmaM64nNk16(MmaType::BF16, c.kN, descriptor(0, panel, 1024), true,
+                        smem.data(), int64_t(smem.size()), c.lanes));
+  for (int thread : {0, 31, 64, 100, 127})
+    for (int i : {0, 3, 30, 33, 63}) {
+      int w = thread / 32, g = thread % 32 / 4, t = thread % 4;
+      int row = 16 * w + g + 8 * ((i / 2) % 2), col = 8 * (i / 4) + 2 * t + i % 2;
+      INFO("thread " << thread << " d" << i);
+      CHECK(c.lanes[thread].d[i] == float(c.product(row, col)));
+    }
+  // Unswizzled bytes give a different product.
+  std::vector<char> plain(2 * panel, 0);
+  for (int k = 0; k < 16; ++k)
+    for (int n = 0; n < c.kN; ++n)
+      put(plain, (n / 64) * panel + k * 128 + 2 * (n % 64), c.b[k][n]);
+  WgmmaCase wrong;
+  REQUIRE(wgmmaM64nNk16(MmaType::BF16, wrong.kN, descriptor(0, panel, 1024), true,
+                        plain.data(), int64_t(plain.size()), wrong.lanes));
+  int differ = 0;
+  for (int i = 0; i < wrong.kN / 2; ++i)
+    differ += wrong.lanes[100].d[i] != c.lanes[100].d[i];
+  CHECK(differ > 0);
+  // A descriptor past the buffer is refused, not read.
+  CHECK_FALSE(wgmmaM64nNk16(MmaType::BF16, c.kN, descriptor(1 << 16, panel, 1024),
+                            true, smem.data(), int64_t(smem.size()), c.lanes));
 }
