@@ -83,6 +83,8 @@ private:
   Runtime &runtime;
   IRRewriter b;
   Value scratch;
+  /// The accumulator array of every wgmma (lowerWgmma).
+  Value wgmmaScratch;
 };
 
 Value LaneLowering::scratchArray() {
@@ -268,16 +270,18 @@ LogicalResult LaneLowering::lowerWgmma(LLVM::InlineAsmOp op) {
   if (int64_t(op.getOperands().size()) != values + 5)
     return op.emitOpError("lane emulator: wgmma operands are N/2 accumulators, 4 "
                           "A registers and a descriptor");
-  // The accumulators through an f32 array the runtime reads and rewrites.
+  // The accumulators through an f32 array the runtime reads and rewrites:
+  // one per lane function, sized for the widest wgmma (N = 256), shared by
+  // every wgmma site (a kernel has a dozen or more).
   auto ptr = LLVM::LLVMPointerType::get(b.getContext());
-  Value acc;
-  {
+  if (!wgmmaScratch) {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&func.front());
     Value count = LLVM::ConstantOp::create(b, loc, b.getI64Type(),
-                                           b.getI64IntegerAttr(values));
-    acc = LLVM::AllocaOp::create(b, loc, ptr, b.getF32Type(), count, 16);
+                                           b.getI64IntegerAttr(128));
+    wgmmaScratch = LLVM::AllocaOp::create(b, loc, ptr, b.getF32Type(), count, 16);
   }
+  Value acc = wgmmaScratch;
   Type f32 = b.getF32Type();
   for (int64_t i = 0; i < values; ++i) {
     Value at = LLVM::GEPOp::create(b, loc, ptr, f32, acc, ArrayRef<LLVM::GEPArg>{int32_t(i)});
