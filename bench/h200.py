@@ -67,6 +67,9 @@ PATTERNS = {
 }
 PATTERNS.update({name: (name, 2) for name in cases.CAUSAL_SCHEDULES})
 PATTERNS.update({"decode_split16": ("decode_split16", 1), "decode_split8": ("decode_split8", 1)})
+# The same kernels with K and V by cp.async instead of TMA (`--tma=false`).
+PATTERNS.update({"causal_cpasync": ("causal_cpasync", 2),
+                 "nsa_like_cpasync": ("nsa_like_cpasync", 1)})
 
 # Per-token selection: measured against dense attention, not FlexAttention.
 TRUE_NSA = ("nsa_selected_random", "nsa_selected_local", "nsa_selected_tpt4_random",
@@ -95,11 +98,15 @@ def prepare(args):
         path = os.path.join(PREPARED, name + ".skim")
         if os.path.exists(path):
             os.remove(path)  # never run a stale artifact
+        flags = []
+        if isinstance(source, tuple):  # (source, extra `skim compile` flags)
+            source, flags = source
         if isinstance(source, str):
             mlir = os.path.join(PREPARED, name + ".mlir")
             with open(mlir, "w") as f:
                 f.write(source)
             source = [mlir]
+        source = [*source, *flags]
         r = subprocess.run([skim, "compile", *source, "--target", args.target, "-o", path],
                            capture_output=True, text=True)
         message = (r.stderr or r.stdout).strip()
@@ -276,8 +283,8 @@ def setup(bench, pattern, n):
         return call
 
     row = {"baselines": {}, "reference": None, "pairs": None}
-    if pattern.startswith("causal") or pattern in ("window512", "nsa_like", "moba",
-                                                   "moba_preset"):
+    if pattern.startswith(("causal", "nsa_like")) or pattern in ("window512", "moba",
+                                                                 "moba_preset"):
         q, k, v = qkv(torch, n)
         row["inputs"] = btd(q, k, v)
         if pattern.startswith("causal"):
@@ -288,7 +295,7 @@ def setup(bench, pattern, n):
         elif pattern == "window512":
             row["pairs"] = cases.window_pairs(n)
             bm = flex_mask(torch, cases.window_tiles(n), n, window)
-        elif pattern == "nsa_like":
+        elif pattern.startswith("nsa_like"):
             tiles = cases.nsa_like_tiles(torch, n)
             row["pairs"] = cases.tile_pairs(tiles)
             row["inputs"].append(cases.blocks_tensor(

@@ -136,6 +136,9 @@ ARTIFACTS = {
     "nsa_preset": ["--variant", "nsa"] + _PRESET,
 }
 ARTIFACTS.update({name: causal_mlir(sched) for name, sched in CAUSAL_SCHEDULES.items()})
+# K and V by cp.async rather than TMA, to show what TMA buys in the same run.
+ARTIFACTS["causal_cpasync"] = (ARTIFACTS["causal"], ["--tma=false"])
+ARTIFACTS["nsa_like_cpasync"] = (ARTIFACTS["nsa_like"], ["--tma=false"])
 
 # --- block patterns (per 128-token query tile) -------------------------------
 

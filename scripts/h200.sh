@@ -20,11 +20,12 @@ status=0
 echo "== GPU check suite and sanitizers"
 OUT="$out" bash scripts/gpu_check.sh run || status=1
 
-echo "== SASS of the benchmark's kernels: HGMMA, no local memory"
+echo "== SASS of the benchmark's kernels: HGMMA, TMA, no local memory"
 # window512 is left out of the local-memory check: at its default 128-row
 # tile ptxas spills 8 bytes (bench/NOTES.md), and it is still the faster tile.
 python3 scripts/sass_check.py \
   --expect-hgmma causal,causal_bm64w4,causal_bm128w8,causal_bm128n128w8,window512,nsa_like,moba \
+  --expect-tma causal,causal_bm64w4,causal_bm128w8,causal_bm128n128w8,window512,nsa_like,moba \
   --expect-no-local causal,causal_bm64w4,causal_bm128w8,causal_bm128n128w8,nsa_like,moba \
   .gpubench/h200/*.skim | tee "$out/sass.txt" || status=1
 

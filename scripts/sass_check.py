@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """What the GPU actually runs: per kernel of skim artifacts, the tensor-core
-instructions of the SASS (HGMMA: wgmma, HMMA: mma.sync) and any local memory
-(LDL/STL: spills or register arrays that did not become registers).
+instructions of the SASS (HGMMA: wgmma, HMMA: mma.sync), the TMA loads
+(UTMALDG) and mbarrier transaction arrivals (SYNCS.ARRIVE.TRANS64), and any
+local memory (LDL/STL: spills or register arrays that did not become
+registers).
 
-  python3 scripts/sass_check.py [--expect-hgmma NAME,...] [--expect-no-local NAME,...]
-                                ARTIFACT.skim...
+  python3 scripts/sass_check.py [--expect-hgmma NAME,...] [--expect-tma NAME,...]
+                                [--expect-no-local NAME,...] ARTIFACT.skim...
 
 Needs cuobjdump (CUDA toolkit); artifacts must hold a cubin (cuda.cubin).
 Exit status 1 when an artifact named in --expect-hgmma (by file stem) has no
-HGMMA, or one named in --expect-no-local uses local memory; other artifacts
+HGMMA, one named in --expect-tma has no UTMALDG, or one named in
+--expect-no-local uses local memory; other artifacts
 are reported only (SIMT stages may keep per-thread arrays in local memory).
 """
 import os
@@ -51,10 +54,11 @@ def kernels(sass):
 
 
 def main(argv):
-    expect, no_local = set(), set()
-    while argv[:1] in (["--expect-hgmma"], ["--expect-no-local"]):
-        (expect if argv[0] == "--expect-hgmma" else no_local).update(argv[1].split(","))
+    expect = {"--expect-hgmma": set(), "--expect-tma": set(), "--expect-no-local": set()}
+    while argv[:1] and argv[0] in expect:
+        expect[argv[0]].update(argv[1].split(","))
         argv = argv[2:]
+    no_local = expect["--expect-no-local"]
     tool = shutil.which("cuobjdump") or "/usr/local/cuda/bin/cuobjdump"
     if not os.path.exists(tool):
         print("sass_check: cuobjdump not found, skipped")
@@ -74,18 +78,25 @@ def main(argv):
             print(f"{stem}: cuobjdump failed: {r.stderr.strip()[:300]}")
             status = 1
             continue
-        hgmma_total = 0
+        hgmma_total = tma_total = 0
         for name, text in kernels(r.stdout).items():
             hgmma = len(re.findall(r"\bHGMMA\.", text))
             hmma = len(re.findall(r"\bHMMA\.", text))
+            tma = len(re.findall(r"\bUTMALDG\b", text))
+            arrive = len(re.findall(r"\bSYNCS\.ARRIVE\.TRANS64\b", text))
             local = len(re.findall(r"\b(LDL|STL)\b", text))
             hgmma_total += hgmma
-            print(f"{stem} {name}: HGMMA {hgmma}, HMMA {hmma}, local memory {local}")
+            tma_total += tma
+            print(f"{stem} {name}: HGMMA {hgmma}, HMMA {hmma}, UTMALDG {tma}, "
+                  f"SYNCS.ARRIVE.TRANS64 {arrive}, local memory {local}")
             if local and stem in no_local:
                 print(f"{stem} {name}: FAIL local memory")
                 status = 1
-        if stem in expect and hgmma_total == 0:
+        if stem in expect["--expect-hgmma"] and hgmma_total == 0:
             print(f"{stem}: FAIL no HGMMA")
+            status = 1
+        if stem in expect["--expect-tma"] and tma_total == 0:
+            print(f"{stem}: FAIL no UTMALDG")
             status = 1
     return status
 

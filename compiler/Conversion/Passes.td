@@ -81,6 +81,16 @@ def SkimLowerTileToGpuPass : Pass<"skim-lower-tile-to-gpu", "::mlir::ModuleOp"> 
     128-byte swizzle instead of padded rows (docs/TileLevel.md §6.3). The
     distribution then reads `"wgmma"`.
 
+    With `tma` as well, a swizzled B tile whose loads all carry box
+    coordinates (`coords`, the K and V chunks of attention) is filled by the
+    Tensor Memory Accelerator: thread 0 posts the byte count on the tile's
+    mbarrier (in dynamic shared memory) and issues one
+    `cp.async.bulk.tensor` per 64-column panel with the 128-byte swizzle, and
+    the tile's first reader waits on the barrier's phase. The kernel gains
+    one CUtensorMap argument per (buffer, box), passed by value as a grid
+    constant; the module gets `skim.gpu_tensor_maps` (kernel name → the
+    plan's `m<buffer>:<box>:128` arguments).
+
     The other kernels (f32) take the SIMT distribution, correct rather than
     fast. Every tile lives in workgroup memory,
     as a view of one dynamic shared-memory buffer, and every tile op becomes
@@ -112,7 +122,10 @@ def SkimLowerTileToGpuPass : Pass<"skim-lower-tile-to-gpu", "::mlir::ModuleOp"> 
     Option<"wgmma", "wgmma", "bool", /*default=*/"false",
            "Hopper warpgroup MMA (sm_90a): gemms whose accumulator rows fill "
            "whole warpgroups become wgmma.mma_async with B in 128-byte "
-           "swizzled shared memory">
+           "swizzled shared memory">,
+    Option<"tma", "tma", "bool", /*default=*/"false",
+           "with wgmma: fill swizzled K/V tiles by TMA boxes completing on "
+           "mbarriers instead of cp.async">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::gpu::GPUDialect",
@@ -120,6 +133,23 @@ def SkimLowerTileToGpuPass : Pass<"skim-lower-tile-to-gpu", "::mlir::ModuleOp"> 
                            "::mlir::memref::MemRefDialect",
                            "::mlir::NVVM::NVVMDialect",
                            "::mlir::scf::SCFDialect"];
+}
+
+def SkimTensorMapArgsPass
+    : Pass<"skim-tensor-map-args", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Pass TMA descriptors by value, as CUDA's __grid_constant__ does";
+  let description = [{
+    The runtime passes each CUtensorMap by value: 128 bytes of kernel
+    parameter space. `skim-lower-tile-to-gpu` marks those arguments in
+    `skim.tensor_map_args` (argument numbers) on the kernel, because
+    `convert-gpu-to-nvvm` drops argument attributes; after it, this pass
+    gives each one `llvm.byval = !llvm.array<128 x i8>`, `llvm.align = 64`
+    and `nvvm.grid_constant`. The PTX parameter is then `.param .align 64
+    .b8 p[128]`, and TMA reads the descriptor through its generic address
+    (`cvta.param`), with no copy to local memory.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::NVVM::NVVMDialect"];
 }
 
 def SkimExternDynamicSharedPass

@@ -79,10 +79,16 @@ LogicalResult mlir::skim::buildSkimPipeline(OpPassManager &pm,
     // NVVM lowering to PTX or a cubin, or the lane emulator.
     bool wgmma = cuda.chip == "sm_90a";
     // sm_90a's default tile: 128 query rows, two wgmma slices per warpgroup
-    // (bench/NOTES.md has the sweep).
+    // (bench/NOTES.md has the sweep). K and V arrive by TMA, except in the
+    // lane emulator, which models cp.async but not TMA or mbarriers.
+    bool tma = wgmma && options.tma && !options.emulateLanes;
+    std::string lowering =
+        !wgmma ? "skim-lower-tile-to-gpu"
+        : tma  ? "skim-lower-tile-to-gpu{wgmma=true tma=true}"
+               : "skim-lower-tile-to-gpu{wgmma=true}";
     pipeline = wgmma ? "skim-expand-variants,skim-tile{tensor-core-block-m=128},"
-                       "skim-lower-tile-to-gpu{wgmma=true}"
-                     : "skim-expand-variants,skim-tile,skim-lower-tile-to-gpu";
+                     : "skim-expand-variants,skim-tile,";
+    pipeline += lowering;
     pipeline += ",canonicalize,cse,";
     pipeline += options.emulateLanes
                     ? laneEmulatorTail()
@@ -136,6 +142,26 @@ static std::string addScratchPool(const std::string &kernelLine,
   return out;
 }
 
+/// A kernel line with the tensor-map arguments the GPU lowering appended
+/// (`tokens`, space-separated `m<buffer>:<box>:<swizzle>`).
+static std::string addTensorMaps(const std::string &kernelLine,
+                                 const std::string &tokens) {
+  std::istringstream in(kernelLine), maps(tokens);
+  std::vector<std::string> words;
+  for (std::string t; in >> t;)
+    words.push_back(t);
+  // kernel <name> grid <x> <y> <z> args <n> <arg>...
+  size_t n = std::stoul(words[7]);
+  size_t added = 0;
+  for (std::string t; maps >> t; ++added)
+    words.insert(words.begin() + 8 + n + added, t);
+  words[7] = std::to_string(n + added);
+  std::string out;
+  for (const std::string &w : words)
+    out += (out.empty() ? "" : " ") + w;
+  return out;
+}
+
 /// Adds the GPU launch fields to every kernel line of a plan, the scratch
 /// pools of kernels that have one, and names the image's section.
 static FailureOr<std::string> gpuPlan(ModuleOp module, const std::string &plan,
@@ -144,6 +170,7 @@ static FailureOr<std::string> gpuPlan(ModuleOp module, const std::string &plan,
   auto block = module->getAttrOfType<IntegerAttr>("skim.gpu_block");
   auto scratch = module->getAttrOfType<DictionaryAttr>("skim.gpu_scratch");
   auto slots = module->getAttrOfType<IntegerAttr>("skim.gpu_scratch_slots");
+  auto maps = module->getAttrOfType<DictionaryAttr>("skim.gpu_tensor_maps");
   if (!shared || !block || (scratch && !slots))
     return module.emitError("the GPU lowering recorded no launch shape");
   std::vector<std::string> lines;
@@ -168,6 +195,9 @@ static FailureOr<std::string> gpuPlan(ModuleOp module, const std::string &plan,
       line = addScratchPool(line, words.str(), slots.getInt(), numBuffers, pools);
       numBuffers += 2;
     }
+    // After the pool's: the lowering appended the tensor maps last.
+    if (auto tokens = maps ? maps.getAs<StringAttr>(name) : StringAttr())
+      line = addTensorMaps(line, tokens.str());
     rest += line + " block " + std::to_string(block.getInt()) + " 1 1 smem " +
             std::to_string(bytes.getInt()) + " cluster 1 1 1\n";
   }

@@ -27,6 +27,10 @@ struct PipelineOptions {
   /// is a host artifact; the process that runs it must have
   /// libSkimLaneEmulator loaded.
   bool emulateLanes = false;
+  /// With sm_90a: K and V tiles arrive by TMA boxes completing on mbarriers
+  /// (docs/TileLevel.md §6.3); false keeps cp.async, to compare the two.
+  /// The lane emulator models cp.async only, so emulation ignores it.
+  bool tma = true;
 };
 
 /// skim-expand-variants → skim-tile → skim-lower-tile-to-cpu → LLVM dialect.

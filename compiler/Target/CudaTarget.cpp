@@ -36,7 +36,8 @@ std::string mlir::skim::cudaPipelineTail(const CudaTarget &target) {
   // sm_90, 8.0 for sm_90a); upstream's +ptx60 default aborts for sm_90.
   return "nvvm-attach-target{chip=" + target.chip +
          " O=3},gpu.module(convert-gpu-to-nvvm{index-bitwidth=64},"
-         "convert-nvvm-to-llvm,canonicalize,cse,reconcile-unrealized-casts,"
+         "skim-tensor-map-args,convert-nvvm-to-llvm,canonicalize,cse,"
+         "reconcile-unrealized-casts,"
          "skim-extern-dynamic-shared),"
          "reconcile-unrealized-casts,gpu-module-to-binary{format=" +
          (target.cubin() ? "bin toolkit=" + target.toolkit : std::string("isa")) +

@@ -433,10 +433,16 @@ public:
       dims[j] = uint64_t(spec.shape[d]);
       box[j] = uint32_t(spec.box[d]);
       elementStrides[j] = 1;
+      // A size-1 dim's stride is never followed, and frameworks report any
+      // value there (PyTorch: often 1); the driver still wants a multiple
+      // of 16 bytes, so give it the dense one.
       if (j > 0)
-        strides[j - 1] = uint64_t(spec.strides[d]) * elementBytes;
+        strides[j - 1] =
+            spec.shape[d] == 1
+                ? (j > 1 ? strides[j - 2] : elementBytes) * dims[j - 1]
+                : uint64_t(spec.strides[d]) * elementBytes;
     }
-    if (spec.strides[rank - 1] != 1)
+    if (spec.strides[rank - 1] != 1 && spec.shape[rank - 1] != 1)
       return Error{"a TMA descriptor needs unit stride in the innermost dim: " +
                    what};
     if (Status s = makeCurrent(); !s)

@@ -73,18 +73,30 @@ private:
   /// copies are asynchronous they land during this chunk's softmax and P·V.
   void processChunk(Value c0, Value valid, bool fromSelection, Value rowMask = {},
                     const std::function<void()> &prefetchNext = {});
-  void loadKeys(Value offset, Value valid, std::optional<int64_t> stage = {}) {
-    kb.load(kG, offset, ks.s, kb.c(0), valid, K, 1, 0.0, kTransposed, stage);
+  /// K (or V) rows [c0, c0 + bn) of this CTA's batch and KV head, also
+  /// named by coordinates so that a target may copy them as a box (TMA);
+  /// rows past `valid` are masked by every consumer.
+  void loadKeys(Value c0, Value valid, std::optional<int64_t> stage = {}) {
+    kb.load(kG, keyOffset(c0), ks.s, kb.c(0), valid, K, keyBox(c0), stage,
+            kTransposed);
+  }
+  void loadValues(Value c0, Value valid, std::optional<int64_t> stage) {
+    Value offset =
+        kb.add(kb.add(kb.mul(batch, vs.b), kb.mul(c0, vs.s)), kb.mul(kvh, vs.h));
+    kb.load(vG, offset, vs.s, kb.c(0), valid, V, keyBox(c0), stage, false);
   }
   Value keyOffset(Value c0) {
     return kb.add(kb.add(kb.mul(batch, ks.b), kb.mul(c0, ks.s)), kb.mul(kvh, ks.h));
+  }
+  KernelBuilder::Box keyBox(Value c0) {
+    return {{batch, c0, kvh, kb.c(0)}, /*rowDim=*/1};
   }
   /// K of the chunk at c0 in stage 0, its valid rows clamped to 0 past the
   /// range (an always-issued copy keeps the asynchronous copies' count the
   /// same on every iteration).
   void requestKeys(Value c0, Value hi) {
     Value valid = kb.max(kb.c(0), kb.min(kb.c(bn), kb.sub(hi, c0)));
-    loadKeys(keyOffset(kb.min(c0, kb.max(kb.c(0), kb.sub(hi, kb.c(1))))), valid,
+    loadKeys(kb.min(c0, kb.max(kb.c(0), kb.sub(hi, kb.c(1)))), valid,
              /*stage=*/0);
   }
   void rangeChunks(Value lo, Value hi, bool skipSelected);
@@ -175,11 +187,10 @@ void AttentionEmitter::processChunk(Value c0, Value valid, bool fromSelection,
   OpBuilder &b = kb.b;
   Location loc = kb.loc;
   if (!prefetchNext)
-    loadKeys(keyOffset(c0), valid, /*stage=*/0);
+    loadKeys(c0, valid, /*stage=*/0);
   // V is asked for now, in pipeline stage 1: where copies are asynchronous
-  // (cp.async) it arrives while Q·Kᵀ and the softmax run.
-  Value vOff = kb.add(kb.add(kb.mul(batch, vs.b), kb.mul(c0, vs.s)), kb.mul(kvh, vs.h));
-  kb.load(vG, vOff, vs.s, kb.c(0), valid, V, 1, 0.0, false, /*stage=*/1);
+  // (cp.async, TMA) it arrives while Q·Kᵀ and the softmax run.
+  loadValues(c0, valid, /*stage=*/1);
   kb.fill(St, 0.0);
   kb.gemm(Q, K, St, /*transposeB=*/!kTransposed);
   if (prefetchNext)
@@ -586,8 +597,7 @@ void AttentionEmitter::emitNsaSelection() {
   Value hi = kb.max(kb.c(0), kb.min(S, kb.add(last, kb.c(1))));
   kb.forLoop(kb.c(0), hi, kb.c(bn), [&](Value c0) {
     Value valid = kb.min(kb.c(bn), kb.sub(hi, c0));
-    Value kOff = kb.add(kb.add(kb.mul(batch, ks.b), kb.mul(c0, ks.s)), kb.mul(kvh, ks.h));
-    loadKeys(kOff, valid);
+    loadKeys(c0, valid);
     kb.fill(St, 0.0);
     kb.gemm(Q, K, St, /*transposeB=*/!kTransposed);
     // p_cmp = 2^(s − lse2) on visible keys, 0 elsewhere.

@@ -100,8 +100,19 @@ void KernelBuilder::load(Value global, Value offset, Value outer, Value inner,
                          Value valid, Value tile, int64_t group, double padding,
                          bool transpose, std::optional<int64_t> stage) {
   LoadOp::create(b, loc, global, offset, outer, inner, valid, tile,
-                 b.getI64IntegerAttr(group), b.getF32FloatAttr(padding),
+                 ValueRange{}, b.getI64IntegerAttr(group),
+                 b.getF32FloatAttr(padding),
                  stage ? b.getI64IntegerAttr(*stage) : IntegerAttr(),
+                 IntegerAttr(), transpose ? b.getUnitAttr() : UnitAttr());
+}
+
+void KernelBuilder::load(Value global, Value offset, Value outer, Value inner,
+                         Value valid, Value tile, const Box &box,
+                         std::optional<int64_t> stage, bool transpose) {
+  LoadOp::create(b, loc, global, offset, outer, inner, valid, tile, box.coords,
+                 b.getI64IntegerAttr(1), b.getF32FloatAttr(0.0f),
+                 stage ? b.getI64IntegerAttr(*stage) : IntegerAttr(),
+                 b.getI64IntegerAttr(box.rowDim),
                  transpose ? b.getUnitAttr() : UnitAttr());
 }
 

@@ -60,6 +60,15 @@ public:
   void load(Value global, Value offset, Value outer, Value inner, Value valid,
             Value tile, int64_t group = 1, double padding = 0.0,
             bool transpose = false, std::optional<int64_t> stage = {});
+  /// The coordinates of a box load (skim_tile.load `coords`): the element at
+  /// `offset` per dimension of the plan buffer, rows walking `rowDim`.
+  struct Box {
+    SmallVector<Value> coords;
+    int64_t rowDim;
+  };
+  void load(Value global, Value offset, Value outer, Value inner, Value valid,
+            Value tile, const Box &box, std::optional<int64_t> stage,
+            bool transpose);
   void store(Value tile, Value global, Value offset, Value outer, Value inner,
              Value valid, int64_t group = 1);
   void gemm(Value a, Value b, Value acc, bool transposeB);

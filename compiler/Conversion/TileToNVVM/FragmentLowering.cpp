@@ -28,6 +28,7 @@
 #include "Conversion/TileLowering.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -46,6 +47,13 @@ static constexpr int64_t kWarpSize = 32;
 static constexpr int64_t kHalfRowPad = 8;
 /// f32 registers per lane that fragment tiles may take (see planFragments).
 static constexpr int64_t kFragmentRegisterBudget = 192;
+/// 16-bit elements of one 128-byte swizzle panel (a swizzled tile's column
+/// block, and a TMA box's innermost extent).
+static constexpr int64_t kSwizzlePanelElements = 64;
+/// The most elements a TMA box spans in one dimension.
+static constexpr int64_t kTmaMaxBoxRows = 256;
+/// The suspend-time hint of mbarrier.try_wait, in nanoseconds (CUTLASS's).
+static constexpr int32_t kTryWaitTicks = 0x989680;
 
 static MemoryKind memoryOf(AllocOp alloc) {
   return alloc.getTile().getMemory();
@@ -114,8 +122,38 @@ static void planWarpgroupGemms(gpu::GPUFuncOp func, int64_t warps,
       plan.wgmmaGemms.insert(op);
 }
 
+/// Marks the swizzled tiles that TMA can fill: every load into them names
+/// its box (coordinates), pads with 0 (TMA fills zeros, and only past the
+/// tensor), and the rows fit one box (at most 256).
+static void planTmaTiles(gpu::GPUFuncOp func, FragmentPlan &plan) {
+  func.walk([&](AllocOp op) {
+    Operation *alloc = op;
+    auto it = plan.halfTiles.find(alloc);
+    if (it == plan.halfTiles.end() || !it->second.swizzled)
+      return;
+    const HalfTile &half = it->second;
+    auto type = cast<MemRefType>(alloc->getResult(0).getType());
+    int64_t physRows = type.getDimSize(half.physicallyTransposed ? 1 : 0);
+    bool boxes = physRows <= kTmaMaxBoxRows;
+    for (Operation *user : alloc->getUsers())
+      if (auto load = dyn_cast<LoadOp>(user))
+        boxes &= !load.getCoords().empty() && load.getPadding().isZero();
+    if (boxes)
+      plan.tmaTiles[alloc] = TmaTile{};
+  });
+}
+
+SmallVector<int64_t> mlir::skim::tmaBox(LoadOp load, MemRefType tileType,
+                                        const HalfTile &half) {
+  SmallVector<int64_t> box(load.getCoords().size(), 1);
+  box[*load.getRowDim()] =
+      tileType.getDimSize(half.physicallyTransposed ? 1 : 0);
+  box.back() = kSwizzlePanelElements;
+  return box;
+}
+
 bool mlir::skim::planFragments(gpu::GPUFuncOp func, int64_t threads, bool wgmma,
-                               FragmentPlan &plan, std::string &why) {
+                               bool tma, FragmentPlan &plan, std::string &why) {
   Refusal refuse{why};
   if (threads % kWarpSize != 0)
     return refuse.fail("the block is not a whole number of warps");
@@ -323,6 +361,8 @@ bool mlir::skim::planFragments(gpu::GPUFuncOp func, int64_t threads, bool wgmma,
   }
   if (wgmma)
     planWarpgroupGemms(func, threads / kWarpSize, plan);
+  if (wgmma && tma)
+    planTmaTiles(func, plan);
   return true;
 }
 
@@ -388,6 +428,12 @@ public:
 
   /// Lane coordinates, built once at the entry of the kernel.
   void setUpLane(Location loc);
+  /// The TMA tiles' mbarriers, initialised once by thread 0 right after the
+  /// shared buffer is defined, and each thread's phase records.
+  void setUpTma();
+  /// Waits for every TMA copy still in flight, before `op` (the kernel's
+  /// return): no copy may outlive the CTA whose shared memory it writes.
+  void drainTma(Operation *op);
   LogicalResult lower(Operation *op);
   bool touchesShared(Operation *op) const;
   bool handles(Operation *op) const;
@@ -395,9 +441,9 @@ public:
   /// their readers come first in program order.
   void findCarriedTiles(ArrayRef<Operation *> ops) {
     for (Operation *op : ops)
-      if (auto load = dyn_cast<LoadOp>(op); load && load.getStage() &&
-                                            halfTile(load.getDest()) &&
-                                            isCarried(op)) {
+      if (auto load = dyn_cast<LoadOp>(op);
+          load && load.getStage() && halfTile(load.getDest()) &&
+          !tmaOf(load.getDest()) && isCarried(op)) {
         carriedTiles.insert(load.getDest());
         carriedLoads.insert(op);
       }
@@ -491,8 +537,25 @@ private:
   bool hasLaterReader(Operation *load, Value tile) const;
   /// A staged load whose reader is the next iteration of its loop.
   bool isCarried(Operation *load) const;
-  /// cp.async.wait_group before `reader` if `tile`'s copy is in flight.
+  /// cp.async.wait_group before `reader` if `tile`'s copy is in flight (an
+  /// mbarrier wait for a TMA tile).
   void waitForCopy(Operation *reader, Value tile);
+
+  /// A TMA tile's mbarrier, and two per-thread words that every thread keeps
+  /// alike (all run the same uniform code): the parity of the barrier phase
+  /// the next copy completes, and whether a copy is in flight. They live in
+  /// allocas that LLVM promotes to registers; a flag rather than static
+  /// counting, because the last one-ahead copy of a loop is never read.
+  struct TmaState {
+    Value barrier, phase, inFlight;
+  };
+  const TmaState *tmaOf(Value tile) const {
+    auto it = tmaStates.find(allocOf(tile));
+    return it == tmaStates.end() ? nullptr : &it->second;
+  }
+  /// If a copy is in flight: wait for its phase, flip the parity.
+  void waitForTma(Location loc, const TmaState &state);
+  LogicalResult lowerTmaLoad(LoadOp op, const HalfTile &half);
 
   LogicalResult lowerFill(FillOp op);
   LogicalResult lowerLoad(LoadOp op);
@@ -520,6 +583,7 @@ private:
   /// Tiles that some loop fills for its next iteration (isCarried).
   llvm::SmallPtrSet<Value, 4> carriedTiles;
   llvm::SmallPtrSet<Operation *, 4> carriedLoads;
+  llvm::MapVector<Operation *, TmaState> tmaStates;
 };
 
 } // namespace
@@ -706,6 +770,8 @@ LogicalResult FragmentLowering::lowerLoad(LoadOp op) {
 /// otherwise. Rows past `valid` are zero-filled by cp.async itself (a
 /// source size of 0).
 LogicalResult FragmentLowering::lowerHalfLoad(LoadOp op, const HalfTile &half) {
+  if (tmaOf(op.getDest()))
+    return lowerTmaLoad(op, half);
   Location loc = op.getLoc();
   b.setInsertionPoint(op);
   // A copy into this tile still in flight (a previous loop's one-ahead K)
@@ -807,6 +873,122 @@ LogicalResult FragmentLowering::lowerHalfLoad(LoadOp op, const HalfTile &half) {
   return success();
 }
 
+void FragmentLowering::setUpTma() {
+  if (plan.tmaTiles.empty())
+    return;
+  Operation *buffer = plan.sharedBuffer.getDefiningOp();
+  Location loc = buffer->getLoc();
+  b.setInsertionPointAfter(buffer);
+  Value base =
+      memref::ExtractAlignedPointerAsIndexOp::create(b, loc, plan.sharedBuffer);
+  auto shared = LLVM::LLVMPointerType::get(b.getContext(), 3);
+  auto word = MemRefType::get({1}, b.getI32Type());
+  Value zero = cst(loc, 0);
+  for (auto &[alloc, tma] : plan.tmaTiles) {
+    Value address = add(loc, base, cst(loc, tma.barrierOffset));
+    TmaState state;
+    Value address64 =
+        arith::IndexCastOp::create(b, loc, b.getI64Type(), address);
+    state.barrier = LLVM::IntToPtrOp::create(b, loc, shared, address64);
+    state.phase = memref::AllocaOp::create(b, loc, word);
+    state.inFlight = memref::AllocaOp::create(b, loc, word);
+    memref::StoreOp::create(b, loc, i32(loc, 0), state.phase, zero);
+    memref::StoreOp::create(b, loc, i32(loc, 0), state.inFlight, zero);
+    tmaStates[alloc] = state;
+  }
+  // One arrival (thread 0's expect_tx) per phase; the bytes do the rest.
+  // Thread 0 alone initialises, through a PTX predicate rather than an
+  // scf.if: the entry block must stay one block, or the register arrays'
+  // allocas after it would leave it and LLVM would not promote them.
+  Value first =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, cst(loc, 0));
+  for (auto &entry : tmaStates)
+    NVVM::MBarrierInitOp::create(b, loc, entry.second.barrier, i32(loc, 1),
+                                 first);
+  // The initialisation must be visible to the async proxy (TMA's
+  // complete_tx) as well as to the other threads.
+  NVVM::FenceMbarrierInitOp::create(b, loc);
+  gpu::BarrierOp::create(b, loc);
+}
+
+void FragmentLowering::waitForTma(Location loc, const TmaState &state) {
+  Value zero = cst(loc, 0);
+  Value flag = memref::LoadOp::create(b, loc, state.inFlight, zero);
+  Value inFlight = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, flag,
+                                         i32(loc, 0));
+  auto ifOp = scf::IfOp::create(b, loc, inFlight, /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  Value parity = memref::LoadOp::create(b, loc, state.phase, zero);
+  NVVM::MBarrierTryWaitParityOp::create(b, loc, state.barrier, parity,
+                                        i32(loc, kTryWaitTicks));
+  memref::StoreOp::create(b, loc,
+                          arith::XOrIOp::create(b, loc, parity, i32(loc, 1)),
+                          state.phase, zero);
+  memref::StoreOp::create(b, loc, i32(loc, 0), state.inFlight, zero);
+}
+
+void FragmentLowering::drainTma(Operation *op) {
+  b.setInsertionPoint(op);
+  for (auto &entry : tmaStates)
+    waitForTma(op->getLoc(), entry.second);
+}
+
+/// A TMA tile: thread 0 posts the tile's bytes on its mbarrier and copies
+/// one box per 64-column panel; the box lands in the 128-byte-swizzled
+/// panel layout wgmma's descriptors walk (HalfTile::swizzled), because the
+/// tensor map asks for that swizzle and each panel starts 1024-aligned.
+/// Rows past `valid` receive the tensor's own elements (zeros past its
+/// end), which the load's coordinates allow: every consumer masks them.
+LogicalResult FragmentLowering::lowerTmaLoad(LoadOp op, const HalfTile &half) {
+  Location loc = op.getLoc();
+  b.setInsertionPoint(op);
+  const TmaState &state = *tmaOf(op.getDest());
+  Value map = plan.tensorMaps.lookup(op);
+  if (!map)
+    return op.emitOpError("has no tensor map for its TMA copy");
+  // Two asynchronous writes of one tile are unordered: the last must land
+  // (and its phase be consumed) before the next is issued.
+  waitForTma(loc, state);
+  MemRefType tileType = logicalType(op.getDest());
+  int64_t rows = tileType.getDimSize(half.physicallyTransposed ? 1 : 0);
+  int64_t cols = tileType.getDimSize(half.physicallyTransposed ? 0 : 1);
+  int64_t panelBytes = rows * kSwizzlePanelElements * 2;
+  // Thread 0 issues, under PTX predicates rather than a branch: ptxas
+  // allocates registers across a branch in the loop less well (an scf.if
+  // here made D = 128 with 128 rows spill).
+  Value first =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, cst(loc, 0));
+  NVVM::MBarrierArriveExpectTxOp::create(
+      b, loc, Type(), state.barrier, i32(loc, rows * cols * 2),
+      NVVM::MemScopeKind::CTA, /*relaxed=*/false, first);
+  // TMA coordinates go innermost first.
+  SmallVector<Value> coords;
+  for (Value c : llvm::reverse(op.getCoords()))
+    coords.push_back(arith::IndexCastOp::create(b, loc, b.getI32Type(), c));
+  Value innermost = coords.front();
+  Value tileBase =
+      memref::ExtractAlignedPointerAsIndexOp::create(b, loc, op.getDest());
+  auto shared = LLVM::LLVMPointerType::get(b.getContext(), 3);
+  auto cluster = LLVM::LLVMPointerType::get(b.getContext(), 7);
+  for (int64_t p = 0; p < cols / kSwizzlePanelElements; ++p) {
+    Value address = add(loc, tileBase, cst(loc, p * panelBytes));
+    Value address64 =
+        arith::IndexCastOp::create(b, loc, b.getI64Type(), address);
+    Value dst = LLVM::IntToPtrOp::create(b, loc, shared, address64);
+    dst = LLVM::AddrSpaceCastOp::create(b, loc, cluster, dst);
+    coords.front() = arith::AddIOp::create(b, loc, innermost,
+                                           i32(loc, p * kSwizzlePanelElements));
+    NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
+        b, loc, dst, map, coords, state.barrier, ValueRange(), Value(), Value(),
+        NVVM::TMALoadMode::TILE, /*isCTAOnly=*/false, NVVM::CTAGroupKindAttr(),
+        first);
+  }
+  memref::StoreOp::create(b, loc, i32(loc, 1), state.inFlight, cst(loc, 0));
+  b.eraseOp(op);
+  return success();
+}
+
 void FragmentLowering::fenceForWgmma(Location loc, Value tile) {
   const HalfTile *half = halfTile(tile);
   if (!half || !half->swizzled)
@@ -863,6 +1045,10 @@ bool FragmentLowering::isCarried(Operation *load) const {
 void FragmentLowering::waitForCopy(Operation *reader, Value tile) {
   Block *block = reader->getBlock();
   Location loc = reader->getLoc();
+  if (const TmaState *state = tmaOf(tile)) {
+    waitForTma(loc, *state);
+    return;
+  }
   // Copy groups complete in the order they were committed, so waiting for
   // one leaves exactly the groups committed after it in flight. That count
   // is known when they were all committed unconditionally, in the reader's
@@ -1309,9 +1495,11 @@ LogicalResult mlir::skim::lowerFragmentOps(
         lowering.handles(op))
       ops.push_back(op);
   });
+  lowering.setUpTma();
   lowering.findCarriedTiles(ops);
   for (Operation *op : ops)
     if (failed(lowering.lower(op)))
       return failure();
+  func.walk([&](func::ReturnOp op) { lowering.drainTma(op); });
   return success();
 }

@@ -16,6 +16,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/MapVector.h"
 
 #include <string>
 
@@ -36,6 +37,13 @@ struct HalfTile {
   bool swizzled = false;
 };
 
+/// A swizzled B tile that the Tensor Memory Accelerator fills (sm_90a with
+/// `tma`): every load into it carries box coordinates.
+struct TmaTile {
+  /// Byte offset of the tile's mbarrier in the dynamic shared memory.
+  int64_t barrierOffset = -1;
+};
+
 /// What the fragment path decided for one kernel.
 struct FragmentPlan {
   /// Alloc ops whose tiles live in registers.
@@ -46,14 +54,27 @@ struct FragmentPlan {
   Type mmaType;
   /// Gemms that become wgmma.mma_async (sm_90a); the rest use mma.sync.
   llvm::SmallPtrSet<Operation *, 4> wgmmaGemms;
+  /// Tiles filled by TMA, and the CUtensorMap argument each of their loads
+  /// reads (set by the pass once it has added the arguments).
+  llvm::MapVector<Operation *, TmaTile> tmaTiles; // in program order
+  llvm::DenseMap<Operation *, Value> tensorMaps;
+  /// The kernel's dynamic shared-memory buffer (i8), where barriers live.
+  Value sharedBuffer;
 };
 
 /// Returns true and fills `plan` when every fragment tile of `func` can be
 /// spread over the lanes of `threads` threads and the kernel has a 16-bit
 /// gemm; otherwise `why` says what stopped it and the SIMT lowering runs
 /// alone. With `wgmma`, gemms that fit warpgroup MMA are marked for it.
-bool planFragments(gpu::GPUFuncOp func, int64_t threads, bool wgmma,
+bool planFragments(gpu::GPUFuncOp func, int64_t threads, bool wgmma, bool tma,
                    FragmentPlan &plan, std::string &why);
+
+/// The box (in the buffer's dimension order, innermost last) that one TMA
+/// copy of a load into `tileType` moves: the tile's physical rows along the
+/// load's `row_dim`, one 64-element swizzle panel along the innermost
+/// dimension, 1 elsewhere.
+SmallVector<int64_t> tmaBox(tile::LoadOp load, MemRefType tileType,
+                            const HalfTile &half);
 
 /// Bytes a swizzled tile's base must be aligned to: one 8-row swizzle atom.
 constexpr int64_t kSwizzleAtomBytes = 1024;

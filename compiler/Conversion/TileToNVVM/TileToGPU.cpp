@@ -38,6 +38,7 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <limits>
+#include <map>
 
 namespace mlir::skim {
 #define GEN_PASS_DEF_SKIMLOWERTILETOGPUPASS
@@ -49,6 +50,38 @@ using namespace mlir::skim;
 using namespace mlir::skim::tile;
 
 namespace {
+
+/// What the launch plan says of one kernel's arguments: the buffer each
+/// passes (-1 for a scalar) and every buffer's rank.
+struct PlanArgs {
+  SmallVector<int> buffers;
+  llvm::DenseMap<int, int> ranks;
+};
+
+PlanArgs readPlanArgs(StringRef planText, StringRef kernel) {
+  PlanArgs result;
+  SmallVector<StringRef> lines;
+  planText.split(lines, '\n');
+  for (StringRef line : lines) {
+    SmallVector<StringRef> tokens;
+    line.split(tokens, ' ', -1, /*KeepEmpty=*/false);
+    // buffer <i> <kind> <index> <dtype> <rank> <dims>...
+    int buffer, rank;
+    if (tokens.size() >= 6 && tokens[0] == "buffer" &&
+        !tokens[1].getAsInteger(10, buffer) &&
+        !tokens[5].getAsInteger(10, rank))
+      result.ranks[buffer] = rank;
+    // kernel <name> grid <x> <y> <z> args <n> <arg>...
+    if (tokens.size() >= 8 && tokens[0] == "kernel" && tokens[1] == kernel)
+      for (StringRef arg : ArrayRef(tokens).drop_front(8)) {
+        int b = -1;
+        if (arg.consume_front("t") && arg.getAsInteger(10, b))
+          b = -1;
+        result.buffers.push_back(b);
+      }
+  }
+  return result;
+}
 
 class GpuLowering : TileLoweringBase {
 public:
@@ -373,6 +406,9 @@ struct SkimLowerTileToGpuPass
     module->setAttr("skim.gpu_shared_bytes",
                     rewriter.getDictionaryAttr(sharedBytes));
     module->setAttr("skim.gpu_block", rewriter.getI64IntegerAttr(threads));
+    if (!tensorMaps.empty())
+      module->setAttr("skim.gpu_tensor_maps",
+                      rewriter.getDictionaryAttr(tensorMaps));
     if (!scratchWords.empty()) {
       module->setAttr("skim.gpu_scratch",
                       rewriter.getDictionaryAttr(scratchWords));
@@ -427,6 +463,14 @@ struct SkimLowerTileToGpuPass
     rewriter.setInsertionPointToStart(&entry);
     Value tid = gpu::ThreadIdOp::create(rewriter, loc, gpu::Dimension::x);
 
+    // The argument each box load reads, before arguments become pointers.
+    llvm::DenseMap<Operation *, unsigned> boxSources;
+    func.walk([&](LoadOp op) {
+      if (auto arg = dyn_cast<BlockArgument>(op.getSource());
+          arg && !op.getCoords().empty())
+        boxSources[op] = arg.getArgNumber();
+    });
+
     // Globals: rebuild memref<?xT> descriptors from the pointers; the casts
     // fold away against the NVVM lowering of the memref.
     auto i64 = rewriter.getI64Type();
@@ -466,7 +510,13 @@ struct SkimLowerTileToGpuPass
     // fragment distribution, shared memory otherwise.
     FragmentPlan plan;
     std::string simtReason;
-    bool useFragments = planFragments(func, threads, wgmma, plan, simtReason);
+    bool useFragments =
+        planFragments(func, threads, wgmma, tma, plan, simtReason);
+    if (useFragments && !plan.tmaTiles.empty())
+      addTensorMaps(func, plan, boxSources,
+                    readPlanArgs(planText ? planText.getValue() : "",
+                                 kernel.getSymName()),
+                    rewriter);
     StringRef distribution = plan.wgmmaGemms.empty() ? "mma.sync" : "wgmma";
     func->setAttr("skim.distribution",
                   rewriter.getStringAttr(useFragments ? distribution.str()
@@ -520,13 +570,77 @@ struct SkimLowerTileToGpuPass
     return sharedBytes;
   }
 
+  /// Gives each TMA load of `plan` its CUtensorMap: one pointer argument
+  /// per (buffer, box), appended to the kernel and named in the plan as
+  /// `m<buffer>:<box>:128` (recorded in `tensorMaps` for the pipeline). A
+  /// tile whose loads the plan cannot name (a source that is not a plan
+  /// buffer of the coordinates' rank) keeps cp.async.
+  void addTensorMaps(gpu::GPUFuncOp func, FragmentPlan &plan,
+                     const llvm::DenseMap<Operation *, unsigned> &boxSources,
+                     const PlanArgs &planArgs, RewriterBase &rewriter) {
+    auto bufferOf = [&](LoadOp load) -> int {
+      auto it = boxSources.find(load);
+      if (it == boxSources.end() || it->second >= planArgs.buffers.size())
+        return -1;
+      int buffer = planArgs.buffers[it->second];
+      auto rank = planArgs.ranks.find(buffer);
+      if (rank == planArgs.ranks.end() ||
+          rank->second != int(load.getCoords().size()))
+        return -1;
+      return buffer;
+    };
+    SmallVector<Operation *> unnamed;
+    for (auto &entry : plan.tmaTiles)
+      for (Operation *user : entry.first->getUsers())
+        if (auto load = dyn_cast<LoadOp>(user); load && bufferOf(load) < 0)
+          unnamed.push_back(entry.first);
+    for (Operation *alloc : unnamed)
+      plan.tmaTiles.erase(alloc);
+
+    auto ptrType = LLVM::LLVMPointerType::get(&getContext());
+    std::map<std::string, Value> maps;
+    SmallVector<int64_t> argNumbers;
+    std::string tokens;
+    for (auto &entry : plan.tmaTiles) {
+      auto tileType = cast<MemRefType>(entry.first->getResult(0).getType());
+      const HalfTile &half = plan.halfTiles.lookup(entry.first);
+      for (Operation *user : entry.first->getUsers()) {
+        auto load = dyn_cast<LoadOp>(user);
+        if (!load)
+          continue;
+        std::string token = "m" + std::to_string(bufferOf(load)) + ":";
+        SmallVector<int64_t> box = tmaBox(load, tileType, half);
+        for (size_t i = 0; i < box.size(); ++i)
+          token += (i ? "x" : "") + std::to_string(box[i]);
+        token += ":128";
+        Value &map = maps[token];
+        if (!map) {
+          unsigned n = func.getNumArguments();
+          if (failed(func.insertArgument(n, ptrType, DictionaryAttr(),
+                                         func.getLoc())))
+            return;
+          map = func.getArgument(n);
+          argNumbers.push_back(n);
+          tokens += (tokens.empty() ? "" : " ") + token;
+        }
+        plan.tensorMaps[load] = map;
+      }
+    }
+    if (argNumbers.empty())
+      return;
+    func->setAttr("skim.tensor_map_args",
+                  rewriter.getDenseI64ArrayAttr(argNumbers));
+    tensorMaps.push_back(
+        rewriter.getNamedAttr(func.getName(), rewriter.getStringAttr(tokens)));
+  }
+
   /// Replaces every skim_tile.alloc by its storage: a private register array
   /// for fragment tiles of `plan`, else a view of the dynamic shared-memory
   /// buffer (16-byte aligned; 16-bit with padded rows for the plan's half
   /// tiles). The allocs stay, unused, in `tileOwners` until the tile ops are
   /// lowered. Returns the shared-memory bytes.
   FailureOr<int64_t> placeTiles(gpu::GPUFuncOp func, RewriterBase &rewriter,
-                                Value tid, const FragmentPlan *plan) {
+                                Value tid, FragmentPlan *plan) {
     MLIRContext *ctx = &getContext();
     auto workgroup =
         gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
@@ -592,6 +706,15 @@ struct SkimLowerTileToGpuPass
       op.getResult().replaceAllUsesWith(storage);
       tileOwners[storage] = op;
     }
+    if (plan) {
+      plan->sharedBuffer = smem;
+      // TMA tiles' mbarriers: 8 bytes each, 8-aligned.
+      offset = llvm::alignTo(offset, 8);
+      for (auto &entry : plan->tmaTiles) {
+        entry.second.barrierOffset = offset;
+        offset += 8;
+      }
+    }
     return offset;
   }
 
@@ -601,6 +724,8 @@ struct SkimLowerTileToGpuPass
   llvm::DenseMap<Value, Operation *> tileOwners;
   /// Kernel name → words of global scratch per slot (a plan expression).
   SmallVector<NamedAttribute> scratchWords;
+  /// Kernel name → its tensor-map arguments in plan form.
+  SmallVector<NamedAttribute> tensorMaps;
 };
 
 } // namespace

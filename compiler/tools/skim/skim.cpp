@@ -83,6 +83,8 @@ static cl::opt<int64_t> selectedOpt("selected", cl::desc("NSA selected blocks n"
                                     cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd));
 static cl::opt<std::string> targetOpt("target", cl::desc("Target to compile for: host, or sm_80/sm_90/sm_90a (NVIDIA, compile only)"),
                                       cl::init("host"), cl::sub(compileCmd), cl::sub(runCmd));
+static cl::opt<bool> tmaOpt("tma", cl::desc("sm_90a: load K and V with TMA (default); --tma=false keeps cp.async"),
+                            cl::init(true), cl::sub(compileCmd), cl::sub(runCmd));
 static cl::opt<std::string> outputFile("o", cl::desc("Artifact to write"), cl::value_desc("file"),
                                        cl::sub(compileCmd));
 
@@ -186,6 +188,7 @@ bool compileSource(const std::string &source, const std::string &bufferName,
     return false;
   mlir::skim::PipelineOptions options;
   options.target = targetOpt;
+  options.tma = tmaOpt;
   mlir::FailureOr<std::string> result = mlir::skim::compileToArtifact(*module, options);
   if (failed(result))
     return false;

@@ -43,6 +43,17 @@ static LogicalResult verifyRowTransfer(Operation *op, Value tile, int64_t group)
 }
 
 LogicalResult LoadOp::verify() {
+  if (getCoords().empty() != !getRowDim())
+    return emitOpError("takes `coords` and `row_dim` together");
+  if (!getCoords().empty()) {
+    int64_t rank = getCoords().size();
+    if (*getRowDim() < 0 || *getRowDim() >= rank - 1)
+      return emitOpError() << "row_dim " << *getRowDim()
+                           << " must name an outer dimension of the rank-"
+                           << rank << " coordinates";
+    if (getGroup() != 1)
+      return emitOpError("with coordinates needs group 1");
+  }
   return verifyRowTransfer(*this, getDest(), getGroup());
 }
 

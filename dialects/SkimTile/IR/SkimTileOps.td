@@ -51,17 +51,27 @@ def SkimTile_LoadOp : SkimTile_Op<"load"> {
     plain gemm of broadcasts along rows (ldmatrix.trans on NVIDIA). `stage`
     names the pipeline stage of an asynchronous copy on targets that have one
     (cp.async, TMA); the CPU loads synchronously.
+
+    `coords`, when present, name the element at `offset` by its coordinates in
+    the kernel argument's plan buffer (outermost dimension first), and
+    `row_dim` is the dimension the rows walk (its stride is `outer_stride`;
+    columns walk the innermost one). A target may then copy the tile as a box
+    of that buffer (TMA), so rows past `valid` hold either `padding` or the
+    buffer's own elements there (zero past the buffer's end): the consumer
+    must not depend on them. Only loads with `group` 1 carry coordinates.
   }];
   let arguments = (ins SkimTile_Global:$source, Index:$offset,
                        Index:$outer_stride, Index:$inner_stride, Index:$valid,
-                       SkimTile_Tile:$dest,
+                       SkimTile_Tile:$dest, Variadic<Index>:$coords,
                        DefaultValuedAttr<I64Attr, "1">:$group,
                        DefaultValuedAttr<F32Attr, "0.0f">:$padding,
                        OptionalAttr<I64Attr>:$stage,
+                       OptionalAttr<I64Attr>:$row_dim,
                        UnitAttr:$transpose);
   let assemblyFormat = [{
     $source `[` $offset `]` `strides` `(` $outer_stride `,` $inner_stride `)`
-    `valid` `(` $valid `)` `into` $dest attr-dict `:` type($source) `,` type($dest)
+    `valid` `(` $valid `)` (`coords` `(` $coords^ `)`)? `into` $dest attr-dict
+    `:` type($source) `,` type($dest)
   }];
   let hasVerifier = 1;
 }

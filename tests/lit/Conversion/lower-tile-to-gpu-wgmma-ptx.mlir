@@ -20,6 +20,11 @@
 // D128-NEXT: wgmma.fence: 2
 // D128-NEXT: wgmma.wait_group: 2
 // D128-NEXT: fence.proxy.async: 2
+// D128-NEXT: cp.async.bulk.tensor: 0
+// D128-NEXT: mbarrier.init: 0
+// D128-NEXT: mbarrier.arrive.expect_tx: 0
+// D128-NEXT: mbarrier.try_wait.parity: 0
+// D128-NEXT: tensor-map params: 0
 // D128-NEXT: local memory: 0
 // D128-NEXT: spills: 0 stores, 0 loads
 func.func @d128(%q: tensor<?x?x16x128xbf16>, %k: tensor<?x?x1x128xbf16>, %v: tensor<?x?x1x128xbf16>)

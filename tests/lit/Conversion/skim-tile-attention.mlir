@@ -19,11 +19,13 @@
 // The KV loop, K one chunk ahead: the prologue asks for the first chunk's
 // K (stage 0); each chunk asks for its V (stage 1), runs Q·Kᵀ, then asks
 // for the next chunk's K while the mask, the online softmax and P·V run.
-// CHECK: skim_tile.load %{{.+}} into %[[K]] {stage = 0 : i64, transpose}
-// CHECK-NEXT: scf.for
-// CHECK: skim_tile.load %{{.+}} into %[[V]] {stage = 1 : i64}
+// K and V name their rows by (batch, key, KV head, 0) coordinates, rows
+// along dim 1, so a target may copy them as TMA boxes.
+// CHECK: skim_tile.load %{{.+}} coords(%[[B:.+]], %{{.+}}, %[[H:.+]], %{{.+}}) into %[[K]] {row_dim = 1 : i64, stage = 0 : i64, transpose}
+// CHECK-NEXT: scf.for %[[C0:[^ ]+]] =
+// CHECK: skim_tile.load %{{.+}} coords(%[[B]], %[[C0]], %[[H]], %{{.+}}) into %[[V]] {row_dim = 1 : i64, stage = 1 : i64}
 // CHECK: skim_tile.gemm %[[Q]], %[[K]], %[[S]] :
-// CHECK: skim_tile.load %{{.+}} into %[[K]] {stage = 0 : i64, transpose}
+// CHECK: skim_tile.load %{{.+}} coords(%[[B]], %{{.+}}, %[[H]], %{{.+}}) into %[[K]] {row_dim = 1 : i64, stage = 0 : i64, transpose}
 // CHECK: skim_tile.reduce max %[[S]]
 // CHECK: math.exp2
 // CHECK: skim_tile.reduce sum %[[S]]

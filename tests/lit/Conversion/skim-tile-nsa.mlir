@@ -16,7 +16,7 @@
 // CHECK-NOT: f32 4 d0.0 d0.1 2 {{.+}}cdiv
 // CHECK-LABEL: func.func @skim_k2_nsa_compressed
 // Compressed attention: Q·Kᵀ (K loaded transposed, 64 rows) and P·V.
-// CHECK: skim_tile.load {{.+}} {stage = 0 : i64, transpose} : memref<?xf32>, memref<32x64xf32>
+// CHECK: skim_tile.load {{.+}} {row_dim = 1 : i64, stage = 0 : i64, transpose} : memref<?xf32>, memref<32x64xf32>
 // CHECK: skim_tile.gemm %{{.+}} : memref<64x32xf32>, memref<32x64xf32>, memref<64x64xf32>
 // CHECK: skim_tile.gemm %{{.+}} : memref<64x64xf32>, memref<64x32xf32>, memref<64x32xf32>
 // Scores: recompute Q·Kᵀ, group sum (E, 16 tokens x 64 rows) and the Eq. 9
@@ -29,7 +29,7 @@
 // walk the union of their selections, each row masked to its own token's.
 // CHECK: skim_tile.load {{.+}} {group = 4 : i64} : memref<?xf32>, memref<64x32xf32>
 // CHECK: scf.for
-// CHECK: skim_tile.load {{.+}} {stage = 0 : i64, transpose} : memref<?xf32>, memref<32x64xf32>
+// CHECK: skim_tile.load {{.+}} {row_dim = 1 : i64, stage = 0 : i64, transpose} : memref<?xf32>, memref<32x64xf32>
 // CHECK: skim_tile.map ins(%{{.+}} : memref<64xf32>) outs(%{{.+}} : memref<64x64xf32>) attributes {indexing = ["i"]}
 func.func @nsa(%q: tensor<?x?x8x32xf32>, %k: tensor<?x?x2x32xf32>, %v: tensor<?x?x2x32xf32>,
                %g: tensor<?x?x8xf32>) -> tensor<?x?x8x32xf32> {

@@ -31,12 +31,17 @@ patterns = {
     "wgmma.fence": r"^\s*wgmma\.fence\.sync\.aligned",
     "wgmma.wait_group": r"^\s*wgmma\.wait_group\.sync\.aligned",
     "fence.proxy.async": r"^\s*fence\.proxy\.async\.shared::cta",
+    "cp.async.bulk.tensor": r"^\s*(?:@%p\d+\s+)?cp\.async\.bulk\.tensor\.(\d)d\.shared::cluster\.global",
+    "mbarrier.init": r"^\s*(?:@%p\d+\s+)?mbarrier\.init\.shared\.b64",
+    "mbarrier.arrive.expect_tx": r"^\s*(?:@%p\d+\s+)?mbarrier\.arrive\.expect_tx\.shared\.b64",
+    "mbarrier.try_wait.parity": r"^\s*mbarrier\.try_wait\.parity\.shared\.b64",
+    "tensor-map params": r"^\s*\.param \.align 64 \.b8 \w+\[128\]",
     "local memory": r"^\s*(ld|st)\.local",
 }
 for name, pattern in patterns.items():
     hits = re.findall(pattern, ptx, re.M)
     print(f"{name}: {len(hits)}")
-    if name in ("mma.sync", "ldmatrix", "wgmma") and hits:
+    if name in ("mma.sync", "ldmatrix", "wgmma", "cp.async.bulk.tensor") and hits:
         kinds = {}
         for h in hits:
             key = "".join(h) if isinstance(h, tuple) else h

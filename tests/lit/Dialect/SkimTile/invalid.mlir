@@ -40,6 +40,30 @@ func.func @load_group(%g: memref<?xf32>, %t: memref<16x8xf32>, %n: index) {
 
 // -----
 
+func.func @load_coords_without_row_dim(%g: memref<?xbf16>, %t: memref<64x64xf32>, %n: index) {
+  // expected-error @+1 {{'skim_tile.load' op takes `coords` and `row_dim` together}}
+  skim_tile.load %g[%n] strides(%n, %n) valid(%n) coords(%n, %n, %n, %n) into %t : memref<?xbf16>, memref<64x64xf32>
+  return
+}
+
+// -----
+
+func.func @load_row_dim_innermost(%g: memref<?xbf16>, %t: memref<64x64xf32>, %n: index) {
+  // expected-error @+1 {{'skim_tile.load' op row_dim 3 must name an outer dimension of the rank-4 coordinates}}
+  skim_tile.load %g[%n] strides(%n, %n) valid(%n) coords(%n, %n, %n, %n) into %t {row_dim = 3} : memref<?xbf16>, memref<64x64xf32>
+  return
+}
+
+// -----
+
+func.func @load_coords_group(%g: memref<?xbf16>, %t: memref<64x64xf32>, %n: index) {
+  // expected-error @+1 {{'skim_tile.load' op with coordinates needs group 1}}
+  skim_tile.load %g[%n] strides(%n, %n) valid(%n) coords(%n, %n, %n, %n) into %t {group = 4, row_dim = 1} : memref<?xbf16>, memref<64x64xf32>
+  return
+}
+
+// -----
+
 func.func @map_indexing(%m: memref<32xf32>, %s: memref<16x32xf32>) {
   // expected-error @+1 {{'skim_tile.map' op input #0 of shape 'memref<32xf32>' cannot be read with indexing "i"}}
   skim_tile.map ins(%m : memref<32xf32>) outs(%s : memref<16x32xf32>) attributes {indexing = ["i"]} {
