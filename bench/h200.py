@@ -69,6 +69,7 @@ PATTERNS.update({name: (name, 2) for name in cases.CAUSAL_SCHEDULES})
 PATTERNS.update({"decode_split16": ("decode_split16", 1), "decode_split8": ("decode_split8", 1)})
 # The same kernels with K and V by cp.async instead of TMA (`--tma=false`).
 PATTERNS.update({"causal_cpasync": ("causal_cpasync", 2),
+                 "window512_bm128w4": ("window512_bm128w4", 1),
                  "nsa_like_cpasync": ("nsa_like_cpasync", 1)})
 
 # Per-token selection: measured against dense attention, not FlexAttention.
@@ -283,8 +284,8 @@ def setup(bench, pattern, n):
         return call
 
     row = {"baselines": {}, "reference": None, "pairs": None}
-    if pattern.startswith(("causal", "nsa_like")) or pattern in ("window512", "moba",
-                                                                 "moba_preset"):
+    if pattern.startswith(("causal", "nsa_like", "window512")) or pattern in ("moba",
+                                                                              "moba_preset"):
         q, k, v = qkv(torch, n)
         row["inputs"] = btd(q, k, v)
         if pattern.startswith("causal"):
@@ -292,7 +293,7 @@ def setup(bench, pattern, n):
             bm = flex_mask(torch, cases.causal_tiles(n), n, causal)
             row["baselines"]["sdpa_fa2"] = sdpa(SDPBackend.FLASH_ATTENTION, q, k, v, True)
             row["baselines"]["sdpa_cudnn"] = sdpa(SDPBackend.CUDNN_ATTENTION, q, k, v, True)
-        elif pattern == "window512":
+        elif pattern.startswith("window512"):
             row["pairs"] = cases.window_pairs(n)
             bm = flex_mask(torch, cases.window_tiles(n), n, window)
         elif pattern.startswith("nsa_like"):

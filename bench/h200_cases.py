@@ -97,19 +97,23 @@ def nsa_given_mlir():
         f"  return %o : {Q_T}\n}}\n")
 
 
-def causal_mlir(schedule):
-    """The causal preset with a tile schedule (what the autotuner will pick)."""
+def causal_mlir(schedule, window=0):
+    """The causal (or window) preset with a tile schedule (what the autotuner
+    will pick)."""
+    mask = f"causal, window = {window}" if window else "causal"
     return (f"func.func @causal(%q: {Q_T}, %k: {KV_T}, %v: {KV_T}) -> ({Q_T}, {LSE_T}) {{\n"
-            f"  %o, %lse = skim.attention %q, %k, %v {{mask = #skim.mask<causal>, "
+            f"  %o, %lse = skim.attention %q, %k, %v {{mask = #skim.mask<{mask}>, "
             f"schedule = #skim.schedule<{schedule}>}} : {Q_T}, {KV_T}, {KV_T}\n"
             f"  return %o, %lse : {Q_T}, {LSE_T}\n}}\n")
 
 
-# Tile schedules of the causal row besides sm_90a's default (block_m 128,
-# block_n 64, one warpgroup of 4 warps with two 64-row slices): 64 rows
-# (the default elsewhere), and two warpgroups of one slice each.
+# Tile schedules of the causal row besides sm_90a's default (block_m 64,
+# block_n 64, one warpgroup of 4 warps, K and V by TMA): 64 rows spelled out,
+# 128 rows in one warpgroup (two 64-row slices; the default with cp.async),
+# and two warpgroups of one slice each.
 CAUSAL_SCHEDULES = {
     "causal_bm64w4": "block_m = 64, block_n = 64, warps = 4",
+    "causal_bm128w4": "block_m = 128, block_n = 64, warps = 4",
     "causal_bm128w8": "block_m = 128, block_n = 64, warps = 8",
     "causal_bm128n128w8": "block_m = 128, block_n = 128, warps = 8",
 }
@@ -138,6 +142,7 @@ ARTIFACTS = {
 ARTIFACTS.update({name: causal_mlir(sched) for name, sched in CAUSAL_SCHEDULES.items()})
 # K and V by cp.async rather than TMA, to show what TMA buys in the same run.
 ARTIFACTS["causal_cpasync"] = (ARTIFACTS["causal"], ["--tma=false"])
+ARTIFACTS["window512_bm128w4"] = causal_mlir("block_m = 128, block_n = 64, warps = 4", WINDOW)
 ARTIFACTS["nsa_like_cpasync"] = (ARTIFACTS["nsa_like"], ["--tma=false"])
 
 # --- block patterns (per 128-token query tile) -------------------------------

@@ -21,12 +21,13 @@ echo "== GPU check suite and sanitizers"
 OUT="$out" bash scripts/gpu_check.sh run || status=1
 
 echo "== SASS of the benchmark's kernels: HGMMA, TMA, no local memory"
-# window512 is left out of the local-memory check: at its default 128-row
-# tile ptxas spills 8 bytes (bench/NOTES.md), and it is still the faster tile.
+# The 128-row one-warpgroup tiles are left out of the local-memory check:
+# with TMA, D = 128 at 128 rows sits at 255 registers and ptxas spills
+# (bench/NOTES.md); they are measured, not the default.
 python3 scripts/sass_check.py \
-  --expect-hgmma causal,causal_bm64w4,causal_bm128w8,causal_bm128n128w8,window512,nsa_like,moba \
-  --expect-tma causal,causal_bm64w4,causal_bm128w8,causal_bm128n128w8,window512,nsa_like,moba \
-  --expect-no-local causal,causal_bm64w4,causal_bm128w8,causal_bm128n128w8,nsa_like,moba \
+  --expect-hgmma causal,causal_bm64w4,causal_bm128w4,causal_bm128w8,causal_bm128n128w8,window512,nsa_like,moba,causal_cpasync \
+  --expect-tma causal,causal_bm64w4,causal_bm128w4,causal_bm128w8,causal_bm128n128w8,window512,nsa_like,moba \
+  --expect-no-local causal,causal_bm64w4,causal_bm128w8,causal_bm128n128w8,window512,nsa_like,moba,causal_cpasync \
   .gpubench/h200/*.skim | tee "$out/sass.txt" || status=1
 
 echo "== runtime-only library and the GPU pytest cases"

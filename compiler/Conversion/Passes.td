@@ -18,15 +18,20 @@ def SkimTilePass : Pass<"skim-tile", "::mlir::ModuleOp"> {
     block_m 64, block_n 64, 4 warps, except `tensor-core-block-m` rows for
     16-bit attention over key ranges (not selections, whose per-row masks
     spill at 128 rows; not NSA's fused scoring stage). The pipeline sets 128
-    for sm_90a, where one warpgroup issuing two 64-row wgmma slices per gemm
-    measured fastest. With it above 64, 16-bit per-token selections over a
-    GQA group of G ≥ 8 heads also default to `tokens_per_tile` = 64 / G, so
-    their tiles reach wgmma's 64 rows (NSA's selected branch: 4 tokens).
+    for sm_90a when K and V come by cp.async, where one warpgroup issuing two
+    64-row wgmma slices per gemm measured fastest; with TMA, 64 rows are
+    faster (bench/NOTES.md). With `wgmma-rows` R (64 on sm_90a), 16-bit
+    per-token selections over a GQA group of G ≥ 8 heads default to
+    `tokens_per_tile` = R / G, so their tiles reach wgmma's 64 rows (NSA's
+    selected branch: 4 tokens).
   }];
   let options = [
     Option<"tensorCoreBlockM", "tensor-core-block-m", "int64_t",
            /*default=*/"64",
-           "default block_m of bf16/f16 attention kernels without a schedule">
+           "default block_m of bf16/f16 attention kernels without a schedule">,
+    Option<"wgmmaRows", "wgmma-rows", "int64_t", /*default=*/"0",
+           "rows of one warpgroup MMA on the target (64 on sm_90a, 0 for "
+           "none): per-token selections pack tokens up to it by default">
   ];
   let dependentDialects = ["::mlir::skim::tile::SkimTileDialect",
                            "::mlir::arith::ArithDialect",

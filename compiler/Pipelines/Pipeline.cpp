@@ -78,17 +78,20 @@ LogicalResult mlir::skim::buildSkimPipeline(OpPassManager &pm,
     // Tiles to mma.sync (or wgmma on sm_90a) or SIMT loops, then upstream's
     // NVVM lowering to PTX or a cubin, or the lane emulator.
     bool wgmma = cuda.chip == "sm_90a";
-    // sm_90a's default tile: 128 query rows, two wgmma slices per warpgroup
-    // (bench/NOTES.md has the sweep). K and V arrive by TMA, except in the
-    // lane emulator, which models cp.async but not TMA or mbarriers.
+    // On sm_90a K and V arrive by TMA, except in the lane emulator, which
+    // models cp.async but not TMA or mbarriers. The default tile is 64
+    // query rows with TMA, 128 (two wgmma slices per warpgroup) with
+    // cp.async: each measured fastest (bench/NOTES.md has the sweeps).
     bool tma = wgmma && options.tma && !options.emulateLanes;
-    std::string lowering =
-        !wgmma ? "skim-lower-tile-to-gpu"
-        : tma  ? "skim-lower-tile-to-gpu{wgmma=true tma=true}"
-               : "skim-lower-tile-to-gpu{wgmma=true}";
-    pipeline = wgmma ? "skim-expand-variants,skim-tile{tensor-core-block-m=128},"
-                     : "skim-expand-variants,skim-tile,";
-    pipeline += lowering;
+    if (!wgmma)
+      pipeline = "skim-expand-variants,skim-tile,skim-lower-tile-to-gpu";
+    else if (tma)
+      pipeline = "skim-expand-variants,skim-tile{wgmma-rows=64},"
+                 "skim-lower-tile-to-gpu{wgmma=true tma=true}";
+    else
+      pipeline = "skim-expand-variants,"
+                 "skim-tile{tensor-core-block-m=128 wgmma-rows=64},"
+                 "skim-lower-tile-to-gpu{wgmma=true}";
     pipeline += ",canonicalize,cse,";
     pipeline += options.emulateLanes
                     ? laneEmulatorTail()

@@ -30,8 +30,10 @@ namespace {
 
 class PlanBuilder {
 public:
-  PlanBuilder(ModuleOp module, func::FuncOp func, int64_t tensorCoreBlockM)
-      : module(module), func(func), tensorCoreBlockM(tensorCoreBlockM) {}
+  PlanBuilder(ModuleOp module, func::FuncOp func, int64_t tensorCoreBlockM,
+              int64_t wgmmaRows)
+      : module(module), func(func), tensorCoreBlockM(tensorCoreBlockM),
+        wgmmaRows(wgmmaRows) {}
   LogicalResult build();
   Plan plan;
 
@@ -117,19 +119,19 @@ private:
     bool sixteenBit = type.isBF16() || type.isF16();
     bool tensorCores = sixteenBit && !nsaFused && !op.getIndices();
     // Per-token selections over a whole GQA group (NSA's: 16 rows a token)
-    // pack tokens up to 64 rows where that fills wgmma's M; each row keeps
-    // its own selection (the tile walks the union).
+    // pack tokens up to wgmma's M; each row keeps its own selection (the
+    // tile walks the union).
     int64_t tokensPerTile = 1;
     auto shape = cast<ShapedType>(op.getQuery().getType()).getShape();
     auto keys = cast<ShapedType>(op.getKey().getType()).getShape();
-    if (sixteenBit && tensorCoreBlockM > 64 && op.getIndices() &&
+    if (sixteenBit && wgmmaRows > 0 && op.getIndices() &&
         op.getQBlock() == 1 && !ShapedType::isDynamic(shape[2]) &&
         !ShapedType::isDynamic(keys[2])) {
       int64_t group = shape[2] / keys[2];
       auto idxShape = cast<ShapedType>(op.getIndices().getType()).getShape();
       bool perHead = idxShape[2] == shape[2] && shape[2] != keys[2];
-      if (!perHead && group >= 8 && 64 % group == 0)
-        tokensPerTile = 64 / group;
+      if (!perHead && group >= 8 && wgmmaRows % group == 0)
+        tokensPerTile = wgmmaRows / group;
     }
     return ScheduleAttr::get(op.getContext(), tensorCores ? tensorCoreBlockM : 64, 64,
                              4, 2, LoopOrder::query_major, true, tokensPerTile, 1,
@@ -142,6 +144,7 @@ private:
   DenseMap<Value, SizeExpr> sizes;
   DenseSet<Operation *> fused;
   int64_t tensorCoreBlockM;
+  int64_t wgmmaRows;
 };
 
 LogicalResult PlanBuilder::build() {
@@ -543,7 +546,7 @@ struct SkimTilePass : skim::impl::SkimTilePassBase<SkimTilePass> {
       func.emitError("the variant function must be a single block");
       return signalPassFailure();
     }
-    PlanBuilder builder(module, func, tensorCoreBlockM);
+    PlanBuilder builder(module, func, tensorCoreBlockM, wgmmaRows);
     if (failed(builder.build()))
       return signalPassFailure();
     module->setAttr("skim.plan", StringAttr::get(&getContext(),

@@ -1,14 +1,19 @@
-// skim-tile's target default (set by the pipeline for sm_90a): 16-bit
-// attention without a schedule gets `tensor-core-block-m` query rows; f32
-// kernels and explicit schedules keep theirs.
-// RUN: skim-opt %s --split-input-file --skim-tile=tensor-core-block-m=128 | FileCheck %s
+// skim-tile's target defaults (set by the pipeline for sm_90a): 16-bit
+// attention without a schedule gets `tensor-core-block-m` query rows (128
+// when sm_90a loads by cp.async); f32 kernels and explicit schedules keep
+// theirs; with `wgmma-rows`, per-token selections pack tokens to 64 rows
+// (the third run is sm_90a with TMA: 64-row tiles).
+// RUN: skim-opt %s --split-input-file --skim-tile="tensor-core-block-m=128 wgmma-rows=64" | FileCheck %s
 // RUN: skim-opt %s --split-input-file --skim-tile | FileCheck %s --check-prefix=DEFAULT
+// RUN: skim-opt %s --split-input-file --skim-tile=wgmma-rows=64 | FileCheck %s --check-prefix=WGMMA
 
 // 128 rows = 8 tokens × 16 heads.
 // CHECK-LABEL: func.func @skim_k0_attention
 // CHECK: skim_tile.alloc <fragment> : memref<128x128xf32>
 // DEFAULT-LABEL: func.func @skim_k0_attention
 // DEFAULT: skim_tile.alloc <fragment> : memref<64x128xf32>
+// WGMMA-LABEL: func.func @skim_k0_attention
+// WGMMA: skim_tile.alloc <fragment> : memref<64x128xf32>
 func.func @bf16(%q: tensor<?x?x16x128xbf16>, %k: tensor<?x?x1x128xbf16>, %v: tensor<?x?x1x128xbf16>)
     -> (tensor<?x?x16x128xbf16>, tensor<?x16x?xf32>) {
   %o, %lse = skim.attention %q, %k, %v {mask = #skim.mask<causal>}
@@ -59,6 +64,8 @@ func.func @selection(%q: tensor<?x?x16x128xbf16>, %k: tensor<?x?x1x128xbf16>, %v
 // CHECK: skim_tile.alloc <fragment> : memref<64x128xf32>
 // DEFAULT-LABEL: func.func @skim_k0_attention
 // DEFAULT: skim_tile.alloc <fragment> : memref<16x128xf32>
+// WGMMA: func.func @skim_k0_attention
+// WGMMA: skim_tile.alloc <fragment> : memref<64x128xf32>
 func.func @token_selection(%q: tensor<?x?x16x128xbf16>, %k: tensor<?x?x1x128xbf16>, %v: tensor<?x?x1x128xbf16>,
                            %idx: tensor<?x?x1x16xi32>) -> (tensor<?x?x16x128xbf16>, tensor<?x16x?xf32>) {
   %o, %lse = skim.attention %q, %k, %v indices(%idx : tensor<?x?x1x16xi32>) {mask = #skim.mask<causal>, kv_block = 64, q_block = 1}
