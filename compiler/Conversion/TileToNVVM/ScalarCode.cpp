@@ -13,11 +13,13 @@
 //     second publishes its writes. Results it defines go to the other threads
 //     through shared memory. Statements that only read run everywhere.
 //   - All scratch is shared by the CTA, since thread 0 writes what the others
-//     then read. skim-tile's allocas go to a global scratch slot the CTA
-//     takes from a pool (ScratchPool.cpp): the per-tile score rows grow with
-//     the sequence beyond what shared memory holds, and the selection lists
-//     could take too much of it next to the tiles. The cells that publish
-//     thread 0's values live in shared memory (placeSharedScratch).
+//     then read. skim-tile's allocas of a static size, up to a budget
+//     (selection lists, membership flags, top-k state), live in shared
+//     memory with the cells that publish thread 0's values
+//     (placeSharedScratch): thread 0 walks them in serial loops, where each
+//     global access would be an L2 round trip. Scratch that grows with the
+//     sequence (the per-tile score rows), or past the budget, goes to a
+//     global scratch slot the CTA takes from a pool (ScratchPool.cpp).
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,6 +36,16 @@ using namespace mlir;
 using namespace mlir::skim;
 
 namespace {
+
+/// Shared-memory bytes that static scratch may take next to the tiles.
+constexpr int64_t kSharedScratchBudget = 8 * 1024;
+
+int64_t scratchBytes(MemRefType type) {
+  Type element = type.getElementType();
+  // index is 64-bit on the GPU (convert-gpu-to-nvvm{index-bitwidth=64}).
+  int64_t bits = element.isIndex() ? 64 : element.getIntOrFloatBitWidth();
+  return llvm::alignTo(type.getNumElements() * llvm::divideCeil(bits, 8), 16);
+}
 
 bool isTileCompute(Operation *op) {
   return isa<tile::FillOp, tile::LoadOp, tile::StoreOp, tile::GemmOp,
@@ -132,8 +144,18 @@ FailureOr<ScalarScratch> mlir::skim::prepareScalarCode(func::FuncOp kernel,
   Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, zero);
   StatementGuard(b, first, zero).visit(entry);
   ScalarScratch result;
-  if (!scratch.empty()) {
-    FailureOr<std::string> words = placeScratchPool(kernel, scratch, first, planText);
+  SmallVector<memref::AllocaOp> pooled;
+  int64_t sharedBytes = 0;
+  for (memref::AllocaOp op : scratch) {
+    if (op.getType().hasStaticShape() &&
+        sharedBytes + scratchBytes(op.getType()) <= kSharedScratchBudget) {
+      sharedBytes += scratchBytes(op.getType());
+      continue; // stays an alloca: placeSharedScratch puts it in shared memory
+    }
+    pooled.push_back(op);
+  }
+  if (!pooled.empty()) {
+    FailureOr<std::string> words = placeScratchPool(kernel, pooled, first, planText);
     if (failed(words))
       return failure();
     result.wordsPerSlot = *words;
@@ -158,9 +180,6 @@ int64_t mlir::skim::placeSharedScratch(gpu::GPUFuncOp func,
   for (memref::AllocaOp op : allocas) {
     MemRefType type = op.getType();
     Type element = type.getElementType();
-    // index is 64-bit on the GPU (convert-gpu-to-nvvm{index-bitwidth=64}).
-    int64_t bits = element.isIndex() ? 64 : element.getIntOrFloatBitWidth();
-    int64_t bytes = type.getNumElements() * llvm::divideCeil(bits, 8);
     rewriter.setInsertionPoint(op);
     Value shift = arith::ConstantIndexOp::create(rewriter, op.getLoc(), offset);
     auto viewType = MemRefType::get(type.getShape(), element,
@@ -168,7 +187,7 @@ int64_t mlir::skim::placeSharedScratch(gpu::GPUFuncOp func,
     Value view = memref::ViewOp::create(rewriter, op.getLoc(), viewType, smem,
                                         shift, ValueRange{});
     rewriter.replaceOp(op, view);
-    offset += llvm::alignTo(bytes, 16);
+    offset += scratchBytes(type);
   }
   return offset;
 }

@@ -23,8 +23,8 @@ struct ScalarScratch {
   /// f32 words of global scratch one CTA holds, as a launch-plan
   /// expression; empty when the kernel has no scratch (no memref.alloca).
   std::string wordsPerSlot;
-  /// The cells that publish thread 0's values, to be placed in shared memory
-  /// once the tiles are (placeSharedScratch).
+  /// The cells that publish thread 0's values and the small static scratch,
+  /// to be placed in shared memory once the tiles are (placeSharedScratch).
   SmallVector<memref::AllocaOp> shared;
 };
 
@@ -33,9 +33,11 @@ struct ScalarScratch {
 ///   - every statement outside tile ops that writes memory runs on thread 0
 ///     alone, between barriers, and values it defines reach the other
 ///     threads through shared memory;
-///   - the kernel's allocas (selection lists, per-tile score rows) become
-///     views of a global scratch slot that the CTA takes from a pool at entry
-///     and gives back at exit (ScratchPool.h). This appends four arguments to
+///   - the kernel's allocas of a static size (selection lists, membership
+///     flags, top-k state) stay for shared memory, up to 8 KiB; the others
+///     (per-tile score rows) become views of a global scratch slot that the
+///     CTA takes from a pool at entry and gives back at exit
+///     (ScratchPool.h). A pool appends four arguments to
 ///     the kernel: the pool's lock words (i32, zeroed by the runtime before
 ///     each run), the slots, the number of slots and the f32 words per slot.
 ///     `planText` (the module's launch plan) gives the sizes of dynamically

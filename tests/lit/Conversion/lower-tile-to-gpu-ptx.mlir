@@ -25,20 +25,20 @@
 // PLAN: kernel skim_k0_attention grid d0.1,16,cdiv 2 d0.0 args 22 {{.*}} block 128 1 1 smem {{[0-9]+}} cluster 1 1 1
 // PLAN: binary cuda.cubin
 
-// Kernels with scratch (MoBA's fused scores + top-k, NSA's fused compressed
-// attention + top-n, attention over selections) keep it in a global scratch
-// pool: lock words zeroed before each run, and min(grid, 1024) slots of the
-// kernel's words (static scratch, then the score row of ⌈L / block⌉ ×
-// rows), passed after the plan's own arguments with the slot count and the
-// words per slot.
+// Kernels whose scratch grows with the sequence (MoBA's fused scores +
+// top-k, NSA's fused compressed attention + top-n: the score row of
+// ⌈L / block⌉ × rows) keep that part in a global scratch pool: lock words
+// zeroed before each run, and min(grid, 1024) slots of the kernel's words,
+// passed after the plan's own arguments with the slot count and the words
+// per slot. Static scratch (selection lists, membership flags, top-k state)
+// lives in shared memory, so attention over selections needs no pool.
 // MOBA: buffer 8 workspace -1 i32 1 [[SLOTS:d0.1,16,cdiv,2,\*,d0.0,\*,1024,min]] zero
-// MOBA-NEXT: buffer 9 workspace -1 f32 2 [[SLOTS]] [[WORDS:32,d1.1,512,cdiv,64,\*,0,max,4,\*,64,cdiv,16,\*,\+]]
-// MOBA-NEXT: buffer 10 workspace -1 i32 1 [[ASLOTS:d0.1,16,cdiv,8,\*,d0.0,\*,1024,min]] zero
-// MOBA-NEXT: buffer 11 workspace -1 f32 2 [[ASLOTS]] [[AWORDS:[0-9]+]]
+// MOBA-NEXT: buffer 9 workspace -1 f32 2 [[SLOTS]] [[WORDS:0,d1.1,512,cdiv,64,\*,0,max,4,\*,64,cdiv,16,\*,\+]]
+// MOBA-NOT: buffer 10
 // MOBA: kernel skim_k1_moba_select grid d0.1,16,cdiv 2 d0.0 args 25 {{.*}} t8 t9 e[[SLOTS]] e[[WORDS]] block 128 1 1 smem {{[0-9]+}} cluster 1 1 1
-// MOBA: kernel skim_k2_attention grid d0.1,16,cdiv 8 d0.0 args 35 {{.*}} t10 t11 e[[ASLOTS]] e[[AWORDS]] block 128
+// MOBA: kernel skim_k2_attention grid d0.1,16,cdiv 8 d0.0 args 31 {{.*}} es7.2 block 128
 // NSA: buffer 17 workspace -1 i32 1 [[SLOTS:d0.1,4,cdiv,d0.0,\*,1024,min]] zero
-// NSA-NEXT: buffer 18 workspace -1 f32 2 [[SLOTS]] [[WORDS:48,d1.1,64,cdiv,4,\*,0,max,4,\*,64,cdiv,16,\*,\+]]
+// NSA-NEXT: buffer 18 workspace -1 f32 2 [[SLOTS]] [[WORDS:0,d1.1,64,cdiv,4,\*,0,max,4,\*,64,cdiv,16,\*,\+]]
 // NSA: kernel skim_k2_nsa_compressed grid d0.1,4,cdiv 1 d0.0 args 37 {{.*}} t17 t18 e[[SLOTS]] e[[WORDS]] block 128
 
 // LAUNCH: skim: error: {{(no CUDA device: .*|skim run does not launch GPU artifacts yet.*)}}

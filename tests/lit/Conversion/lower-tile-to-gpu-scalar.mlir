@@ -2,16 +2,16 @@
 // RUN: skim-opt %s --skim-tile --skim-lower-tile-to-gpu=scratch-slots=8 | FileCheck %s --check-prefix=CAP
 
 // Scalar code on a CTA of 128 threads (ScalarCode.cpp, ScratchPool.cpp), on
-// standalone top-k: its scratch (the selection list and count, and the score
-// row sized by the number of blocks) becomes views of a global scratch slot
-// the CTA takes at entry and frees at exit; every statement that writes
-// memory runs on thread 0 between barriers; the slot's number reaches every
-// thread through shared memory.
+// standalone top-k: its static scratch (the selection list and count) lives
+// in shared memory, and the score row sized by the number of blocks becomes
+// a view of a global scratch slot the CTA takes at entry and frees at exit;
+// every statement that writes memory runs on thread 0 between barriers; the
+// slot's number reaches every thread through shared memory.
 
-// The plan expression of the words per slot (32 for the list and the count,
-// then the row, each region 64-byte aligned), and the slot cap.
+// The plan expression of the words per slot (the row, 64-byte aligned, after
+// no static words), and the slot cap.
 // CHECK: module attributes {gpu.container_module, skim.gpu_block = 128 : i64,
-// CHECK-SAME: skim.gpu_scratch = {skim_k0_topk = "32,d0.3,0,max,4,*,64,cdiv,16,*,+"}, skim.gpu_scratch_slots = 1024 : i64
+// CHECK-SAME: skim.gpu_scratch = {skim_k0_topk = "0,d0.3,0,max,4,*,64,cdiv,16,*,+"}, skim.gpu_scratch_slots = 1024 : i64
 // CAP: skim.gpu_scratch_slots = 8 : i64
 
 // Four arguments more than the plan's 17: locks, pool, slot count, words per slot.
@@ -35,7 +35,7 @@
 // CHECK: %[[SLOT:.+]] = memref.load %[[CELL]]
 // CHECK: %[[BYTES:.+]] = arith.muli %[[WORDS]], %c4 : index
 // CHECK: %[[BASE:.+]] = arith.muli %[[SLOT]], %[[BYTES]] : index
-// CHECK: %[[ROWAT:.+]] = arith.addi %[[BASE]], %c128 : index
+// CHECK: %[[ROWAT:.+]] = arith.addi %[[BASE]], %c0 : index
 // CHECK: %[[ROW:.+]] = memref.view %[[POOL:.+]][%[[ROWAT]]][%{{.+}}] : memref<?xi8> to memref<?xf32>
 
 // The row is filled from the scores by thread 0, between barriers.
@@ -45,11 +45,9 @@
 // CHECK: memref.store %{{.+}}, %[[ROW]]
 // CHECK: gpu.barrier
 
-// The selection list and its count: the slot's first 128 bytes.
-// CHECK: %[[LISTAT:.+]] = arith.addi %[[BASE]], %c0 : index
-// CHECK: %[[CHOSEN:.+]] = memref.view %[[POOL]][%[[LISTAT]]][] : memref<?xi8> to memref<4xindex>
-// CHECK: %[[COUNTAT:.+]] = arith.addi %[[BASE]], %c64 : index
-// CHECK: %[[COUNT:.+]] = memref.view %[[POOL]][%[[COUNTAT]]][] : memref<?xi8> to memref<1xindex>
+// The selection list and its count: shared memory after the slot's cell.
+// CHECK: %[[CHOSEN:.+]] = memref.view %{{.+}}[%c16][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<4xindex, #gpu.address_space<workgroup>>
+// CHECK: %[[COUNT:.+]] = memref.view %{{.+}}[%c48][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<1xindex, #gpu.address_space<workgroup>>
 // CHECK: gpu.barrier
 // CHECK-NEXT: scf.if %[[FIRST]] {
 // CHECK-NEXT: memref.store %{{.+}}, %[[COUNT]]
