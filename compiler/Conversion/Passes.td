@@ -31,7 +31,11 @@ def SkimTilePass : Pass<"skim-tile", "::mlir::ModuleOp"> {
            "default block_m of bf16/f16 attention kernels without a schedule">,
     Option<"wgmmaRows", "wgmma-rows", "int64_t", /*default=*/"0",
            "rows of one warpgroup MMA on the target (64 on sm_90a, 0 for "
-           "none): per-token selections pack tokens up to it by default">
+           "none): per-token selections pack tokens up to it by default">,
+    Option<"overlapSoftmax", "overlap-softmax", "bool", /*default=*/"false",
+           "software-pipeline key-range loops (FlashAttention-3's order: "
+           "Q·Kᵀ of the next chunk before P·V of this one, a second score "
+           "tile) for targets whose matmuls run asynchronously (sm_90a)">
   ];
   let dependentDialects = ["::mlir::skim::tile::SkimTileDialect",
                            "::mlir::arith::ArithDialect",

@@ -406,7 +406,16 @@ LogicalResult LaneLowering::lower(Operation *op) {
         b.eraseOp(o);
         return success();
       })
-      .Case<LLVM::InlineAsmOp>([&](auto o) { return lowerWgmma(o); })
+      .Case<LLVM::InlineAsmOp>([&](LLVM::InlineAsmOp o) -> LogicalResult {
+        // An empty asm tying its one output to its one input pins a
+        // register after a wgmma wait: a copy here.
+        if (o.getAsmString().empty() && o.getNumOperands() == 1 &&
+            o.getNumResults() == 1) {
+          b.replaceOp(o, o.getOperand(0));
+          return success();
+        }
+        return lowerWgmma(o);
+      })
       // wgmma completes when its warpgroup has arrived (skim_emu_wgmma), and
       // the emulator has one memory: fences, commits and waits are no-ops.
       .Case<NVVM::WgmmaFenceAlignedOp, NVVM::WgmmaGroupSyncAlignedOp,

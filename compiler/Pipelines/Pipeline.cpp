@@ -86,11 +86,12 @@ LogicalResult mlir::skim::buildSkimPipeline(OpPassManager &pm,
     if (!wgmma)
       pipeline = "skim-expand-variants,skim-tile,skim-lower-tile-to-gpu";
     else if (tma)
-      pipeline = "skim-expand-variants,skim-tile{wgmma-rows=64},"
+      pipeline = "skim-expand-variants,"
+                 "skim-tile{wgmma-rows=64 overlap-softmax=true},"
                  "skim-lower-tile-to-gpu{wgmma=true tma=true}";
     else
-      pipeline = "skim-expand-variants,"
-                 "skim-tile{tensor-core-block-m=128 wgmma-rows=64},"
+      pipeline = "skim-expand-variants,skim-tile{tensor-core-block-m=128 "
+                 "wgmma-rows=64 overlap-softmax=true},"
                  "skim-lower-tile-to-gpu{wgmma=true}";
     pipeline += ",canonicalize,cse,";
     pipeline += options.emulateLanes

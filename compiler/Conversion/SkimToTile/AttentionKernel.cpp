@@ -73,6 +73,17 @@ private:
   /// copies are asynchronous they land during this chunk's softmax and P·V.
   void processChunk(Value c0, Value valid, bool fromSelection, Value rowMask = {},
                     const std::function<void()> &prefetchNext = {});
+  /// The scores of the chunk at c0 in `scores`, in base 2, with the allowed
+  /// key rule applied (K must be loaded and Q·Kᵀ issued into `scores`).
+  void maskAndScale(Value scores, Value c0, Value valid, bool fromSelection,
+                    Value rowMask);
+  /// The online-softmax step: m, l and alpha from `scores`, which become
+  /// probabilities; acc rescaled by alpha.
+  void softmaxStep(Value scores);
+  /// Key ranges software-pipelined (FlashAttention-3's order): while the
+  /// softmax of chunk c runs, P·V of chunk c − bn does (and Q·Kᵀ of c was
+  /// asked for before it), on targets whose matmuls are asynchronous.
+  void pipelinedRangeChunks(Value start, Value hi);
   /// K (or V) rows [c0, c0 + bn) of this CTA's batch and KV head, also
   /// named by coordinates so that a target may copy them as a box (TMA);
   /// rows past `valid` are masked by every consumer.
@@ -134,6 +145,8 @@ private:
   }
   Strides4 qs, ks, vs;
   Value Q, m, l, acc, St, K, V, mNew, alpha;
+  /// The next chunk's scores, in pipelined range loops.
+  Value nextScores;
 
   /// What multiplies a raw score q·k: scale · log2 e for base-2 softmax, or
   /// scale / softcap before the tanh (whose result is then scaled by
@@ -184,8 +197,6 @@ void AttentionEmitter::setUpGeometry() {
 void AttentionEmitter::processChunk(Value c0, Value valid, bool fromSelection,
                                     Value rowMask,
                                     const std::function<void()> &prefetchNext) {
-  OpBuilder &b = kb.b;
-  Location loc = kb.loc;
   if (!prefetchNext)
     loadKeys(c0, valid, /*stage=*/0);
   // V is asked for now, in pipeline stage 1: where copies are asynchronous
@@ -195,7 +206,15 @@ void AttentionEmitter::processChunk(Value c0, Value valid, bool fromSelection,
   kb.gemm(Q, K, St, /*transposeB=*/!kTransposed);
   if (prefetchNext)
     prefetchNext();
+  maskAndScale(St, c0, valid, fromSelection, rowMask);
+  softmaxStep(St);
+  kb.gemm(St, V, acc, /*transposeB=*/false);
+}
 
+void AttentionEmitter::maskAndScale(Value scores, Value c0, Value valid,
+                                    bool fromSelection, Value rowMask) {
+  OpBuilder &b = kb.b;
+  Location loc = kb.loc;
   // Scores in base 2: scale · log2 e, or softcap · tanh(scale / softcap · x)
   // · log2 e.
   auto scaled = [&](Value cur) -> Value {
@@ -215,7 +234,7 @@ void AttentionEmitter::processChunk(Value c0, Value valid, bool fromSelection,
       maskInputs.push_back(rowMask);
       maskIndexing.push_back("i");
     }
-    kb.map(maskInputs, maskIndexing, St, [&](ValueRange a) -> Value {
+    kb.map(maskInputs, maskIndexing, scores, [&](ValueRange a) -> Value {
       Value r = a[0], j = a[1], cur = a.back();
       Value key = kb.add(c0, j);
       Value p = rowPosition(r);
@@ -258,14 +277,18 @@ void AttentionEmitter::processChunk(Value c0, Value valid, bool fromSelection,
     kb.ifThenElse(
         whole,
         [&] {
-          kb.map({}, {}, St, [&](ValueRange a) { return scaled(a.back()); });
+          kb.map({}, {}, scores, [&](ValueRange a) { return scaled(a.back()); });
         },
         maskScores);
   }
+}
 
+void AttentionEmitter::softmaxStep(Value scores) {
+  OpBuilder &b = kb.b;
+  Location loc = kb.loc;
   // Online softmax in base 2.
   kb.map({m}, {"ij"}, mNew, [&](ValueRange a) { return a[1]; });
-  kb.reduce(ReduceKind::max, St, mNew);
+  kb.reduce(ReduceKind::max, scores, mNew);
   auto safeMax = [&](Value mx) -> Value {
     Value isNegInf = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, mx,
                                            kb.f32(kNegInf));
@@ -275,19 +298,51 @@ void AttentionEmitter::processChunk(Value c0, Value valid, bool fromSelection,
     return math::Exp2Op::create(b, loc,
                                 arith::SubFOp::create(b, loc, a[1], safeMax(a[2])));
   });
-  kb.map({mNew}, {"i"}, St, [&](ValueRange a) -> Value {
+  kb.map({mNew}, {"i"}, scores, [&](ValueRange a) -> Value {
     return math::Exp2Op::create(b, loc,
                                 arith::SubFOp::create(b, loc, a[3], safeMax(a[2])));
   });
   kb.map({alpha}, {"ij"}, l, [&](ValueRange a) -> Value {
     return arith::MulFOp::create(b, loc, a[2], a[1]);
   });
-  kb.reduce(ReduceKind::sum, St, l);
+  kb.reduce(ReduceKind::sum, scores, l);
   kb.map({alpha}, {"i"}, acc, [&](ValueRange a) -> Value {
     return arith::MulFOp::create(b, loc, a[3], a[2]);
   });
-  kb.gemm(St, V, acc, /*transposeB=*/false);
   kb.map({mNew}, {"ij"}, m, [&](ValueRange a) { return a[1]; });
+}
+
+void AttentionEmitter::pipelinedRangeChunks(Value start, Value hi) {
+  Value bnV = kb.c(bn);
+  auto validAt = [&](Value c0) { return kb.min(bnV, kb.sub(hi, c0)); };
+  kb.ifThen(kb.cmp(P::slt, start, hi), [&] {
+    // Prologue: the first chunk's scores and softmax; its V and the second
+    // chunk's K are asked for.
+    requestKeys(start, hi);
+    kb.fill(St, 0.0);
+    kb.gemm(Q, K, St, /*transposeB=*/!kTransposed);
+    requestKeys(kb.add(start, bnV), hi);
+    maskAndScale(St, start, validAt(start), /*fromSelection=*/false, {});
+    softmaxStep(St);
+    loadValues(start, validAt(start), /*stage=*/1);
+    // Steady state, for chunk c (St holds the probabilities of c − bn):
+    // Q·Kᵀ of c, then P·V of c − bn, both left running; the next K once
+    // Q·Kᵀ is done with K; the softmax of c while P·V runs; the rescale of
+    // acc waits for P·V. Where matmuls are synchronous this is just a
+    // reordering of the same work.
+    kb.forLoop(kb.add(start, bnV), hi, bnV, [&](Value c0) {
+      kb.fill(nextScores, 0.0);
+      kb.gemm(Q, K, nextScores, /*transposeB=*/!kTransposed);
+      kb.gemm(St, V, acc, /*transposeB=*/false);
+      requestKeys(kb.add(c0, bnV), hi);
+      maskAndScale(nextScores, c0, validAt(c0), /*fromSelection=*/false, {});
+      softmaxStep(nextScores);
+      loadValues(c0, validAt(c0), /*stage=*/1);
+      kb.map({nextScores}, {"ij"}, St, [&](ValueRange a) { return a[2]; });
+    });
+    // Epilogue: P·V of the last chunk.
+    kb.gemm(St, V, acc, /*transposeB=*/false);
+  });
 }
 
 /// Chunks of bn keys covering [lo, hi), aligned to bn so that a chunk never
@@ -296,6 +351,10 @@ void AttentionEmitter::rangeChunks(Value lo, Value hi, bool skipSelected) {
   Value bnV = kb.c(bn);
   Value start = kb.mul(kb.floorDiv(lo, bnV), bnV);
   std::tie(start, hi) = splitRange(start, hi, bn);
+  if (!skipSelected && s.overlapSoftmax) {
+    pipelinedRangeChunks(start, hi);
+    return;
+  }
   if (!skipSelected) {
     // K one chunk ahead: the prologue asks for the first chunk's keys, each
     // chunk for the next one's once Q·Kᵀ is done with K.
@@ -446,6 +505,8 @@ std::array<SizeExpr, 3> AttentionEmitter::emit() {
   alpha = kb.alloc({mRows});
   acc = kb.alloc({mRows, s.dv});
   St = kb.alloc({mRows, bn});
+  if (s.overlapSoftmax)
+    nextScores = kb.alloc({mRows, bn});
   // K lands as Kᵀ [D, bn] and Q·Kᵀ is broadcast FMAs along its rows; that
   // beats dot products (one horizontal add per score) from 16 rows up
   // (bench/NOTES.md). A handful of rows (MoBA's per-head tiles) would pay

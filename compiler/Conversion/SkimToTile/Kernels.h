@@ -49,6 +49,10 @@ struct AttentionSpec {
   /// loop, and writes O and LSE of its part at batch z of `out` and `lse`
   /// (f32 workspace a merge kernel combines).
   int64_t splitKv = 1;
+  /// Key-range loops software-pipelined for asynchronous matrix units:
+  /// Q·Kᵀ of the next chunk is asked for before P·V of this one, so the
+  /// softmax of one chunk can run while the other's matmuls do.
+  bool overlapSoftmax = false;
 };
 
 /// The NSA selection that follows a compressed attention in the same kernel:

@@ -31,9 +31,9 @@ namespace {
 class PlanBuilder {
 public:
   PlanBuilder(ModuleOp module, func::FuncOp func, int64_t tensorCoreBlockM,
-              int64_t wgmmaRows)
+              int64_t wgmmaRows, bool overlapSoftmax)
       : module(module), func(func), tensorCoreBlockM(tensorCoreBlockM),
-        wgmmaRows(wgmmaRows) {}
+        wgmmaRows(wgmmaRows), overlapSoftmax(overlapSoftmax) {}
   LogicalResult build();
   Plan plan;
 
@@ -145,6 +145,7 @@ private:
   DenseSet<Operation *> fused;
   int64_t tensorCoreBlockM;
   int64_t wgmmaRows;
+  bool overlapSoftmax;
 };
 
 LogicalResult PlanBuilder::build() {
@@ -283,6 +284,7 @@ LogicalResult PlanBuilder::visitAttention(AttentionOp op) {
   spec.packGqa = schedule.getPackGqa();
   spec.tokensPerTile = schedule.getTokensPerTile();
   spec.splitKv = schedule.getSplitKv();
+  spec.overlapSoftmax = overlapSoftmax;
   // GPU lowerings give every CTA of the module the most warps an attention
   // schedule asks for (other kernels loop over any thread count); without
   // the attribute they use their default (4).
@@ -546,7 +548,8 @@ struct SkimTilePass : skim::impl::SkimTilePassBase<SkimTilePass> {
       func.emitError("the variant function must be a single block");
       return signalPassFailure();
     }
-    PlanBuilder builder(module, func, tensorCoreBlockM, wgmmaRows);
+    PlanBuilder builder(module, func, tensorCoreBlockM, wgmmaRows,
+                        overlapSoftmax);
     if (failed(builder.build()))
       return signalPassFailure();
     module->setAttr("skim.plan", StringAttr::get(&getContext(),

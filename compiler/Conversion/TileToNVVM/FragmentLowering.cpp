@@ -434,6 +434,9 @@ public:
   /// Waits for every TMA copy still in flight, before `op` (the kernel's
   /// return): no copy may outlive the CTA whose shared memory it writes.
   void drainTma(Operation *op);
+  /// Waits for the wgmma groups still running that are left behind: every
+  /// group of a block is waited for before the block ends.
+  void finishWgmmaGroups();
   LogicalResult lower(Operation *op);
   bool touchesShared(Operation *op) const;
   bool handles(Operation *op) const;
@@ -557,6 +560,24 @@ private:
   void waitForTma(Location loc, const TmaState &state);
   LogicalResult lowerTmaLoad(LoadOp op, const HalfTile &half);
 
+  /// A wgmma group committed and not yet waited for: its gemm's operand
+  /// tiles and the block it was issued in. A group stays in flight until an
+  /// op touches one of its tiles (FlashAttention-3's overlap: P·V runs
+  /// under the next softmax), or its block ends.
+  struct WgmmaGroup {
+    Value a, b, acc;
+    int64_t accRegisters;
+    Block *block;
+  };
+  /// wgmma.wait_group before `op` (or before its ancestor in the group's
+  /// block) for the newest pending group it touches, and for the groups of
+  /// blocks `op` is not inside.
+  void waitForWgmma(Operation *op);
+  /// wait_group `newer` at the current insertion point, completing the
+  /// first `count` pending groups; their accumulators pass through an empty
+  /// asm so that no use of them moves above the wait.
+  void completeWgmmaGroups(Location loc, size_t count, int64_t newer);
+
   LogicalResult lowerFill(FillOp op);
   LogicalResult lowerLoad(LoadOp op);
   LogicalResult lowerHalfLoad(LoadOp op, const HalfTile &half);
@@ -584,6 +605,8 @@ private:
   llvm::SmallPtrSet<Value, 4> carriedTiles;
   llvm::SmallPtrSet<Operation *, 4> carriedLoads;
   llvm::MapVector<Operation *, TmaState> tmaStates;
+  /// wgmma groups in flight, oldest first.
+  SmallVector<WgmmaGroup> pendingGroups;
 };
 
 } // namespace
@@ -1335,10 +1358,13 @@ LogicalResult FragmentLowering::lowerWarpgroupGemm(GemmOp op) {
     }
   }
   NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
-  NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
   for (int64_t s = 0; s < accShape.slots; ++s)
     for (int64_t i = 0; i < values; ++i)
       setReg(loc, op.getAcc(), accShape.index(s, 0, 0) + i, results[s][i]);
+  // No wait here: the first op that touches an operand of this gemm waits
+  // (waitForWgmma).
+  pendingGroups.push_back(
+      {op.getA(), op.getB(), op.getAcc(), accShape.size(), op->getBlock()});
   b.eraseOp(op);
   return success();
 }
@@ -1457,7 +1483,63 @@ LogicalResult FragmentLowering::lowerGemm(GemmOp op) {
   return success();
 }
 
+void FragmentLowering::completeWgmmaGroups(Location loc, size_t count,
+                                           int64_t newer) {
+  NVVM::WgmmaWaitGroupSyncOp::create(b, loc, newer);
+  auto f32Type = b.getF32Type();
+  for (const WgmmaGroup &group : ArrayRef(pendingGroups).take_front(count))
+    for (int64_t i = 0; i < group.accRegisters; ++i) {
+      Value v = reg(loc, group.acc, i);
+      Value pinned = LLVM::InlineAsmOp::create(
+                         b, loc, f32Type, ValueRange{v}, "", "=f,0",
+                         /*has_side_effects=*/true, /*is_align_stack=*/false,
+                         LLVM::tailcallkind::TailCallKind::None,
+                         LLVM::AsmDialectAttr(), ArrayAttr())
+                         .getResult(0);
+      setReg(loc, group.acc, i, pinned);
+    }
+  pendingGroups.erase(pendingGroups.begin(), pendingGroups.begin() + count);
+}
+
+void FragmentLowering::waitForWgmma(Operation *op) {
+  if (pendingGroups.empty())
+    return;
+  OpBuilder::InsertionGuard guard(b);
+  // A group whose block does not hold `op` was left behind: its block's
+  // end waits for everything (groups complete in order).
+  for (const WgmmaGroup &group : pendingGroups)
+    if (!group.block->findAncestorOpInBlock(*op)) {
+      b.setInsertionPoint(group.block->getTerminator());
+      completeWgmmaGroups(op->getLoc(), pendingGroups.size(), 0);
+      return waitForWgmma(op);
+    }
+  int64_t touched = -1;
+  for (auto [i, group] : llvm::enumerate(pendingGroups))
+    for (Value v : op->getOperands())
+      if (v == group.a || v == group.b || v == group.acc)
+        touched = i;
+  if (touched < 0)
+    return;
+  const WgmmaGroup &group = pendingGroups[touched];
+  // Before the op, or the op of the group's block that holds it: the wait
+  // then serves every path into it (both arms of a mask's scf.if).
+  b.setInsertionPoint(group.block->findAncestorOpInBlock(*op));
+  int64_t newer = llvm::count_if(
+      ArrayRef(pendingGroups).drop_front(touched + 1),
+      [&](const WgmmaGroup &g) { return g.block == group.block; });
+  completeWgmmaGroups(op->getLoc(), touched + 1, newer);
+}
+
+void FragmentLowering::finishWgmmaGroups() {
+  if (pendingGroups.empty())
+    return;
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(pendingGroups.back().block->getTerminator());
+  completeWgmmaGroups(b.getUnknownLoc(), pendingGroups.size(), 0);
+}
+
 LogicalResult FragmentLowering::lower(Operation *op) {
+  waitForWgmma(op);
   if (auto gemm = dyn_cast<GemmOp>(op)) {
     // The wait comes before the fence's barrier: each thread waits for its
     // own copies, the barrier then shows everyone's.
@@ -1500,6 +1582,7 @@ LogicalResult mlir::skim::lowerFragmentOps(
   for (Operation *op : ops)
     if (failed(lowering.lower(op)))
       return failure();
+  lowering.finishWgmmaGroups();
   func.walk([&](func::ReturnOp op) { lowering.drainTma(op); });
   return success();
 }
