@@ -80,10 +80,27 @@ private:
   /// The online-softmax step: m, l and alpha from `scores`, which become
   /// probabilities; acc rescaled by alpha.
   void softmaxStep(Value scores);
-  /// Key ranges software-pipelined (FlashAttention-3's order): while the
-  /// softmax of chunk c runs, P·V of chunk c − bn does (and Q·Kᵀ of c was
-  /// asked for before it), on targets whose matmuls are asynchronous.
+  /// A walk over chunks for pipelinedChunks: a cursor of index values, the
+  /// first one, the one after, and the chunk a cursor names (its first key,
+  /// its valid keys, and its row mask or null, made right before use).
+  struct ChunkWalk {
+    std::function<SmallVector<Value>()> first;
+    std::function<SmallVector<Value>(ValueRange)> next;
+    std::function<Value(ValueRange)> start, valid;
+    std::function<Value(ValueRange)> rowMask;
+    bool fromSelection = false;
+  };
+  /// `count` chunks of `walk`, software-pipelined (FlashAttention-3's
+  /// order): while the softmax of one chunk runs, P·V of the one before
+  /// does, and Q·Kᵀ of the next one is asked for first, on targets whose
+  /// matmuls are asynchronous.
+  void pipelinedChunks(Value count, const ChunkWalk &walk);
+  /// Key ranges through pipelinedChunks.
   void pipelinedRangeChunks(Value start, Value hi);
+  /// The selection's union entries [first, end), each block's chunks up to
+  /// `hi`, through pipelinedChunks.
+  void pipelinedSelectionChunks(Value first, Value end, Value hi,
+                                bool sharedSelection);
   /// K (or V) rows [c0, c0 + bn) of this CTA's batch and KV head, also
   /// named by coordinates so that a target may copy them as a box (TMA);
   /// rows past `valid` are masked by every consumer.
@@ -312,37 +329,139 @@ void AttentionEmitter::softmaxStep(Value scores) {
   kb.map({mNew}, {"ij"}, m, [&](ValueRange a) { return a[1]; });
 }
 
-void AttentionEmitter::pipelinedRangeChunks(Value start, Value hi) {
-  Value bnV = kb.c(bn);
-  auto validAt = [&](Value c0) { return kb.min(bnV, kb.sub(hi, c0)); };
-  kb.ifThen(kb.cmp(P::slt, start, hi), [&] {
+void AttentionEmitter::pipelinedChunks(Value count, const ChunkWalk &walk) {
+  kb.ifThen(kb.cmp(P::sgt, count, kb.c(0)), [&] {
+    // K of the chunk at `cursor`, or (past the last) the last chunk's rows
+    // with none valid: an always-issued copy keeps the asynchronous copies'
+    // count the same on every iteration.
+    auto requestAt = [&](ValueRange cursor, Value isChunk, ValueRange last) {
+      SmallVector<Value> at;
+      for (auto [c, l] : llvm::zip(cursor, last))
+        at.push_back(kb.select(isChunk, c, l));
+      loadKeys(walk.start(at), kb.select(isChunk, walk.valid(at), kb.c(0)),
+               /*stage=*/0);
+    };
     // Prologue: the first chunk's scores and softmax; its V and the second
     // chunk's K are asked for.
-    requestKeys(start, hi);
+    SmallVector<Value> first = walk.first();
+    Value c0 = walk.start(first), valid0 = walk.valid(first);
+    loadKeys(c0, valid0, /*stage=*/0);
     kb.fill(St, 0.0);
     kb.gemm(Q, K, St, /*transposeB=*/!kTransposed);
-    requestKeys(kb.add(start, bnV), hi);
-    maskAndScale(St, start, validAt(start), /*fromSelection=*/false, {});
+    requestAt(walk.next(first), kb.cmp(P::sgt, count, kb.c(1)), first);
+    maskAndScale(St, c0, valid0, walk.fromSelection,
+                 walk.rowMask ? walk.rowMask(first) : Value());
     softmaxStep(St);
-    loadValues(start, validAt(start), /*stage=*/1);
-    // Steady state, for chunk c (St holds the probabilities of c − bn):
-    // Q·Kᵀ of c, then P·V of c − bn, both left running; the next K once
-    // Q·Kᵀ is done with K; the softmax of c while P·V runs; the rescale of
-    // acc waits for P·V. Where matmuls are synchronous this is just a
+    loadValues(c0, valid0, /*stage=*/1);
+    // Steady state, for chunk i (St holds the probabilities of chunk i − 1):
+    // Q·Kᵀ of i, then P·V of i − 1, both left running; the next K once
+    // Q·Kᵀ is done with K; the softmax of i while P·V runs; the rescale of
+    // acc waits for P·V. Where matmuls are synchronous this is only a
     // reordering of the same work.
-    kb.forLoop(kb.add(start, bnV), hi, bnV, [&](Value c0) {
-      kb.fill(nextScores, 0.0);
-      kb.gemm(Q, K, nextScores, /*transposeB=*/!kTransposed);
-      kb.gemm(St, V, acc, /*transposeB=*/false);
-      requestKeys(kb.add(c0, bnV), hi);
-      maskAndScale(nextScores, c0, validAt(c0), /*fromSelection=*/false, {});
-      softmaxStep(nextScores);
-      loadValues(c0, validAt(c0), /*stage=*/1);
-      kb.map({nextScores}, {"ij"}, St, [&](ValueRange a) { return a[2]; });
-    });
+    SmallVector<Value> cursor = walk.next(first);
+    kb.forLoop(kb.c(1), count, kb.c(1), cursor,
+               [&](Value i, ValueRange at) -> SmallVector<Value> {
+                 Value c = walk.start(at), valid = walk.valid(at);
+                 kb.fill(nextScores, 0.0);
+                 kb.gemm(Q, K, nextScores, /*transposeB=*/!kTransposed);
+                 kb.gemm(St, V, acc, /*transposeB=*/false);
+                 SmallVector<Value> after = walk.next(at);
+                 requestAt(after, kb.cmp(P::slt, kb.add(i, kb.c(1)), count),
+                           at);
+                 maskAndScale(nextScores, c, valid, walk.fromSelection,
+                              walk.rowMask ? walk.rowMask(at) : Value());
+                 softmaxStep(nextScores);
+                 loadValues(c, valid, /*stage=*/1);
+                 kb.map({nextScores}, {"ij"}, St,
+                        [&](ValueRange a) { return a[2]; });
+                 return after;
+               });
     // Epilogue: P·V of the last chunk.
     kb.gemm(St, V, acc, /*transposeB=*/false);
   });
+}
+
+void AttentionEmitter::pipelinedRangeChunks(Value start, Value hi) {
+  Value bnV = kb.c(bn);
+  ChunkWalk walk;
+  walk.first = [&]() -> SmallVector<Value> { return {start}; };
+  walk.next = [&](ValueRange c) -> SmallVector<Value> {
+    return {kb.add(c[0], bnV)};
+  };
+  walk.start = [&](ValueRange c) { return c[0]; };
+  walk.valid = [&](ValueRange c) { return kb.min(bnV, kb.sub(hi, c[0])); };
+  Value count = kb.floorDiv(
+      kb.add(kb.max(kb.c(0), kb.sub(hi, start)), kb.c(bn - 1)), bnV);
+  pipelinedChunks(count, walk);
+}
+
+void AttentionEmitter::pipelinedSelectionChunks(Value first, Value end,
+                                                Value hi,
+                                                bool sharedSelection) {
+  OpBuilder &b = kb.b;
+  Location loc = kb.loc;
+  Value bnV = kb.c(bn);
+  // Entry e's block covers [lo, min(lo + kv_block, hi)): its chunks.
+  auto blockStart = [&](Value e) {
+    Value blk = memref::LoadOp::create(b, loc, unionBlocks, ValueRange{e});
+    return kb.mul(blk, kb.c(s.kvBlock));
+  };
+  auto blockEnd = [&](Value lo) {
+    return kb.min(kb.add(lo, kb.c(s.kvBlock)), hi);
+  };
+  auto chunksOf = [&](Value e) {
+    Value lo = blockStart(e);
+    Value keys = kb.max(kb.c(0), kb.sub(blockEnd(lo), lo));
+    return kb.floorDiv(kb.add(keys, kb.c(bn - 1)), bnV);
+  };
+  Value count = kb.forLoop(first, end, kb.c(1), ValueRange{kb.c(0)},
+                           [&](Value e, ValueRange acc) -> SmallVector<Value> {
+                             return {kb.add(acc[0], chunksOf(e))};
+                           })[0];
+  // The cursor: (entry, chunk start). The next chunk is the next one of the
+  // block, else the first of the next entry with any (entries whose block
+  // lies past `hi` have none).
+  auto settle = [&](Value e, Value c) -> SmallVector<Value> {
+    // Skips entries with no chunk left, at most all of them.
+    SmallVector<Value> init = {e, c};
+    auto loop = scf::WhileOp::create(b, loc, TypeRange{e.getType(), c.getType()},
+                                     init);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      Block *before = b.createBlock(&loop.getBefore(), {},
+                                    TypeRange{e.getType(), c.getType()},
+                                    {loc, loc});
+      Value ce = before->getArgument(0), cc = before->getArgument(1);
+      Value inRange = kb.cmp(P::slt, ce, end);
+      Value safe = kb.select(inRange, ce, first);
+      Value exhausted = kb.cmp(P::sge, cc, blockEnd(blockStart(safe)));
+      scf::ConditionOp::create(b, loc, kb.andI(inRange, exhausted),
+                               ValueRange{ce, cc});
+      Block *after = b.createBlock(&loop.getAfter(), {},
+                                   TypeRange{e.getType(), c.getType()},
+                                   {loc, loc});
+      Value ne = kb.add(after->getArgument(0), kb.c(1));
+      Value nsafe = kb.select(kb.cmp(P::slt, ne, end), ne, first);
+      scf::YieldOp::create(b, loc, ValueRange{ne, blockStart(nsafe)});
+    }
+    return {loop.getResult(0), loop.getResult(1)};
+  };
+  ChunkWalk walk;
+  walk.fromSelection = true;
+  walk.first = [&]() { return settle(first, blockStart(first)); };
+  walk.next = [&](ValueRange at) { return settle(at[0], kb.add(at[1], bnV)); };
+  walk.start = [&](ValueRange at) { return at[1]; };
+  walk.valid = [&](ValueRange at) {
+    Value e = kb.select(kb.cmp(P::slt, at[0], end), at[0], first);
+    Value keys = kb.sub(blockEnd(blockStart(e)), at[1]);
+    return kb.max(kb.c(0), kb.min(bnV, keys));
+  };
+  if (!sharedSelection)
+    walk.rowMask = [&](ValueRange at) -> Value {
+      fillRowMask(at[0], /*invert=*/false);
+      return rowMaskTile;
+    };
+  pipelinedChunks(count, walk);
 }
 
 /// Chunks of bn keys covering [lo, hi), aligned to bn so that a chunk never
@@ -542,17 +661,21 @@ std::array<SizeExpr, 3> AttentionEmitter::emit() {
     // they share one selection, every row chose every union entry, and
     // chunks need no per-row mask (and whole ones no mask at all).
     bool sharedSelection = s.qBlock > 1 && s.qBlock % rows.tokens == 0;
-    kb.forLoop(firstEntry, endEntry, kb.c(1), [&](Value u) {
-      Value blk = memref::LoadOp::create(b, loc, unionBlocks, ValueRange{u});
-      Value lo = kb.mul(blk, kb.c(s.kvBlock));
-      Value end = kb.min(kb.add(lo, kb.c(s.kvBlock)), hi);
-      if (!sharedSelection)
-        fillRowMask(u, /*invert=*/false);
-      kb.forLoop(lo, end, kb.c(bn), [&](Value c0) {
-        processChunk(c0, kb.min(kb.c(bn), kb.sub(end, c0)), /*fromSelection=*/true,
-                     sharedSelection ? Value() : rowMaskTile);
+    if (s.overlapSoftmax) {
+      pipelinedSelectionChunks(firstEntry, endEntry, hi, sharedSelection);
+    } else {
+      kb.forLoop(firstEntry, endEntry, kb.c(1), [&](Value u) {
+        Value blk = memref::LoadOp::create(b, loc, unionBlocks, ValueRange{u});
+        Value lo = kb.mul(blk, kb.c(s.kvBlock));
+        Value end = kb.min(kb.add(lo, kb.c(s.kvBlock)), hi);
+        if (!sharedSelection)
+          fillRowMask(u, /*invert=*/false);
+        kb.forLoop(lo, end, kb.c(bn), [&](Value c0) {
+          processChunk(c0, kb.min(kb.c(bn), kb.sub(end, c0)), /*fromSelection=*/true,
+                       sharedSelection ? Value() : rowMaskTile);
+        });
       });
-    });
+    }
   }
   if (!s.indices || restricted) {
     // The sink's chunks, whole (the mask keeps what the window allows in
