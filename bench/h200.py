@@ -68,6 +68,7 @@ PATTERNS = {
 PATTERNS.update({name: (name, 2) for name in cases.CAUSAL_SCHEDULES})
 PATTERNS.update({"decode_split16": ("decode_split16", 1), "decode_split8": ("decode_split8", 1)})
 # The same kernels with K and V by cp.async instead of TMA (`--tma=false`).
+PATTERNS.update({name: (name, 2 if name.startswith("causal") else 1) for name in cases.OVERLAP})
 PATTERNS.update({"causal_cpasync": ("causal_cpasync", 2),
                  "window512_bm128w4": ("window512_bm128w4", 1),
                  "nsa_like_cpasync": ("nsa_like_cpasync", 1)})

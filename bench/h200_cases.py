@@ -143,6 +143,15 @@ ARTIFACTS.update({name: causal_mlir(sched) for name, sched in CAUSAL_SCHEDULES.i
 # K and V by cp.async rather than TMA, to show what TMA buys in the same run.
 ARTIFACTS["causal_cpasync"] = (ARTIFACTS["causal"], ["--tma=false"])
 ARTIFACTS["window512_bm128w4"] = causal_mlir("block_m = 128, block_n = 64, warps = 4", WINDOW)
+# The softmax overlapped with the matmuls (`--overlap-softmax`, off by
+# default): the default tile, and the two-warpgroup tiles it helps.
+OVERLAP = {
+    "causal_overlap": ARTIFACTS["causal"],
+    "causal_bm128w8_overlap": ARTIFACTS["causal_bm128w8"],
+    "causal_bm128n128w8_overlap": ARTIFACTS["causal_bm128n128w8"],
+    "nsa_like_overlap": ARTIFACTS["nsa_like"],
+}
+ARTIFACTS.update({name: (source, ["--overlap-softmax"]) for name, source in OVERLAP.items()})
 ARTIFACTS["nsa_like_cpasync"] = (ARTIFACTS["nsa_like"], ["--tma=false"])
 
 # --- block patterns (per 128-token query tile) -------------------------------

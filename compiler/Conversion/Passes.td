@@ -35,7 +35,8 @@ def SkimTilePass : Pass<"skim-tile", "::mlir::ModuleOp"> {
     Option<"overlapSoftmax", "overlap-softmax", "bool", /*default=*/"false",
            "software-pipeline key-range loops (FlashAttention-3's order: "
            "Q·Kᵀ of the next chunk before P·V of this one, a second score "
-           "tile) for targets whose matmuls run asynchronously (sm_90a)">
+           "tile) for targets whose matmuls run asynchronously (sm_90a; "
+           "the pipeline sets it with --overlap-softmax)">
   ];
   let dependentDialects = ["::mlir::skim::tile::SkimTileDialect",
                            "::mlir::arith::ArithDialect",

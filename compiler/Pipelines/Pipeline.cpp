@@ -85,14 +85,12 @@ LogicalResult mlir::skim::buildSkimPipeline(OpPassManager &pm,
     bool tma = wgmma && options.tma && !options.emulateLanes;
     if (!wgmma)
       pipeline = "skim-expand-variants,skim-tile,skim-lower-tile-to-gpu";
-    else if (tma)
-      pipeline = "skim-expand-variants,"
-                 "skim-tile{wgmma-rows=64 overlap-softmax=true},"
-                 "skim-lower-tile-to-gpu{wgmma=true tma=true}";
     else
-      pipeline = "skim-expand-variants,skim-tile{tensor-core-block-m=128 "
-                 "wgmma-rows=64 overlap-softmax=true},"
-                 "skim-lower-tile-to-gpu{wgmma=true}";
+      pipeline = std::string("skim-expand-variants,skim-tile{wgmma-rows=64") +
+                 (tma ? "" : " tensor-core-block-m=128") +
+                 (options.overlapSoftmax ? " overlap-softmax=true" : "") +
+                 "},skim-lower-tile-to-gpu{wgmma=true" +
+                 (tma ? " tma=true" : "") + "}";
     pipeline += ",canonicalize,cse,";
     pipeline += options.emulateLanes
                     ? laneEmulatorTail()

@@ -31,6 +31,13 @@ struct PipelineOptions {
   /// (docs/TileLevel.md §6.3); false keeps cp.async, to compare the two.
   /// The lane emulator models cp.async only, so emulation ignores it.
   bool tma = true;
+  /// With sm_90a: software-pipeline the key loops so that the softmax of one
+  /// chunk runs under the matmuls of its neighbours (FlashAttention-3's
+  /// order; docs/TileLevel.md §6.3). Off by default: it costs a second
+  /// score tile of registers, which cut the 64-row tile's CTAs per SM from
+  /// three to two and made it slower on the H200 (bench/NOTES.md); two
+  /// warpgroups of 64 rows gain from it.
+  bool overlapSoftmax = false;
 };
 
 /// skim-expand-variants → skim-tile → skim-lower-tile-to-cpu → LLVM dialect.

@@ -285,9 +285,13 @@ TEST_CASE("emulated sm_90a attention: wgmma against the reference",
   // lays them out. Head dims 64, 128 and 192 (Q in shared memory, A through
   // ldmatrix), 128-row tiles (two slices per warpgroup), eight warps, f16,
   // a window with sinks (two key loops), shared and per-token selections.
-  auto hopper = [](int64_t hq, int64_t hkv, int64_t d, ElementType type) {
+  // Each also software-pipelined (overlap-softmax: a second score tile,
+  // range and selection walks reordered).
+  Target target = GENERATE(Target::LaneEmulatorSm90a,
+                           Target::LaneEmulatorSm90aOverlap);
+  auto hopper = [&](int64_t hq, int64_t hkv, int64_t d, ElementType type) {
     AttentionIR ir = emulated(hq, hkv, d, type);
-    ir.target = Target::LaneEmulatorSm90a;
+    ir.target = target;
     ir.causal = true;
     return ir;
   };

@@ -46,7 +46,9 @@ Compiled &lookup(const std::string &mlir, Target target) {
   std::string name = target == Target::Host ? mlir
                      : target == Target::LaneEmulator
                          ? mlir + "\n// lane emulator, sm_80\n"
-                         : mlir + "\n// lane emulator, sm_90a\n";
+                     : target == Target::LaneEmulatorSm90a
+                         ? mlir + "\n// lane emulator, sm_90a\n"
+                         : mlir + "\n// lane emulator, sm_90a, overlap\n";
   auto it = cache().find(name);
   if (it != cache().end())
     return it->second;
@@ -75,6 +77,7 @@ Compiled &lookup(const std::string &mlir, Target target) {
     if (target != Target::Host) {
       options.target = target == Target::LaneEmulator ? "sm_80" : "sm_90a";
       options.emulateLanes = true;
+      options.overlapSoftmax = target == Target::LaneEmulatorSm90aOverlap;
     }
     mlir::FailureOr<std::string> artifact =
         module ? mlir::skim::compileToArtifact(*module, options)

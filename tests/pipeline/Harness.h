@@ -26,8 +26,9 @@ enum class ElementType { F32, BF16, F16 };
 /// NVIDIA (sm_80) and run on the host through the lane emulator
 /// (docs/LaneEmulator.md; the test binary must link SkimLaneEmulator).
 /// Where a variant runs: the CPU, or the NVIDIA kernels' lanes on the CPU
-/// (compiled for sm_80: mma.sync; for sm_90a: wgmma where a gemm fits).
-enum class Target { Host, LaneEmulator, LaneEmulatorSm90a };
+/// (compiled for sm_80: mma.sync; for sm_90a: wgmma where a gemm fits; and
+/// sm_90a with the softmax overlapped, PipelineOptions::overlapSoftmax).
+enum class Target { Host, LaneEmulator, LaneEmulatorSm90a, LaneEmulatorSm90aOverlap };
 
 /// One argument of a variant function: floats (stored in the test's element
 /// type) or i32 indices/counts.

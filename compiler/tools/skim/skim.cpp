@@ -85,6 +85,8 @@ static cl::opt<std::string> targetOpt("target", cl::desc("Target to compile for:
                                       cl::init("host"), cl::sub(compileCmd), cl::sub(runCmd));
 static cl::opt<bool> tmaOpt("tma", cl::desc("sm_90a: load K and V with TMA (default); --tma=false keeps cp.async"),
                             cl::init(true), cl::sub(compileCmd), cl::sub(runCmd));
+static cl::opt<bool> overlapOpt("overlap-softmax", cl::desc("sm_90a: software-pipeline key loops so the softmax overlaps the matmuls (off by default)"),
+                                cl::init(false), cl::sub(compileCmd), cl::sub(runCmd));
 static cl::opt<std::string> outputFile("o", cl::desc("Artifact to write"), cl::value_desc("file"),
                                        cl::sub(compileCmd));
 
@@ -189,6 +191,7 @@ bool compileSource(const std::string &source, const std::string &bufferName,
   mlir::skim::PipelineOptions options;
   options.target = targetOpt;
   options.tma = tmaOpt;
+  options.overlapSoftmax = overlapOpt;
   mlir::FailureOr<std::string> result = mlir::skim::compileToArtifact(*module, options);
   if (failed(result))
     return false;
