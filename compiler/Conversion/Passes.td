@@ -133,6 +133,10 @@ def SkimLowerTileToGpuPass : Pass<"skim-lower-tile-to-gpu", "::mlir::ModuleOp"> 
            "Hopper warpgroup MMA (sm_90a): gemms whose accumulator rows fill "
            "whole warpgroups become wgmma.mma_async with B in 128-byte "
            "swizzled shared memory">,
+    Option<"overlapWgmma", "overlap-wgmma", "bool", /*default=*/"false",
+           "with wgmma: leave each group in flight until an op touches its "
+           "tiles (wait_group N), instead of waiting right after it; for "
+           "loops skim-tile software-pipelined (overlap-softmax)">,
     Option<"tma", "tma", "bool", /*default=*/"false",
            "with wgmma: fill swizzled K/V tiles by TMA boxes completing on "
            "mbarriers instead of cp.async">

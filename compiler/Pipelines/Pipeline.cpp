@@ -90,7 +90,8 @@ LogicalResult mlir::skim::buildSkimPipeline(OpPassManager &pm,
                  (tma ? "" : " tensor-core-block-m=128") +
                  (options.overlapSoftmax ? " overlap-softmax=true" : "") +
                  "},skim-lower-tile-to-gpu{wgmma=true" +
-                 (tma ? " tma=true" : "") + "}";
+                 (tma ? " tma=true" : "") +
+                 (options.overlapSoftmax ? " overlap-wgmma=true" : "") + "}";
     pipeline += ",canonicalize,cse,";
     pipeline += options.emulateLanes
                     ? laneEmulatorTail()

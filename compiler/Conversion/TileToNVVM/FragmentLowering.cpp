@@ -574,8 +574,8 @@ private:
   /// blocks `op` is not inside.
   void waitForWgmma(Operation *op);
   /// wait_group `newer` at the current insertion point, completing the
-  /// first `count` pending groups; their accumulators pass through an empty
-  /// asm so that no use of them moves above the wait.
+  /// first `count` pending groups; after a partial wait their accumulators
+  /// pass through an empty asm so that no use of them moves above it.
   void completeWgmmaGroups(Location loc, size_t count, int64_t newer);
 
   LogicalResult lowerFill(FillOp op);
@@ -1358,13 +1358,16 @@ LogicalResult FragmentLowering::lowerWarpgroupGemm(GemmOp op) {
     }
   }
   NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+  // With overlapWgmma the first op that touches an operand of this gemm
+  // waits (waitForWgmma); otherwise the group is waited for here.
+  if (!plan.overlapWgmma)
+    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
   for (int64_t s = 0; s < accShape.slots; ++s)
     for (int64_t i = 0; i < values; ++i)
       setReg(loc, op.getAcc(), accShape.index(s, 0, 0) + i, results[s][i]);
-  // No wait here: the first op that touches an operand of this gemm waits
-  // (waitForWgmma).
-  pendingGroups.push_back(
-      {op.getA(), op.getB(), op.getAcc(), accShape.size(), op->getBlock()});
+  if (plan.overlapWgmma)
+    pendingGroups.push_back(
+        {op.getA(), op.getB(), op.getAcc(), accShape.size(), op->getBlock()});
   b.eraseOp(op);
   return success();
 }
@@ -1486,6 +1489,15 @@ LogicalResult FragmentLowering::lowerGemm(GemmOp op) {
 void FragmentLowering::completeWgmmaGroups(Location loc, size_t count,
                                            int64_t newer) {
   NVVM::WgmmaWaitGroupSyncOp::create(b, loc, newer);
+  // Only a partial wait pins: there, a use hoisted above the wait would make
+  // ptxas wait for every group (C7517) and undo the overlap. A full wait
+  // gains nothing from it (ptxas keeps any hoisted use correct by waiting
+  // anyway), and the pins cost registers: three in the NSA-like kernel,
+  // which crossed the 168 that three CTAs per SM allow.
+  if (newer == 0) {
+    pendingGroups.erase(pendingGroups.begin(), pendingGroups.begin() + count);
+    return;
+  }
   auto f32Type = b.getF32Type();
   for (const WgmmaGroup &group : ArrayRef(pendingGroups).take_front(count))
     for (int64_t i = 0; i < group.accRegisters; ++i) {

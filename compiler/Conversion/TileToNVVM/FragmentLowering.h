@@ -60,6 +60,9 @@ struct FragmentPlan {
   llvm::DenseMap<Operation *, Value> tensorMaps;
   /// The kernel's dynamic shared-memory buffer (i8), where barriers live.
   Value sharedBuffer;
+  /// wgmma groups stay in flight until an op touches their tiles (else each
+  /// is waited for right after it is committed).
+  bool overlapWgmma = false;
 };
 
 /// Returns true and fills `plan` when every fragment tile of `func` can be

@@ -512,6 +512,7 @@ struct SkimLowerTileToGpuPass
     std::string simtReason;
     bool useFragments =
         planFragments(func, threads, wgmma, tma, plan, simtReason);
+    plan.overlapWgmma = overlapWgmma;
     if (useFragments && !plan.tmaTiles.empty())
       addTensorMaps(func, plan, boxSources,
                     readPlanArgs(planText ? planText.getValue() : "",

@@ -7,7 +7,7 @@
 // under P·V; the rescale of the accumulator waits for P·V (wait_group 0);
 // then V of c is asked for and the scores move to the first tile.
 // RUN: skim-opt %s --skim-expand-variants --skim-tile=overlap-softmax=true | FileCheck %s --check-prefix=TILE
-// RUN: skim-opt %s --skim-expand-variants --skim-tile=overlap-softmax=true --skim-lower-tile-to-gpu=wgmma=true | FileCheck %s
+// RUN: skim-opt %s --skim-expand-variants --skim-tile=overlap-softmax=true --skim-lower-tile-to-gpu="wgmma=true overlap-wgmma=true" | FileCheck %s
 
 // The tile kernel: a prologue (the first chunk's scores and softmax, its V
 // asked for), the steady loop, and the last chunk's P·V after it.

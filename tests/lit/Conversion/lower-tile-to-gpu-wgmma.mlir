@@ -30,12 +30,7 @@
 // CHECK-COUNT-8: llvm.inline_asm has_side_effects "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.+}}, 1, 1, 1, 0;"
 // CHECK-NEXT: llvm.extractvalue
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
-// The group stays in flight until an op touches one of its tiles: here the
-// next chunk's K copy, which overwrites Q·Kᵀ's B. Then its accumulators
-// pass through an empty asm, so that no use of them moves above the wait.
-// CHECK-NOT: nvvm.wgmma.wait.group
-// CHECK: nvvm.wgmma.wait.group.sync.aligned 0
-// CHECK: llvm.inline_asm has_side_effects "", "=f,0"
+// CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
 // The next chunk's K is asked for, the softmax runs, then P·V: P from the S
 // registers, V N-major (imm-trans-b 1), N = D.
 // CHECK: nvvm.cp.async.commit.group
