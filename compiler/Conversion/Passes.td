@@ -32,6 +32,11 @@ def SkimTilePass : Pass<"skim-tile", "::mlir::ModuleOp"> {
     Option<"wgmmaRows", "wgmma-rows", "int64_t", /*default=*/"0",
            "rows of one warpgroup MMA on the target (64 on sm_90a, 0 for "
            "none): per-token selections pack tokens up to it by default">,
+    Option<"prefetchSelections", "prefetch-selections", "bool",
+           /*default=*/"false",
+           "walk selection loops as one flattened (entry, chunk) loop that "
+           "asks for the next chunk's K once Q·Kᵀ is done with this one's "
+           "(sm_90a: TMA issues it from one thread)">,
     Option<"overlapSoftmax", "overlap-softmax", "bool", /*default=*/"false",
            "software-pipeline key-range loops (FlashAttention-3's order: "
            "Q·Kᵀ of the next chunk before P·V of this one, a second score "

@@ -86,7 +86,8 @@ LogicalResult mlir::skim::buildSkimPipeline(OpPassManager &pm,
     if (!wgmma)
       pipeline = "skim-expand-variants,skim-tile,skim-lower-tile-to-gpu";
     else
-      pipeline = std::string("skim-expand-variants,skim-tile{wgmma-rows=64") +
+      pipeline = std::string("skim-expand-variants,skim-tile{wgmma-rows=64 "
+                             "prefetch-selections=true") +
                  (tma ? "" : " tensor-core-block-m=128") +
                  (options.overlapSoftmax ? " overlap-softmax=true" : "") +
                  "},skim-lower-tile-to-gpu{wgmma=true" +

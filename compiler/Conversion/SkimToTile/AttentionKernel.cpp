@@ -341,6 +341,25 @@ void AttentionEmitter::pipelinedChunks(Value count, const ChunkWalk &walk) {
       loadKeys(walk.start(at), kb.select(isChunk, walk.valid(at), kb.c(0)),
                /*stage=*/0);
     };
+    if (!s.overlapSoftmax) {
+      // K one chunk ahead only: the chunk's own order (processChunk), with
+      // the next chunk's K asked for once Q·Kᵀ is done with K.
+      SmallVector<Value> first = walk.first();
+      loadKeys(walk.start(first), walk.valid(first), /*stage=*/0);
+      kb.forLoop(kb.c(0), count, kb.c(1), first,
+                 [&](Value i, ValueRange at) -> SmallVector<Value> {
+                   SmallVector<Value> after = walk.next(at);
+                   processChunk(
+                       walk.start(at), walk.valid(at), walk.fromSelection,
+                       walk.rowMask ? walk.rowMask(at) : Value(), [&] {
+                         requestAt(after,
+                                   kb.cmp(P::slt, kb.add(i, kb.c(1)), count),
+                                   at);
+                       });
+                   return after;
+                 });
+      return;
+    }
     // Prologue: the first chunk's scores and softmax; its V and the second
     // chunk's K are asked for.
     SmallVector<Value> first = walk.first();
@@ -661,7 +680,7 @@ std::array<SizeExpr, 3> AttentionEmitter::emit() {
     // they share one selection, every row chose every union entry, and
     // chunks need no per-row mask (and whole ones no mask at all).
     bool sharedSelection = s.qBlock > 1 && s.qBlock % rows.tokens == 0;
-    if (s.overlapSoftmax) {
+    if (s.prefetchSelections || s.overlapSoftmax) {
       pipelinedSelectionChunks(firstEntry, endEntry, hi, sharedSelection);
     } else {
       kb.forLoop(firstEntry, endEntry, kb.c(1), [&](Value u) {

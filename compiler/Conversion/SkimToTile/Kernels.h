@@ -53,6 +53,9 @@ struct AttentionSpec {
   /// Q·Kᵀ of the next chunk is asked for before P·V of this one, so the
   /// softmax of one chunk can run while the other's matmuls do.
   bool overlapSoftmax = false;
+  /// Selection loops walk their chunks flattened (entry, chunk), asking for
+  /// the next chunk's K once Q·Kᵀ is done with this one's.
+  bool prefetchSelections = false;
 };
 
 /// The NSA selection that follows a compressed attention in the same kernel:

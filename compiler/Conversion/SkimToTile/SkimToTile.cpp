@@ -31,9 +31,10 @@ namespace {
 class PlanBuilder {
 public:
   PlanBuilder(ModuleOp module, func::FuncOp func, int64_t tensorCoreBlockM,
-              int64_t wgmmaRows, bool overlapSoftmax)
+              int64_t wgmmaRows, bool overlapSoftmax, bool prefetchSelections)
       : module(module), func(func), tensorCoreBlockM(tensorCoreBlockM),
-        wgmmaRows(wgmmaRows), overlapSoftmax(overlapSoftmax) {}
+        wgmmaRows(wgmmaRows), overlapSoftmax(overlapSoftmax),
+        prefetchSelections(prefetchSelections) {}
   LogicalResult build();
   Plan plan;
 
@@ -146,6 +147,7 @@ private:
   int64_t tensorCoreBlockM;
   int64_t wgmmaRows;
   bool overlapSoftmax;
+  bool prefetchSelections;
 };
 
 LogicalResult PlanBuilder::build() {
@@ -285,6 +287,7 @@ LogicalResult PlanBuilder::visitAttention(AttentionOp op) {
   spec.tokensPerTile = schedule.getTokensPerTile();
   spec.splitKv = schedule.getSplitKv();
   spec.overlapSoftmax = overlapSoftmax;
+  spec.prefetchSelections = prefetchSelections;
   // GPU lowerings give every CTA of the module the most warps an attention
   // schedule asks for (other kernels loop over any thread count); without
   // the attribute they use their default (4).
@@ -549,7 +552,7 @@ struct SkimTilePass : skim::impl::SkimTilePassBase<SkimTilePass> {
       return signalPassFailure();
     }
     PlanBuilder builder(module, func, tensorCoreBlockM, wgmmaRows,
-                        overlapSoftmax);
+                        overlapSoftmax, prefetchSelections);
     if (failed(builder.build()))
       return signalPassFailure();
     module->setAttr("skim.plan", StringAttr::get(&getContext(),
