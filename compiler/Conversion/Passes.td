@@ -36,7 +36,8 @@ def SkimTilePass : Pass<"skim-tile", "::mlir::ModuleOp"> {
            /*default=*/"false",
            "walk selection loops as one flattened (entry, chunk) loop that "
            "asks for the next chunk's K once Q·Kᵀ is done with this one's "
-           "(sm_90a: TMA issues it from one thread)">,
+           "(sm_90a: TMA issues it from one thread); tiles of 64 rows or "
+           "more">,
     Option<"overlapSoftmax", "overlap-softmax", "bool", /*default=*/"false",
            "software-pipeline key-range loops (FlashAttention-3's order: "
            "Q·Kᵀ of the next chunk before P·V of this one, a second score "

@@ -680,7 +680,11 @@ std::array<SizeExpr, 3> AttentionEmitter::emit() {
     // they share one selection, every row chose every union entry, and
     // chunks need no per-row mask (and whole ones no mask at all).
     bool sharedSelection = s.qBlock > 1 && s.qBlock % rows.tokens == 0;
-    if (s.prefetchSelections || s.overlapSoftmax) {
+    // The flattened walk pays for itself where a tile is a warpgroup MMA's
+    // 64 rows (per-token NSA tiles: 24% on the H200); MoBA's 16-row
+    // per-head tiles (mma.sync) lost 10% to its scalar work.
+    bool flattened = (s.prefetchSelections && rows.rows() >= 64) || s.overlapSoftmax;
+    if (flattened) {
       pipelinedSelectionChunks(firstEntry, endEntry, hi, sharedSelection);
     } else {
       kb.forLoop(firstEntry, endEntry, kb.c(1), [&](Value u) {
