@@ -60,6 +60,11 @@ private:
   Value index(Location loc, int64_t v) {
     return arith::ConstantIndexOp::create(b, loc, v);
   }
+  /// A PTX predicate operand as an i32 for the runtime (1 when absent).
+  Value predicate(Location loc, Value p) {
+    return p ? arith::ExtUIOp::create(b, loc, b.getI32Type(), p).getResult()
+             : i32(loc, 1);
+  }
   /// An index or integer of `type` from an index value.
   Value castIndex(Location loc, Value v, Type type) {
     return type.isIndex() ? v : arith::IndexCastOp::create(b, loc, type, v);
@@ -396,6 +401,45 @@ LogicalResult LaneLowering::lower(Operation *op) {
       .Case<NVVM::LdMatrixOp>([&](auto o) { return lowerLdMatrix(o); })
       .Case<NVVM::MmaOp>([&](auto o) { return lowerMma(o); })
       .Case<NVVM::CpAsyncOp>([&](auto o) { return lowerCpAsync(o); })
+      // mbarriers and TMA copies (skim_emu_tma_load completes at issue).
+      .Case<NVVM::MBarrierInitOp>([&](NVVM::MBarrierInitOp o) {
+        call(loc, "skim_emu_mbarrier_init", {},
+             {lane, o.getAddr(), o.getCount(), predicate(loc, o.getPredicate())});
+        b.eraseOp(o);
+        return success();
+      })
+      .Case<NVVM::MBarrierArriveExpectTxOp>(
+          [&](NVVM::MBarrierArriveExpectTxOp o) -> LogicalResult {
+            if (o->getNumResults() && !o->getResult(0).use_empty())
+              return o.emitOpError("lane emulator: the arrival state is not modelled");
+            call(loc, "skim_emu_mbarrier_arrive_expect_tx", {},
+                 {lane, o.getAddr(), o.getTxcount(),
+                  predicate(loc, o.getPredicate())});
+            b.eraseOp(o);
+            return success();
+          })
+      .Case<NVVM::MBarrierTryWaitParityOp>([&](NVVM::MBarrierTryWaitParityOp o) {
+        call(loc, "skim_emu_mbarrier_try_wait_parity", {},
+             {lane, o.getAddr(), o.getPhase()});
+        b.eraseOp(o);
+        return success();
+      })
+      .Case<NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp>(
+          [&](NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp o) -> LogicalResult {
+            int64_t rank = o.getCoordinates().size();
+            if (rank < 1 || rank > 5 || !o.getIm2colOffsets().empty() ||
+                o.getMulticastMask() || o.getL2CacheHint())
+              return o.emitOpError("lane emulator: only tiled TMA loads of "
+                                   "rank 1 to 5 without multicast or hints");
+            SmallVector<Value> args = {lane, o.getDstMem(), o.getTmaDescriptor(),
+                                       o.getMbar(), i32(loc, rank)};
+            for (int64_t d = 0; d < 5; ++d)
+              args.push_back(d < rank ? o.getCoordinates()[d] : i32(loc, 0));
+            args.push_back(predicate(loc, o.getPredicate()));
+            call(loc, "skim_emu_tma_load", {}, args);
+            b.eraseOp(o);
+            return success();
+          })
       .Case<NVVM::CpAsyncCommitGroupOp>([&](auto o) {
         call(loc, "skim_emu_cp_async_commit", {}, {lane});
         b.eraseOp(o);
@@ -419,7 +463,8 @@ LogicalResult LaneLowering::lower(Operation *op) {
       // wgmma completes when its warpgroup has arrived (skim_emu_wgmma), and
       // the emulator has one memory: fences, commits and waits are no-ops.
       .Case<NVVM::WgmmaFenceAlignedOp, NVVM::WgmmaGroupSyncAlignedOp,
-            NVVM::WgmmaWaitGroupSyncOp, NVVM::FenceProxyOp>([&](Operation *o) {
+            NVVM::WgmmaWaitGroupSyncOp, NVVM::FenceProxyOp,
+            NVVM::FenceMbarrierInitOp>([&](Operation *o) {
         b.eraseOp(o);
         return success();
       })

@@ -78,11 +78,10 @@ LogicalResult mlir::skim::buildSkimPipeline(OpPassManager &pm,
     // Tiles to mma.sync (or wgmma on sm_90a) or SIMT loops, then upstream's
     // NVVM lowering to PTX or a cubin, or the lane emulator.
     bool wgmma = cuda.chip == "sm_90a";
-    // On sm_90a K and V arrive by TMA, except in the lane emulator, which
-    // models cp.async but not TMA or mbarriers. The default tile is 64
-    // query rows with TMA, 128 (two wgmma slices per warpgroup) with
-    // cp.async: each measured fastest (bench/NOTES.md has the sweeps).
-    bool tma = wgmma && options.tma && !options.emulateLanes;
+    // On sm_90a K and V arrive by TMA (the lane emulator models it too).
+    // The default tile is 64 query rows with TMA, 128 (two wgmma slices per
+    // warpgroup) with cp.async: each measured fastest (bench/NOTES.md).
+    bool tma = wgmma && options.tma;
     if (!wgmma)
       pipeline = "skim-expand-variants,skim-tile,skim-lower-tile-to-gpu";
     else

@@ -29,7 +29,7 @@ struct PipelineOptions {
   bool emulateLanes = false;
   /// With sm_90a: K and V tiles arrive by TMA boxes completing on mbarriers
   /// (docs/TileLevel.md §6.3); false keeps cp.async, to compare the two.
-  /// The lane emulator models cp.async only, so emulation ignores it.
+  /// The lane emulator models both.
   bool tma = true;
   /// With sm_90a: software-pipeline the key loops so that the softmax of one
   /// chunk runs under the matmuls of its neighbours (FlashAttention-3's

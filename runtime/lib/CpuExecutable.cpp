@@ -3,6 +3,7 @@
 #include "skim/runtime/CpuExecutable.h"
 
 #include "Binding.h"
+#include "skim/runtime/EmulatedTensorMap.h"
 
 #include <chrono>
 #include <cstdio>
@@ -60,9 +61,12 @@ Expected<std::unique_ptr<CpuExecutable>> CpuExecutable::load(const Artifact &art
   Expected<Plan> plan = Plan::parse(*planText);
   if (!plan)
     return Error{plan.message()};
+  // TMA descriptors exist for CUDA kernels, and for their lanes run by the
+  // lane emulator, which reads an EmulatedTensorMap instead.
+  bool emulated = artifact.section("emulates") != nullptr;
   for (const KernelDecl &k : plan->kernels)
     for (const KernelArg &a : k.args)
-      if (a.kind == KernelArg::Kind::TensorMap)
+      if (a.kind == KernelArg::Kind::TensorMap && !emulated)
         return Error{"kernel '" + k.name + "' takes a TMA descriptor, which "
                      "only CUDA kernels can use; the CPU cannot run this plan"};
 
@@ -193,11 +197,36 @@ Status CpuExecutable::run(const std::vector<TensorView> &inputs,
     if (grid[0] <= 0 || grid[1] <= 0 || grid[2] <= 0)
       continue;
     std::vector<int64_t> words;
+    // Stable addresses: the words point at them.
+    std::vector<std::unique_ptr<EmulatedTensorMap>> maps;
     for (const KernelArg &a : decl.args) {
       if (a.kind == KernelArg::Kind::Tensor) {
         const TensorView &v = bind.views[a.buffer];
         auto base = reinterpret_cast<int64_t>(v.data);
         words.insert(words.end(), {base, base, 0, v.extent(), 1});
+        continue;
+      }
+      if (a.kind == KernelArg::Kind::TensorMap) {
+        const TensorView &v = bind.views[a.buffer];
+        if (v.shape.size() > size_t(EmulatedTensorMap::kMaxRank))
+          return Error{decl.name + ": a TMA descriptor of rank " +
+                       std::to_string(v.shape.size()) + " (at most 5)"};
+        auto map = std::make_unique<EmulatedTensorMap>();
+        map->base = v.data;
+        map->elementBytes = int64_t(dtypeSize(v.dtype));
+        map->rank = int64_t(v.shape.size());
+        map->swizzle = a.swizzle == Swizzle::B32    ? 32
+                       : a.swizzle == Swizzle::B64  ? 64
+                       : a.swizzle == Swizzle::B128 ? 128
+                                                    : 0;
+        for (size_t d = 0; d < v.shape.size(); ++d) {
+          map->dims[d] = v.shape[d];
+          map->strides[d] = v.strides[d];
+          map->box[d] = a.box[d];
+        }
+        auto at = reinterpret_cast<int64_t>(map.get());
+        words.insert(words.end(), {at, at, 0, 1, 1});
+        maps.push_back(std::move(map));
         continue;
       }
       Expected<int64_t> value = a.scalar.eval(leaf);

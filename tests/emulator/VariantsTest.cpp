@@ -284,7 +284,8 @@ TEST_CASE("emulated sm_90a attention: wgmma against the reference",
   // rest mma.sync; the emulator reads B from the descriptors as the PTX ISA
   // lays them out. Head dims 64, 128 and 192 (Q in shared memory, A through
   // ldmatrix), 128-row tiles (two slices per warpgroup), eight warps, f16,
-  // a window with sinks (two key loops), shared and per-token selections.
+  // a window with sinks (two key loops), shared and per-token selections;
+  // K and V arrive by TMA boxes completing on mbarriers, as on the GPU.
   // Each also software-pipelined (overlap-softmax: a second score tile,
   // range and selection walks reordered).
   Target target = GENERATE(Target::LaneEmulatorSm90a,
@@ -307,13 +308,19 @@ TEST_CASE("emulated sm_90a attention: wgmma against the reference",
     INFO(ir.describe());
     (void)emu::takeCounters();
     expectClean(checkAttention(ir, inputs(ir, 1, 100, 130, seed += 3)));
-    CHECK(emu::takeCounters().wgmma > 0);
+    emu::Counters counters = emu::takeCounters();
+    CHECK(counters.wgmma > 0);
+    CHECK(counters.tma > 0); // K and V by TMA boxes on mbarriers
   }
   AttentionIR window = hopper(8, 2, 64, ElementType::BF16);
   window.window = 50;
   window.sink = 4;
   INFO(window.describe());
+  // Two key loops: the sink's last one-ahead K is still in flight when the
+  // window's loop asks for its first (the wait-then-reissue path).
+  (void)emu::takeCounters();
   expectClean(checkAttention(window, inputs(window, 1, 150, 150, seed += 3)));
+  CHECK(emu::takeCounters().tma > 0);
 
   for (int64_t qBlock : {64, 1}) {
     AttentionIR sel = hopper(16, 1, 64, ElementType::BF16);
@@ -326,6 +333,8 @@ TEST_CASE("emulated sm_90a attention: wgmma against the reference",
     in.indices = selection(sel, 1, 100, 300, seed + 1);
     (void)emu::takeCounters();
     expectClean(checkAttention(sel, in));
-    CHECK(emu::takeCounters().wgmma > 0);
+    emu::Counters counters = emu::takeCounters();
+    CHECK(counters.wgmma > 0);
+    CHECK(counters.tma > 0);
   }
 }

@@ -556,8 +556,10 @@ private:
     auto it = tmaStates.find(allocOf(tile));
     return it == tmaStates.end() ? nullptr : &it->second;
   }
-  /// If a copy is in flight: wait for its phase, flip the parity.
-  void waitForTma(Location loc, const TmaState &state);
+  /// If a copy is in flight: wait for its phase, flip the parity. With
+  /// `beforeReissue`, a barrier follows the wait (see lowerTmaLoad).
+  void waitForTma(Location loc, const TmaState &state,
+                  bool beforeReissue = false);
   LogicalResult lowerTmaLoad(LoadOp op, const HalfTile &half);
 
   /// A wgmma group committed and not yet waited for: its gemm's operand
@@ -934,7 +936,8 @@ void FragmentLowering::setUpTma() {
   gpu::BarrierOp::create(b, loc);
 }
 
-void FragmentLowering::waitForTma(Location loc, const TmaState &state) {
+void FragmentLowering::waitForTma(Location loc, const TmaState &state,
+                                  bool beforeReissue) {
   Value zero = cst(loc, 0);
   Value flag = memref::LoadOp::create(b, loc, state.inFlight, zero);
   Value inFlight = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, flag,
@@ -949,6 +952,13 @@ void FragmentLowering::waitForTma(Location loc, const TmaState &state) {
                           arith::XOrIOp::create(b, loc, parity, i32(loc, 1)),
                           state.phase, zero);
   memref::StoreOp::create(b, loc, i32(loc, 0), state.inFlight, zero);
+  // Every thread must see this phase complete before thread 0 starts the
+  // next one: a parity wait cannot tell phase p from p + 2, so a thread
+  // that waits only after the next copy has also landed would wait for a
+  // phase that never comes. (The flag is the same in every thread, so the
+  // barrier is in uniform control flow.)
+  if (beforeReissue)
+    gpu::BarrierOp::create(b, loc);
 }
 
 void FragmentLowering::drainTma(Operation *op) {
@@ -971,8 +981,8 @@ LogicalResult FragmentLowering::lowerTmaLoad(LoadOp op, const HalfTile &half) {
   if (!map)
     return op.emitOpError("has no tensor map for its TMA copy");
   // Two asynchronous writes of one tile are unordered: the last must land
-  // (and its phase be consumed) before the next is issued.
-  waitForTma(loc, state);
+  // (and its phase be consumed by every thread) before the next is issued.
+  waitForTma(loc, state, /*beforeReissue=*/true);
   MemRefType tileType = logicalType(op.getDest());
   int64_t rows = tileType.getDimSize(half.physicallyTransposed ? 1 : 0);
   int64_t cols = tileType.getDimSize(half.physicallyTransposed ? 0 : 1);

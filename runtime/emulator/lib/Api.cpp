@@ -9,6 +9,8 @@
 
 #include "Cta.h"
 
+#include "skim/runtime/EmulatedTensorMap.h"
+
 #include <atomic>
 #include <cmath>
 #include <cstring>
@@ -61,6 +63,7 @@ Counters skim::emu::takeCounters() {
   c.shfl = take(Counter::Shfl);
   c.cpAsync = take(Counter::CpAsync);
   c.wgmma = take(Counter::Wgmma);
+  c.tma = take(Counter::Tma);
   return c;
 }
 
@@ -201,6 +204,134 @@ void skim_emu_cp_async_wait(void *lane, int32_t pending) {
   if (pending < 0)
     l.cta->fail(l, "cp.async.wait_group with a negative count");
   l.waitGroups(size_t(pending));
+}
+
+// mbarriers and TMA. A TMA copy completes when it is issued, so a phase
+// completes as soon as its arrivals and bytes are in; a wait for a phase
+// that has not completed would never return (every copy is already in),
+// and is reported instead of blocking.
+
+/// The 8 bytes of shared memory an mbarrier occupies, as the emulator
+/// keeps them: the arrival count with the phase parity in its top bit, the
+/// arrivals still pending in this phase, and the transaction bytes expected
+/// minus those completed.
+struct Mbarrier {
+  uint16_t expected;
+  uint16_t pending;
+  int32_t tx;
+};
+static_assert(sizeof(Mbarrier) == 8, "an mbarrier is 8 bytes");
+
+static void completePhase(Mbarrier &m) {
+  if (m.pending != 0 || m.tx != 0)
+    return;
+  m.expected ^= 0x8000;
+  m.pending = m.expected & 0x7fff;
+}
+
+void skim_emu_mbarrier_init(void *lane, void *bar, int32_t count,
+                            int32_t predicate) {
+  if (!predicate)
+    return;
+  Lane &l = asLane(lane);
+  if (count < 1 || count > 0x7fff)
+    l.cta->fail(l, "mbarrier.init with count " + std::to_string(count) +
+                       " (the emulator takes 1 to 32767)");
+  if (reinterpret_cast<uintptr_t>(bar) % 8)
+    l.cta->fail(l, "mbarrier.init on an address not 8-byte aligned");
+  *static_cast<Mbarrier *>(bar) = {uint16_t(count), uint16_t(count), 0};
+}
+
+void skim_emu_mbarrier_arrive_expect_tx(void *lane, void *bar, int32_t bytes,
+                                        int32_t predicate) {
+  if (!predicate)
+    return;
+  Lane &l = asLane(lane);
+  auto &m = *static_cast<Mbarrier *>(bar);
+  if (m.pending == 0)
+    l.cta->fail(l, "mbarrier.arrive on a phase with no arrival pending");
+  m.tx += bytes;
+  --m.pending;
+  completePhase(m);
+}
+
+void skim_emu_mbarrier_try_wait_parity(void *lane, void *bar, int32_t parity) {
+  Lane &l = asLane(lane);
+  auto &m = *static_cast<Mbarrier *>(bar);
+  // The phase of parity `parity` has completed once the current one differs.
+  if (((m.expected >> 15) & 1) == uint32_t(parity & 1))
+    l.cta->fail(l, "mbarrier.try_wait.parity " + std::to_string(parity & 1) +
+                       " waits for a phase that no issued arrival or copy "
+                       "completes (" +
+                       std::to_string(m.pending) + " arrivals and " +
+                       std::to_string(m.tx) + " bytes missing; barrier at "
+                       "shared byte " +
+                       std::to_string(static_cast<char *>(bar) -
+                                      l.cta->sharedMemory()) +
+                       ")");
+}
+
+void skim_emu_tma_load(void *lane, void *dst, const void *descriptor, void *bar,
+                       int32_t rank, int32_t c0, int32_t c1, int32_t c2,
+                       int32_t c3, int32_t c4, int32_t predicate) {
+  if (!predicate)
+    return;
+  Lane &l = asLane(lane);
+  const auto &map =
+      *static_cast<const skim::rt::EmulatedTensorMap *>(descriptor);
+  if (rank < 1 || rank != map.rank)
+    l.cta->fail(l, "cp.async.bulk.tensor." + std::to_string(rank) +
+                       "d over a rank-" + std::to_string(map.rank) +
+                       " tensor map");
+  int64_t inner = map.box[rank - 1] * map.elementBytes;
+  if (map.swizzle != 0 && map.swizzle != 128)
+    l.cta->fail(l, "TMA with a " + std::to_string(map.swizzle) +
+                       "-byte swizzle (the emulator models none and 128)");
+  if (map.swizzle == 128 && inner != 128)
+    l.cta->fail(l, "TMA with the 128-byte swizzle over " +
+                       std::to_string(inner) + "-byte box rows");
+  if (reinterpret_cast<uintptr_t>(dst) % (map.swizzle == 128 ? 1024 : 16))
+    l.cta->fail(l, "TMA destination not aligned to its swizzle atom");
+  // Coordinates come innermost first; the map's dims outermost first.
+  const int32_t given[5] = {c0, c1, c2, c3, c4};
+  int64_t start[skim::rt::EmulatedTensorMap::kMaxRank] = {};
+  for (int32_t d = 0; d < rank; ++d)
+    start[d] = given[rank - 1 - d];
+  int64_t rows = 1;
+  for (int32_t d = 0; d + 1 < rank; ++d)
+    rows *= map.box[d];
+  auto *out = static_cast<char *>(dst);
+  const auto *base = static_cast<const char *>(map.base);
+  for (int64_t r = 0; r < rows; ++r) {
+    // The row's outer coordinates, the last outer dim fastest.
+    int64_t offset = 0;
+    bool inside = true;
+    for (int64_t d = rank - 2, rest = r; d >= 0; --d) {
+      int64_t at = start[d] + rest % map.box[d];
+      rest /= map.box[d];
+      inside &= at >= 0 && at < map.dims[d];
+      offset += at * map.strides[d];
+    }
+    for (int64_t e = 0; e < map.box[rank - 1]; ++e) {
+      int64_t at = start[rank - 1] + e;
+      int64_t byte = e * map.elementBytes;
+      int64_t chunk = byte / 16;
+      if (map.swizzle == 128)
+        chunk ^= r % 8;
+      char *to = out + r * inner + chunk * 16 + byte % 16;
+      if (inside && at >= 0 && at < map.dims[rank - 1])
+        std::memcpy(to,
+                    base + (offset + at * map.strides[rank - 1]) *
+                               map.elementBytes,
+                    size_t(map.elementBytes));
+      else
+        std::memset(to, 0, size_t(map.elementBytes));
+    }
+  }
+  auto &m = *static_cast<Mbarrier *>(bar);
+  m.tx -= int32_t(rows * inner);
+  completePhase(m);
+  count(Counter::Tma);
 }
 
 float skim_emu_ex2(float x) { return std::exp2(x); }

@@ -117,6 +117,7 @@ enum class Counter {
   Shfl,
   CpAsync,
   Wgmma,
+  Tma,
   Count
 };
 void count(Counter c);

@@ -90,7 +90,7 @@ std::string takeError();
 /// warp-wide instructions executed (counted once per warp) by kind.
 struct Counters {
   int64_t ctas = 0, barriers = 0, mma = 0, ldmatrix = 0, shfl = 0,
-          cpAsync = 0, wgmma = 0;
+          cpAsync = 0, wgmma = 0, tma = 0;
 };
 Counters takeCounters();
 
