@@ -114,6 +114,30 @@ LogicalResult mlir::skim::buildSkimPipeline(OpPassManager &pm,
   return success();
 }
 
+/// The words of a plan line.
+static std::vector<std::string> words(const std::string &line) {
+  std::istringstream in(line);
+  std::vector<std::string> out;
+  for (std::string w; in >> w;)
+    out.push_back(w);
+  return out;
+}
+
+/// A kernel line with `args` appended to its arguments (after those it has),
+/// the count updated.
+static std::string appendArguments(const std::string &kernelLine,
+                                   const std::vector<std::string> &args) {
+  std::vector<std::string> tokens = words(kernelLine);
+  // kernel <name> grid <x> <y> <z> args <n> <arg>...
+  size_t n = std::stoul(tokens[7]);
+  tokens[7] = std::to_string(n + args.size());
+  tokens.insert(tokens.begin() + 8 + n, args.begin(), args.end());
+  std::string out;
+  for (const std::string &t : tokens)
+    out += (out.empty() ? "" : " ") + t;
+  return out;
+}
+
 /// A kernel line with the four scratch-pool arguments the GPU lowering
 /// appended (ScalarCode.h): lock words (a zeroed i32 buffer, one per slot),
 /// the slots (f32, `words` each), the slot count and `words`. The slot count
@@ -121,48 +145,19 @@ LogicalResult mlir::skim::buildSkimPipeline(OpPassManager &pm,
 static std::string addScratchPool(const std::string &kernelLine,
                                   const std::string &words, int64_t cap,
                                   int firstBuffer, std::string &buffers) {
-  std::istringstream in(kernelLine);
-  std::vector<std::string> tokens;
-  for (std::string t; in >> t;)
-    tokens.push_back(t);
-  // kernel <name> grid <x> <y> <z> args <n> <arg>...
+  std::vector<std::string> tokens = ::words(kernelLine);
+  // kernel <name> grid <x> <y> <z> ...
   std::string slots = tokens[3];
   for (int d : {4, 5})
     if (tokens[d] != "1")
       slots += "," + tokens[d] + ",*";
   slots += "," + std::to_string(cap) + ",min";
-  size_t n = std::stoul(tokens[7]);
   std::string locks = std::to_string(firstBuffer);
   std::string pool = std::to_string(firstBuffer + 1);
   buffers += "buffer " + locks + " workspace -1 i32 1 " + slots + " zero\n";
   buffers += "buffer " + pool + " workspace -1 f32 2 " + slots + " " + words + "\n";
-  tokens[7] = std::to_string(n + 4);
-  tokens.insert(tokens.begin() + 8 + n,
-                {"t" + locks, "t" + pool, "e" + slots, "e" + words});
-  std::string out;
-  for (const std::string &t : tokens)
-    out += (out.empty() ? "" : " ") + t;
-  return out;
-}
-
-/// A kernel line with the tensor-map arguments the GPU lowering appended
-/// (`tokens`, space-separated `m<buffer>:<box>:<swizzle>`).
-static std::string addTensorMaps(const std::string &kernelLine,
-                                 const std::string &tokens) {
-  std::istringstream in(kernelLine), maps(tokens);
-  std::vector<std::string> words;
-  for (std::string t; in >> t;)
-    words.push_back(t);
-  // kernel <name> grid <x> <y> <z> args <n> <arg>...
-  size_t n = std::stoul(words[7]);
-  size_t added = 0;
-  for (std::string t; maps >> t; ++added)
-    words.insert(words.begin() + 8 + n + added, t);
-  words[7] = std::to_string(n + added);
-  std::string out;
-  for (const std::string &w : words)
-    out += (out.empty() ? "" : " ") + w;
-  return out;
+  return appendArguments(kernelLine,
+                         {"t" + locks, "t" + pool, "e" + slots, "e" + words});
 }
 
 /// Adds the GPU launch fields to every kernel line of a plan, the scratch
@@ -200,7 +195,7 @@ static FailureOr<std::string> gpuPlan(ModuleOp module, const std::string &plan,
     }
     // After the pool's: the lowering appended the tensor maps last.
     if (auto tokens = maps ? maps.getAs<StringAttr>(name) : StringAttr())
-      line = addTensorMaps(line, tokens.str());
+      line = appendArguments(line, words(tokens.str()));
     rest += line + " block " + std::to_string(block.getInt()) + " 1 1 smem " +
             std::to_string(bytes.getInt()) + " cluster 1 1 1\n";
   }

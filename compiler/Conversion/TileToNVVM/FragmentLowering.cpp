@@ -607,6 +607,8 @@ private:
   llvm::SmallPtrSet<Value, 4> carriedTiles;
   llvm::SmallPtrSet<Operation *, 4> carriedLoads;
   llvm::MapVector<Operation *, TmaState> tmaStates;
+  /// tid == 0, set up with the TMA state: thread 0 alone issues copies.
+  Value firstThread;
   /// wgmma groups in flight, oldest first.
   SmallVector<WgmmaGroup> pendingGroups;
 };
@@ -925,11 +927,11 @@ void FragmentLowering::setUpTma() {
   // Thread 0 alone initialises, through a PTX predicate rather than an
   // scf.if: the entry block must stay one block, or the register arrays'
   // allocas after it would leave it and LLVM would not promote them.
-  Value first =
+  firstThread =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, cst(loc, 0));
   for (auto &entry : tmaStates)
     NVVM::MBarrierInitOp::create(b, loc, entry.second.barrier, i32(loc, 1),
-                                 first);
+                                 firstThread);
   // The initialisation must be visible to the async proxy (TMA's
   // complete_tx) as well as to the other threads.
   NVVM::FenceMbarrierInitOp::create(b, loc);
@@ -986,36 +988,29 @@ LogicalResult FragmentLowering::lowerTmaLoad(LoadOp op, const HalfTile &half) {
   MemRefType tileType = logicalType(op.getDest());
   int64_t rows = tileType.getDimSize(half.physicallyTransposed ? 1 : 0);
   int64_t cols = tileType.getDimSize(half.physicallyTransposed ? 0 : 1);
-  int64_t panelBytes = rows * kSwizzlePanelElements * 2;
   // Thread 0 issues, under PTX predicates rather than a branch: ptxas
   // allocates registers across a branch in the loop less well (an scf.if
   // here made D = 128 with 128 rows spill).
-  Value first =
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, cst(loc, 0));
   NVVM::MBarrierArriveExpectTxOp::create(
       b, loc, Type(), state.barrier, i32(loc, rows * cols * 2),
-      NVVM::MemScopeKind::CTA, /*relaxed=*/false, first);
+      NVVM::MemScopeKind::CTA, /*relaxed=*/false, firstThread);
   // TMA coordinates go innermost first.
   SmallVector<Value> coords;
   for (Value c : llvm::reverse(op.getCoords()))
     coords.push_back(arith::IndexCastOp::create(b, loc, b.getI32Type(), c));
   Value innermost = coords.front();
-  Value tileBase =
-      memref::ExtractAlignedPointerAsIndexOp::create(b, loc, op.getDest());
-  auto shared = LLVM::LLVMPointerType::get(b.getContext(), 3);
   auto cluster = LLVM::LLVMPointerType::get(b.getContext(), 7);
   for (int64_t p = 0; p < cols / kSwizzlePanelElements; ++p) {
-    Value address = add(loc, tileBase, cst(loc, p * panelBytes));
-    Value address64 =
-        arith::IndexCastOp::create(b, loc, b.getI64Type(), address);
-    Value dst = LLVM::IntToPtrOp::create(b, loc, shared, address64);
+    // Panel p starts at its first row's first element.
+    Value dst = halfPointer(loc, op.getDest(), cst(loc, 0),
+                            cst(loc, p * kSwizzlePanelElements));
     dst = LLVM::AddrSpaceCastOp::create(b, loc, cluster, dst);
     coords.front() = arith::AddIOp::create(b, loc, innermost,
                                            i32(loc, p * kSwizzlePanelElements));
     NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
         b, loc, dst, map, coords, state.barrier, ValueRange(), Value(), Value(),
         NVVM::TMALoadMode::TILE, /*isCTAOnly=*/false, NVVM::CTAGroupKindAttr(),
-        first);
+        firstThread);
   }
   memref::StoreOp::create(b, loc, i32(loc, 1), state.inFlight, cst(loc, 0));
   b.eraseOp(op);

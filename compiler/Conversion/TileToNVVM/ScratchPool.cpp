@@ -43,12 +43,8 @@
 using namespace mlir;
 using namespace mlir::skim;
 
-namespace {
-
-/// The expressions of a kernel's arguments in the plan text: `e<expr>` gives
-/// expr, other arguments (tensors, TMA descriptors) an empty string.
-FailureOr<SmallVector<std::string>> planArguments(StringRef planText,
-                                                  StringRef kernel) {
+FailureOr<SmallVector<std::string>>
+mlir::skim::planKernelArguments(StringRef planText, StringRef kernel) {
   std::istringstream in(planText.str());
   std::string line;
   while (std::getline(in, line)) {
@@ -64,12 +60,26 @@ FailureOr<SmallVector<std::string>> planArguments(StringRef planText,
       return failure();
     SmallVector<std::string> args;
     for (size_t i = 0; i < count && words >> word; ++i)
-      args.push_back(word[0] == 'e' ? word.substr(1) : std::string());
+      args.push_back(word);
     if (args.size() != count)
       return failure();
     return args;
   }
   return failure();
+}
+
+namespace {
+
+/// The expressions of a kernel's arguments in the plan text: `e<expr>` gives
+/// expr, other arguments (tensors, TMA descriptors) an empty string.
+FailureOr<SmallVector<std::string>> planArguments(StringRef planText,
+                                                  StringRef kernel) {
+  FailureOr<SmallVector<std::string>> args =
+      planKernelArguments(planText, kernel);
+  if (succeeded(args))
+    for (std::string &arg : *args)
+      arg = arg[0] == 'e' ? arg.substr(1) : std::string();
+  return args;
 }
 
 /// The plan expression (reverse Polish, comma-joined) that index value `v`

@@ -24,6 +24,11 @@ FailureOr<std::string> placeScratchPool(func::FuncOp kernel,
                                         ArrayRef<memref::AllocaOp> allocas,
                                         Value isFirst, StringRef planText);
 
+/// The argument words of `kernel`'s line in the launch plan text
+/// (`t<buffer>`, `e<expr>`, `m<buffer>:<box>:<swizzle>`), in order.
+FailureOr<SmallVector<std::string>> planKernelArguments(StringRef planText,
+                                                        StringRef kernel);
+
 } // namespace mlir::skim
 
 #endif // SKIM_CONVERSION_TILETONVVM_SCRATCHPOOL_H

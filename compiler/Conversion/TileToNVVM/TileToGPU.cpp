@@ -30,6 +30,7 @@
 #include "Conversion/TileLowering.h"
 #include "FragmentLowering.h"
 #include "ScalarCode.h"
+#include "ScratchPool.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -71,15 +72,16 @@ PlanArgs readPlanArgs(StringRef planText, StringRef kernel) {
         !tokens[1].getAsInteger(10, buffer) &&
         !tokens[5].getAsInteger(10, rank))
       result.ranks[buffer] = rank;
-    // kernel <name> grid <x> <y> <z> args <n> <arg>...
-    if (tokens.size() >= 8 && tokens[0] == "kernel" && tokens[1] == kernel)
-      for (StringRef arg : ArrayRef(tokens).drop_front(8)) {
-        int b = -1;
-        if (arg.consume_front("t") && arg.getAsInteger(10, b))
-          b = -1;
-        result.buffers.push_back(b);
-      }
   }
+  FailureOr<SmallVector<std::string>> args =
+      planKernelArguments(planText, kernel);
+  if (succeeded(args))
+    for (StringRef arg : *args) {
+      int b = -1;
+      if (!arg.consume_front("t") || arg.getAsInteger(10, b))
+        b = -1;
+      result.buffers.push_back(b);
+    }
   return result;
 }
 
