@@ -16,9 +16,11 @@ the compiler changes. It also writes the GPU tests' artifacts
 (.gpubench/pytest/) and a copy of dlpack.h, which the GPU machine lacks.
 
 `run` builds libskim_runtime.so from runtime/ with CMake (no LLVM), loads the
-artifacts with skim.load and, for each pattern and size, times skim (CUDA
-events on PyTorch's current stream; few runs when a run takes over 100 ms,
-none when the previous size predicts more than --skim-cap-s), FlexAttention
+artifacts with skim.load and, for each pattern and size, times skim (runs
+under 100 ms with triton's do_bench, as the baselines, and also serially
+between synchronisations, host overhead included, as skim_serial_ms; CUDA
+events for longer ones, few runs, none when the previous size predicts more
+than --skim-cap-s), FlexAttention
 (torch.compile'd, the same blocks through a BlockMask) and SDPA (FA2 and
 cuDNN, dense causal and decode), checks skim's output against FlexAttention
 or SDPA (max |error|; sampled rows against a float32 reference for true NSA,
@@ -72,6 +74,8 @@ PATTERNS.update({name: (name, 2 if name.startswith("causal") else 1) for name in
 PATTERNS.update({"causal_cpasync": ("causal_cpasync", 2),
                  "window512_bm128w4": ("window512_bm128w4", 1),
                  "nsa_like_cpasync": ("nsa_like_cpasync", 1)})
+PATTERNS.update({name: (name, 2 if name.startswith("causal") else 1)
+                 for name in cases.WARP_SPECIALIZED})
 
 # Per-token selection: measured against dense attention, not FlexAttention.
 TRUE_NSA = ("nsa_selected_random", "nsa_selected_local", "nsa_selected_tpt4_random",
@@ -200,9 +204,12 @@ class Bench:
         return do_bench(fn, warmup=25, rep=100, return_mode="median"), peak, out
 
     def skim(self, kernel, inputs):
-        """(median ms, peak MiB, outputs): outputs start as NaN, so an
-        element the kernels miss shows; one run first (the image is loaded
-        before it), then more only while runs are short."""
+        """(median ms, peak MiB, outputs, serial ms or None): outputs start
+        as NaN, so an element the kernels miss shows; one run first (the
+        image is loaded before it), then more only while runs are short:
+        those under 100 ms are timed as the baselines are (do_bench), and
+        also one at a time between synchronisations ("serial", the latency
+        a caller waiting on each run sees, host overhead included)."""
         torch = self.torch
         workspace = kernel.workspace_bytes(*inputs)  # loads the image
         outputs = [torch.full(s, float("nan"), dtype=getattr(torch, d), device="cuda")
@@ -214,15 +221,21 @@ class Bench:
         def call():
             kernel(*inputs, out=outputs)
         first = self.events(call, 1)
+        serial = None
         extra = torch.cuda.max_memory_allocated() - base
         peak = (sum(o.numel() * o.element_size() for o in outputs) + workspace + extra) / 2**20
         if first < 100:
-            ms = self.events(call, max(5, min(50, int(500 / max(first, 0.01)))))
+            # The baselines' timer (back-to-back calls, host work overlapping
+            # the GPU's): one method for every column. The serial latency,
+            # host overhead included, is kept beside it.
+            from triton.testing import do_bench
+            serial = self.events(call, max(5, min(50, int(500 / max(first, 0.01)))))
+            ms = do_bench(call, warmup=25, rep=100, return_mode="median")
         elif first < 2000:
             ms = statistics.median([first, self.events(call, 1), self.events(call, 1)])
         else:
             ms = first
-        return ms, peak, outputs
+        return ms, peak, outputs, serial
 
 
 def qkv(torch, n, batch=cases.B, tokens=None, seed=0):
@@ -378,8 +391,10 @@ def run_row(bench, kernel, pattern, n, growth, last):
         entry["status"] = "skipped: one run predicted at %.0f s" % (
             last[1] * (n / last[0]) ** growth / 1000)
     else:
-        ms, peak, outs = bench.skim(kernel, row["inputs"])
+        ms, peak, outs, serial = bench.skim(kernel, row["inputs"])
         entry["skim_ms"], entry["skim_peak_mib"] = ms, peak
+        if serial is not None:
+            entry["skim_serial_ms"] = serial
         entry["skim_unwritten"] = int(sum(torch.isnan(o).sum() for o in outs))
         if row["reference"]:
             entry.update(row["reference"](outs, got))

@@ -153,6 +153,19 @@ OVERLAP = {
 }
 ARTIFACTS.update({name: (source, ["--overlap-softmax"]) for name, source in OVERLAP.items()})
 ARTIFACTS["nsa_like_cpasync"] = (ARTIFACTS["nsa_like"], ["--tma=false"])
+# A TMA producer warpgroup (`--warp-specialize`, off by default): the
+# default tile (one consumer warpgroup, two CTAs per SM), FlashAttention-3's
+# 128 x 128 tile of two consumer warpgroups with the overlap, and a window.
+WARP_SPECIALIZED = {
+    "causal_ws": (ARTIFACTS["causal"], ["--warp-specialize"]),
+    "causal_ws_overlap": (ARTIFACTS["causal"], ["--warp-specialize", "--overlap-softmax"]),
+    "causal_bm128w8_ws_overlap": (ARTIFACTS["causal_bm128w8"],
+                                  ["--warp-specialize", "--overlap-softmax"]),
+    "causal_bm128n128w8_ws_overlap": (ARTIFACTS["causal_bm128n128w8"],
+                                      ["--warp-specialize", "--overlap-softmax"]),
+    "window512_ws": (ARTIFACTS["window512"], ["--warp-specialize"]),
+}
+ARTIFACTS.update(WARP_SPECIALIZED)
 
 # --- block patterns (per 128-token query tile) -------------------------------
 

@@ -45,6 +45,8 @@ sanitized=(
   merge3_f32_B1_T1
   combine2_bf16_B2_T77
   pool_linear_l8_d24_out16_pe_f32_B1_S20
+  ws_overlap_bf16_h16x1_d128_bm128n128w8_T333_S333
+  ws_bf16_h8x2_d64_window100_sink4_T150_S300
 )
 
 # Case directories, all or those whose names start with one of the prefixes.

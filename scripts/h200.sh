@@ -21,13 +21,15 @@ echo "== GPU check suite and sanitizers"
 OUT="$out" bash scripts/gpu_check.sh run || status=1
 
 echo "== SASS of the benchmark's kernels: HGMMA, TMA, no local memory"
+# The warp-specialised twins (a TMA producer warpgroup) too.
+ws=causal_ws,causal_ws_overlap,causal_bm128w8_ws_overlap,causal_bm128n128w8_ws_overlap,window512_ws
 # The 128-row one-warpgroup tiles are left out of the local-memory check:
 # with TMA, D = 128 at 128 rows sits at 255 registers and ptxas spills
 # (bench/NOTES.md); they are measured, not the default.
 python3 scripts/sass_check.py \
-  --expect-hgmma causal,causal_bm64w4,causal_bm128w4,causal_bm128w8,causal_bm128n128w8,window512,nsa_like,moba,causal_cpasync \
-  --expect-tma causal,causal_bm64w4,causal_bm128w4,causal_bm128w8,causal_bm128n128w8,window512,nsa_like,moba \
-  --expect-no-local causal,causal_bm64w4,causal_bm128w8,causal_bm128n128w8,window512,nsa_like,moba,causal_cpasync \
+  --expect-hgmma causal,causal_bm64w4,causal_bm128w4,causal_bm128w8,causal_bm128n128w8,window512,nsa_like,moba,causal_cpasync,$ws \
+  --expect-tma causal,causal_bm64w4,causal_bm128w4,causal_bm128w8,causal_bm128n128w8,window512,nsa_like,moba,$ws \
+  --expect-no-local causal,causal_bm64w4,causal_bm128w8,causal_bm128n128w8,window512,nsa_like,moba,causal_cpasync,$ws \
   .gpubench/h200/*.skim | tee "$out/sass.txt" || status=1
 
 echo "== runtime-only library and the GPU pytest cases"

@@ -145,7 +145,13 @@ def SkimLowerTileToGpuPass : Pass<"skim-lower-tile-to-gpu", "::mlir::ModuleOp"> 
            "loops skim-tile software-pipelined (overlap-softmax)">,
     Option<"tma", "tma", "bool", /*default=*/"false",
            "with wgmma: fill swizzled K/V tiles by TMA boxes completing on "
-           "mbarriers instead of cp.async">
+           "mbarriers instead of cp.async">,
+    Option<"warpSpecialize", "warp-specialize", "bool", /*default=*/"false",
+           "with tma: one more warpgroup whose first thread issues every TMA "
+           "copy (a slice of the kernel), the others consume; setmaxnreg "
+           "moves registers to the consumers. Kernels whose copy "
+           "coordinates need memory the kernel writes stay unsplit "
+           "(`skim.warp_specialized` on the gpu.func says which and why)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::gpu::GPUDialect",

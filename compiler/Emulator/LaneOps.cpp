@@ -344,10 +344,21 @@ LogicalResult LaneLowering::lower(Operation *op) {
         b.eraseOp(o);
         return success();
       })
-      .Case<NVVM::BarrierOp>([&](auto o) -> LogicalResult {
-        if (o->getNumOperands() || o->getNumResults())
-          return o.emitOpError("lane emulator: only a plain bar.sync 0 is emulated");
-        call(loc, "skim_emu_barrier", {}, {lane});
+      .Case<NVVM::BarrierOp>([&](NVVM::BarrierOp o) -> LogicalResult {
+        if (o.getReductionOp() || o->getNumResults() ||
+            bool(o.getBarrierId()) != bool(o.getNumberOfThreads()))
+          return o.emitOpError("lane emulator: only bar.sync 0 and bar.sync id, "
+                               "threads are emulated");
+        if (o.getBarrierId())
+          call(loc, "skim_emu_named_barrier", {},
+               {lane, o.getBarrierId(), o.getNumberOfThreads()});
+        else
+          call(loc, "skim_emu_barrier", {}, {lane});
+        b.eraseOp(o);
+        return success();
+      })
+      // Register reallocation changes nothing a lane computes.
+      .Case<NVVM::SetMaxRegisterOp>([&](auto o) {
         b.eraseOp(o);
         return success();
       })
@@ -418,6 +429,15 @@ LogicalResult LaneLowering::lower(Operation *op) {
             b.eraseOp(o);
             return success();
           })
+      .Case<NVVM::MBarrierArriveOp>([&](NVVM::MBarrierArriveOp o) -> LogicalResult {
+        if ((o->getNumResults() && !o->getResult(0).use_empty()) || o.getCount() ||
+            o.getRelaxed())
+          return o.emitOpError("lane emulator: only a plain arrive (count 1, "
+                               "state unused) is modelled");
+        call(loc, "skim_emu_mbarrier_arrive", {}, {lane, o.getAddr()});
+        b.eraseOp(o);
+        return success();
+      })
       .Case<NVVM::MBarrierTryWaitParityOp>([&](NVVM::MBarrierTryWaitParityOp o) {
         call(loc, "skim_emu_mbarrier_try_wait_parity", {},
              {lane, o.getAddr(), o.getPhase()});

@@ -91,7 +91,9 @@ LogicalResult mlir::skim::buildSkimPipeline(OpPassManager &pm,
                  (options.overlapSoftmax ? " overlap-softmax=true" : "") +
                  "},skim-lower-tile-to-gpu{wgmma=true" +
                  (tma ? " tma=true" : "") +
-                 (options.overlapSoftmax ? " overlap-wgmma=true" : "") + "}";
+                 (options.overlapSoftmax ? " overlap-wgmma=true" : "") +
+                 (tma && options.warpSpecialize ? " warp-specialize=true" : "") +
+                 "}";
     pipeline += ",canonicalize,cse,";
     pipeline += options.emulateLanes
                     ? laneEmulatorTail()
@@ -169,6 +171,8 @@ static FailureOr<std::string> gpuPlan(ModuleOp module, const std::string &plan,
   auto scratch = module->getAttrOfType<DictionaryAttr>("skim.gpu_scratch");
   auto slots = module->getAttrOfType<IntegerAttr>("skim.gpu_scratch_slots");
   auto maps = module->getAttrOfType<DictionaryAttr>("skim.gpu_tensor_maps");
+  // Warp-specialised kernels have a producer warpgroup more than the rest.
+  auto blocks = module->getAttrOfType<DictionaryAttr>("skim.gpu_blocks");
   if (!shared || !block || (scratch && !slots))
     return module.emitError("the GPU lowering recorded no launch shape");
   std::vector<std::string> lines;
@@ -196,7 +200,10 @@ static FailureOr<std::string> gpuPlan(ModuleOp module, const std::string &plan,
     // After the pool's: the lowering appended the tensor maps last.
     if (auto tokens = maps ? maps.getAs<StringAttr>(name) : StringAttr())
       line = appendArguments(line, words(tokens.str()));
-    rest += line + " block " + std::to_string(block.getInt()) + " 1 1 smem " +
+    int64_t threads = block.getInt();
+    if (auto own = blocks ? blocks.getAs<IntegerAttr>(name) : IntegerAttr())
+      threads = own.getInt();
+    rest += line + " block " + std::to_string(threads) + " 1 1 smem " +
             std::to_string(bytes.getInt()) + " cluster 1 1 1\n";
   }
   return head + pools + rest + "binary " + section + "\n";

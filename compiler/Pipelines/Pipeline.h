@@ -38,6 +38,11 @@ struct PipelineOptions {
   /// three to two and made it slower on the H200 (bench/NOTES.md); two
   /// warpgroups of 64 rows gain from it.
   bool overlapSoftmax = false;
+  /// With TMA: a producer warpgroup issues the copies and setmaxnreg gives
+  /// its registers to the consumers (FlashAttention-3's warp
+  /// specialisation; docs/TileLevel.md §6.4). Kernels whose copy
+  /// coordinates need memory the kernel writes stay unsplit.
+  bool warpSpecialize = false;
 };
 
 /// skim-expand-variants → skim-tile → skim-lower-tile-to-cpu → LLVM dialect.

@@ -287,9 +287,13 @@ TEST_CASE("emulated sm_90a attention: wgmma against the reference",
   // a window with sinks (two key loops), shared and per-token selections;
   // K and V arrive by TMA boxes completing on mbarriers, as on the GPU.
   // Each also software-pipelined (overlap-softmax: a second score tile,
-  // range and selection walks reordered).
+  // range and selection walks reordered), and warp-specialised (a producer
+  // warpgroup issues the TMA copies; the consumers arrive on each tile's
+  // empty barrier, which only the split kernels do).
   Target target = GENERATE(Target::LaneEmulatorSm90a,
-                           Target::LaneEmulatorSm90aOverlap);
+                           Target::LaneEmulatorSm90aOverlap,
+                           Target::LaneEmulatorSm90aWarpSpecialized);
+  bool split = target == Target::LaneEmulatorSm90aWarpSpecialized;
   auto hopper = [&](int64_t hq, int64_t hkv, int64_t d, ElementType type) {
     AttentionIR ir = emulated(hq, hkv, d, type);
     ir.target = target;
@@ -311,6 +315,7 @@ TEST_CASE("emulated sm_90a attention: wgmma against the reference",
     emu::Counters counters = emu::takeCounters();
     CHECK(counters.wgmma > 0);
     CHECK(counters.tma > 0); // K and V by TMA boxes on mbarriers
+    CHECK((counters.arrivals > 0) == split);
   }
   AttentionIR window = hopper(8, 2, 64, ElementType::BF16);
   window.window = 50;
@@ -320,7 +325,9 @@ TEST_CASE("emulated sm_90a attention: wgmma against the reference",
   // window's loop asks for its first (the wait-then-reissue path).
   (void)emu::takeCounters();
   expectClean(checkAttention(window, inputs(window, 1, 150, 150, seed += 3)));
-  CHECK(emu::takeCounters().tma > 0);
+  emu::Counters windowCounters = emu::takeCounters();
+  CHECK(windowCounters.tma > 0);
+  CHECK((windowCounters.arrivals > 0) == split);
 
   for (int64_t qBlock : {64, 1}) {
     AttentionIR sel = hopper(16, 1, 64, ElementType::BF16);
@@ -336,5 +343,6 @@ TEST_CASE("emulated sm_90a attention: wgmma against the reference",
     emu::Counters counters = emu::takeCounters();
     CHECK(counters.wgmma > 0);
     CHECK(counters.tma > 0);
+    UNSCOPED_INFO("split: " << counters.arrivals);
   }
 }

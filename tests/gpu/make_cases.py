@@ -43,8 +43,12 @@ def fl(shape, lo=-1, hi=1):
     return spec("float", lo, hi, shape)
 
 
-def add(name, text, inputs):
+def add(name, text, inputs, gpu_flags=()):
+    """A case; `gpu_flags` are extra `skim compile` flags of its GPU artifact,
+    noted in its source (so that --keep sees a change of flags)."""
     assert name not in [c[0] for c in cases], name
+    if gpu_flags:
+        text += "// gpu flags: " + " ".join(gpu_flags) + "\n"
     cases.append((name, text, inputs))
 
 
@@ -60,7 +64,7 @@ def pool_count(tokens, block, stride):
 
 def attention(name, hq, hkv, d, dv=None, t="f32", B=1, T=1, S=1, causal=True,
               window=0, sink=0, softcap=None, scale=None, key_stride=1,
-              key_offset=0, kv_tokens=None, sel=None, schedule=""):
+              key_offset=0, kv_tokens=None, sel=None, schedule="", gpu_flags=()):
     """sel = (heads H', entries N, kv_block, q_block, counts);
     kv_tokens = ("raw", L) or ("const", L)."""
     dv = dv or d
@@ -119,7 +123,7 @@ def attention(name, hq, hkv, d, dv=None, t="f32", B=1, T=1, S=1, causal=True,
     op += f"\n      : {q}, {k}, {v}\n"
     text = (f"func.func @attention({args})\n    -> ({o}, {lse}) {{\n{body}{op}"
             f"  return %o, %lse : {o}, {lse}\n}}\n")
-    add(name, text, inputs)
+    add(name, text, inputs, gpu_flags)
 
 
 # GQA groups 1 .. 16 and head dims, one length each, all lengths covered.
@@ -133,6 +137,19 @@ for hq, hkv, d, dv, B, T, S in [
     attention(f"gqa{hq // hkv}_h{hq}x{hkv}_d{d}_T{T}_S{S}_B{B}", hq, hkv, d, dv,
               B=B, T=T, S=S)
 attention("long4097_h2x1_d64", 2, 1, 64, T=4097, S=4097)
+
+# A TMA producer warpgroup (--warp-specialize): the default tile (one
+# consumer warpgroup), FlashAttention-3's two consumer warpgroups with the
+# overlap, D 64 in f16, two key loops (window + sink), odd lengths.
+_WS = ("--warp-specialize",)
+attention("ws_bf16_h16x1_d128_T300_S300", 16, 1, 128, t="bf16", T=300, S=300, gpu_flags=_WS)
+attention("ws_overlap_bf16_h16x1_d128_bm128n128w8_T333_S333", 16, 1, 128, t="bf16", T=333,
+          S=333, schedule="block_m = 128, block_n = 128, warps = 8",
+          gpu_flags=_WS + ("--overlap-softmax",))
+attention("ws_f16_h8x2_d64_T100_S777", 8, 2, 64, t="f16", T=100, S=777, causal=False,
+          gpu_flags=_WS)
+attention("ws_bf16_h8x2_d64_window100_sink4_T150_S300", 8, 2, 64, t="bf16", T=150, S=300,
+          window=100, sink=4, gpu_flags=_WS)
 attention("long4097_h1x1_d64_window1000_sink4_bf16", 1, 1, 64, t="bf16", T=4097, S=4097,
           window=1000, sink=4)
 
@@ -476,9 +493,15 @@ def compile_case(root, name, text, inputs):
     with open(os.path.join(d, "variant.mlir"), "w") as f:
         f.write(text)
     errors = ""
+    flags = []
+    for line in text.splitlines():
+        if line.startswith("// gpu flags: "):
+            flags = line[len("// gpu flags: "):].split()
     for target, out in (("host", "cpu.skim"), (GPU_TARGET, "gpu.skim")):
+        extra = flags if target == GPU_TARGET and GPU_TARGET == "sm_90a" else []
         r = subprocess.run([SKIM, "compile", os.path.join(d, "variant.mlir"), "--target",
-                            target, "-o", os.path.join(d, out)], capture_output=True, text=True)
+                            target, "-o", os.path.join(d, out)] + extra,
+                           capture_output=True, text=True)
         if r.returncode:
             errors += f"{name}: {target}: FAILED\n{r.stderr[:1500]}\n"
     return errors

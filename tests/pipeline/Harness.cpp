@@ -48,7 +48,9 @@ Compiled &lookup(const std::string &mlir, Target target) {
                          ? mlir + "\n// lane emulator, sm_80\n"
                      : target == Target::LaneEmulatorSm90a
                          ? mlir + "\n// lane emulator, sm_90a\n"
-                         : mlir + "\n// lane emulator, sm_90a, overlap\n";
+                     : target == Target::LaneEmulatorSm90aOverlap
+                         ? mlir + "\n// lane emulator, sm_90a, overlap\n"
+                         : mlir + "\n// lane emulator, sm_90a, warp-specialized\n";
   auto it = cache().find(name);
   if (it != cache().end())
     return it->second;
@@ -78,6 +80,7 @@ Compiled &lookup(const std::string &mlir, Target target) {
       options.target = target == Target::LaneEmulator ? "sm_80" : "sm_90a";
       options.emulateLanes = true;
       options.overlapSoftmax = target == Target::LaneEmulatorSm90aOverlap;
+      options.warpSpecialize = target == Target::LaneEmulatorSm90aWarpSpecialized;
     }
     mlir::FailureOr<std::string> artifact =
         module ? mlir::skim::compileToArtifact(*module, options)

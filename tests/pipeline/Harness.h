@@ -27,8 +27,15 @@ enum class ElementType { F32, BF16, F16 };
 /// (docs/LaneEmulator.md; the test binary must link SkimLaneEmulator).
 /// Where a variant runs: the CPU, or the NVIDIA kernels' lanes on the CPU
 /// (compiled for sm_80: mma.sync; for sm_90a: wgmma where a gemm fits; and
-/// sm_90a with the softmax overlapped, PipelineOptions::overlapSoftmax).
-enum class Target { Host, LaneEmulator, LaneEmulatorSm90a, LaneEmulatorSm90aOverlap };
+/// sm_90a with the softmax overlapped, PipelineOptions::overlapSoftmax; and
+/// sm_90a with a TMA producer warpgroup, PipelineOptions::warpSpecialize).
+enum class Target {
+  Host,
+  LaneEmulator,
+  LaneEmulatorSm90a,
+  LaneEmulatorSm90aOverlap,
+  LaneEmulatorSm90aWarpSpecialized
+};
 
 /// One argument of a variant function: floats (stored in the test's element
 /// type) or i32 indices/counts.

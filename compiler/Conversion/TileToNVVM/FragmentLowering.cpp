@@ -551,16 +551,26 @@ private:
   /// counting, because the last one-ahead copy of a loop is never read.
   struct TmaState {
     Value barrier, phase, inFlight;
+    /// Warp-specialised kernels: the barrier the consumers arrive at when
+    /// done with the tile, and the producer's parity of its next phase.
+    Value empty, emptyPhase;
   };
   const TmaState *tmaOf(Value tile) const {
     auto it = tmaStates.find(allocOf(tile));
     return it == tmaStates.end() ? nullptr : &it->second;
   }
+  /// Waits for the phase of `barrier` whose parity `parityWord` holds,
+  /// then flips it.
+  void waitForPhase(Location loc, Value barrier, Value parityWord);
   /// If a copy is in flight: wait for its phase, flip the parity. With
   /// `beforeReissue`, a barrier follows the wait (see lowerTmaLoad).
   void waitForTma(Location loc, const TmaState &state,
                   bool beforeReissue = false);
   LogicalResult lowerTmaLoad(LoadOp op, const HalfTile &half);
+  /// expect_tx on the tile's barrier and one copy per 64-column panel,
+  /// under `predicate` (null: unconditionally).
+  void issueTmaCopy(LoadOp op, const HalfTile &half, const TmaState &state,
+                    Value predicate);
 
   /// A wgmma group committed and not yet waited for: its gemm's operand
   /// tiles and the block it was issued in. A group stays in flight until an
@@ -921,6 +931,14 @@ void FragmentLowering::setUpTma() {
     state.inFlight = memref::AllocaOp::create(b, loc, word);
     memref::StoreOp::create(b, loc, i32(loc, 0), state.phase, zero);
     memref::StoreOp::create(b, loc, i32(loc, 0), state.inFlight, zero);
+    if (plan.consumerBranch) {
+      Value empty = arith::IndexCastOp::create(
+          b, loc, b.getI64Type(),
+          add(loc, base, cst(loc, tma.emptyBarrierOffset)));
+      state.empty = LLVM::IntToPtrOp::create(b, loc, shared, empty);
+      state.emptyPhase = memref::AllocaOp::create(b, loc, word);
+      memref::StoreOp::create(b, loc, i32(loc, 0), state.emptyPhase, zero);
+    }
     tmaStates[alloc] = state;
   }
   // One arrival (thread 0's expect_tx) per phase; the bytes do the rest.
@@ -929,13 +947,29 @@ void FragmentLowering::setUpTma() {
   // allocas after it would leave it and LLVM would not promote them.
   firstThread =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, cst(loc, 0));
-  for (auto &entry : tmaStates)
+  for (auto &entry : tmaStates) {
     NVVM::MBarrierInitOp::create(b, loc, entry.second.barrier, i32(loc, 1),
                                  firstThread);
+    // Every consumer thread arrives once it is done with the tile.
+    if (entry.second.empty)
+      NVVM::MBarrierInitOp::create(b, loc, entry.second.empty,
+                                   i32(loc, warps * kWarpSize), firstThread);
+  }
   // The initialisation must be visible to the async proxy (TMA's
   // complete_tx) as well as to the other threads.
   NVVM::FenceMbarrierInitOp::create(b, loc);
   gpu::BarrierOp::create(b, loc);
+}
+
+void FragmentLowering::waitForPhase(Location loc, Value barrier,
+                                    Value parityWord) {
+  Value zero = cst(loc, 0);
+  Value parity = memref::LoadOp::create(b, loc, parityWord, zero);
+  NVVM::MBarrierTryWaitParityOp::create(b, loc, barrier, parity,
+                                        i32(loc, kTryWaitTicks));
+  memref::StoreOp::create(b, loc,
+                          arith::XOrIOp::create(b, loc, parity, i32(loc, 1)),
+                          parityWord, zero);
 }
 
 void FragmentLowering::waitForTma(Location loc, const TmaState &state,
@@ -947,12 +981,7 @@ void FragmentLowering::waitForTma(Location loc, const TmaState &state,
   auto ifOp = scf::IfOp::create(b, loc, inFlight, /*withElseRegion=*/false);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(ifOp.thenBlock());
-  Value parity = memref::LoadOp::create(b, loc, state.phase, zero);
-  NVVM::MBarrierTryWaitParityOp::create(b, loc, state.barrier, parity,
-                                        i32(loc, kTryWaitTicks));
-  memref::StoreOp::create(b, loc,
-                          arith::XOrIOp::create(b, loc, parity, i32(loc, 1)),
-                          state.phase, zero);
+  waitForPhase(loc, state.barrier, state.phase);
   memref::StoreOp::create(b, loc, i32(loc, 0), state.inFlight, zero);
   // Every thread must see this phase complete before thread 0 starts the
   // next one: a parity wait cannot tell phase p from p + 2, so a thread
@@ -979,21 +1008,49 @@ LogicalResult FragmentLowering::lowerTmaLoad(LoadOp op, const HalfTile &half) {
   Location loc = op.getLoc();
   b.setInsertionPoint(op);
   const TmaState &state = *tmaOf(op.getDest());
-  Value map = plan.tensorMaps.lookup(op);
-  if (!map)
+  if (!plan.tensorMaps.lookup(op))
     return op.emitOpError("has no tensor map for its TMA copy");
+  Value zero = cst(loc, 0);
+  if (plan.producerLoads.contains(op)) {
+    // The producer thread: once every consumer is done with the tile (the
+    // empty barrier's next phase), the copy.
+    waitForPhase(loc, state.empty, state.emptyPhase);
+    issueTmaCopy(op, half, state, Value());
+    b.eraseOp(op);
+    return success();
+  }
+  if (plan.consumerBranch) {
+    // A consumer: the copy's phase, if it was never read, is consumed first
+    // (every thread must see each phase before the producer starts the
+    // next); then this thread is done with the tile.
+    waitForTma(loc, state);
+    NVVM::MBarrierArriveOp::create(b, loc, Type(), state.empty, Value());
+    memref::StoreOp::create(b, loc, i32(loc, 1), state.inFlight, zero);
+    b.eraseOp(op);
+    return success();
+  }
   // Two asynchronous writes of one tile are unordered: the last must land
   // (and its phase be consumed by every thread) before the next is issued.
   waitForTma(loc, state, /*beforeReissue=*/true);
-  MemRefType tileType = logicalType(op.getDest());
-  int64_t rows = tileType.getDimSize(half.physicallyTransposed ? 1 : 0);
-  int64_t cols = tileType.getDimSize(half.physicallyTransposed ? 0 : 1);
   // Thread 0 issues, under PTX predicates rather than a branch: ptxas
   // allocates registers across a branch in the loop less well (an scf.if
   // here made D = 128 with 128 rows spill).
+  issueTmaCopy(op, half, state, firstThread);
+  memref::StoreOp::create(b, loc, i32(loc, 1), state.inFlight, zero);
+  b.eraseOp(op);
+  return success();
+}
+
+void FragmentLowering::issueTmaCopy(LoadOp op, const HalfTile &half,
+                                    const TmaState &state, Value predicate) {
+  Location loc = op.getLoc();
+  Value map = plan.tensorMaps.lookup(op);
+  MemRefType tileType = logicalType(op.getDest());
+  int64_t rows = tileType.getDimSize(half.physicallyTransposed ? 1 : 0);
+  int64_t cols = tileType.getDimSize(half.physicallyTransposed ? 0 : 1);
   NVVM::MBarrierArriveExpectTxOp::create(
       b, loc, Type(), state.barrier, i32(loc, rows * cols * 2),
-      NVVM::MemScopeKind::CTA, /*relaxed=*/false, firstThread);
+      NVVM::MemScopeKind::CTA, /*relaxed=*/false, predicate);
   // TMA coordinates go innermost first.
   SmallVector<Value> coords;
   for (Value c : llvm::reverse(op.getCoords()))
@@ -1010,11 +1067,8 @@ LogicalResult FragmentLowering::lowerTmaLoad(LoadOp op, const HalfTile &half) {
     NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
         b, loc, dst, map, coords, state.barrier, ValueRange(), Value(), Value(),
         NVVM::TMALoadMode::TILE, /*isCTAOnly=*/false, NVVM::CTAGroupKindAttr(),
-        firstThread);
+        predicate);
   }
-  memref::StoreOp::create(b, loc, i32(loc, 1), state.inFlight, cst(loc, 0));
-  b.eraseOp(op);
-  return success();
 }
 
 void FragmentLowering::fenceForWgmma(Location loc, Value tile) {
@@ -1556,6 +1610,9 @@ void FragmentLowering::finishWgmmaGroups() {
 }
 
 LogicalResult FragmentLowering::lower(Operation *op) {
+  // The producer thread runs no wgmma and no barrier.
+  if (plan.producerLoads.contains(op))
+    return lowerLoad(cast<LoadOp>(op));
   waitForWgmma(op);
   if (auto gemm = dyn_cast<GemmOp>(op)) {
     // The wait comes before the fence's barrier: each thread waits for its
@@ -1564,7 +1621,10 @@ LogicalResult FragmentLowering::lower(Operation *op) {
     waitForCopy(op, gemm.getA());
     waitForCopy(op, gemm.getB());
   }
-  if (touchesShared(op))
+  // A consumer's TMA load orders itself through the tile's mbarriers.
+  bool consumerCopy = plan.consumerBranch && isa<LoadOp>(op) &&
+                      tmaOf(cast<LoadOp>(op).getDest());
+  if (touchesShared(op) && !consumerCopy)
     fence(op);
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       .Case<FillOp>([&](auto o) { return lowerFill(o); })

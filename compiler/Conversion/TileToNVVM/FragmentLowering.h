@@ -42,6 +42,9 @@ struct HalfTile {
 struct TmaTile {
   /// Byte offset of the tile's mbarrier in the dynamic shared memory.
   int64_t barrierOffset = -1;
+  /// With a producer warpgroup: the mbarrier the consumers arrive at when
+  /// they are done with the tile (WarpSpecialize.h).
+  int64_t emptyBarrierOffset = -1;
 };
 
 /// What the fragment path decided for one kernel.
@@ -58,6 +61,11 @@ struct FragmentPlan {
   /// reads (set by the pass once it has added the arguments).
   llvm::MapVector<Operation *, TmaTile> tmaTiles; // in program order
   llvm::DenseMap<Operation *, Value> tensorMaps;
+  /// Warp specialisation (WarpSpecialize.h): the producer's copies of the
+  /// TMA loads, and the scf.if whose then-branch the consumers run (null
+  /// when the kernel is not split).
+  llvm::SmallPtrSet<Operation *, 4> producerLoads;
+  Operation *consumerBranch = nullptr;
   /// The kernel's dynamic shared-memory buffer (i8), where barriers live.
   Value sharedBuffer;
   /// wgmma groups stay in flight until an op touches their tiles (else each

@@ -31,6 +31,7 @@
 #include "FragmentLowering.h"
 #include "ScalarCode.h"
 #include "ScratchPool.h"
+#include "WarpSpecialize.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -411,6 +412,9 @@ struct SkimLowerTileToGpuPass
     if (!tensorMaps.empty())
       module->setAttr("skim.gpu_tensor_maps",
                       rewriter.getDictionaryAttr(tensorMaps));
+    if (!blockSizes.empty())
+      module->setAttr("skim.gpu_blocks",
+                      rewriter.getDictionaryAttr(blockSizes));
     if (!scratchWords.empty()) {
       module->setAttr("skim.gpu_scratch",
                       rewriter.getDictionaryAttr(scratchWords));
@@ -462,6 +466,7 @@ struct SkimLowerTileToGpuPass
         rewriter.getDenseI32ArrayAttr({static_cast<int32_t>(threads), 1, 1}));
     func.getBody().takeBody(kernel.getBody());
     Block &entry = func.getBody().front();
+    Operation *bodyStart = &entry.front();
     rewriter.setInsertionPointToStart(&entry);
     Value tid = gpu::ThreadIdOp::create(rewriter, loc, gpu::Dimension::x);
 
@@ -524,6 +529,26 @@ struct SkimLowerTileToGpuPass
     func->setAttr("skim.distribution",
                   rewriter.getStringAttr(useFragments ? distribution.str()
                                                       : "simt: " + simtReason));
+    // A producer warpgroup for the TMA copies, where the kernel allows it.
+    if (warpSpecialize && useFragments && !plan.tmaTiles.empty()) {
+      std::string why;
+      if (splitProducer(func, bodyStart, tid, threads, plan, why)) {
+        int64_t block = threads + 128;
+        func.setKnownBlockSizeAttr(
+            rewriter.getDenseI32ArrayAttr({static_cast<int32_t>(block), 1, 1}));
+        RegisterSplit split = registerSplit(threads);
+        // The launch bound setmaxnreg redistributes: ptxas must not take
+        // fewer registers, or the consumers' increase would never be met.
+        func->setAttr("nvvm.maxnreg", rewriter.getI32IntegerAttr(
+                                          static_cast<int32_t>(split.launch)));
+        blockSizes.push_back(rewriter.getNamedAttr(
+            kernel.getSymName(), rewriter.getI64IntegerAttr(block)));
+        func->setAttr("skim.warp_specialized", rewriter.getStringAttr("yes"));
+      } else {
+        func->setAttr("skim.warp_specialized",
+                      rewriter.getStringAttr("no: " + why));
+      }
+    }
     FailureOr<int64_t> sharedBytes =
         placeTiles(func, rewriter, tid, useFragments ? &plan : nullptr);
     if (succeeded(sharedBytes))
@@ -554,6 +579,8 @@ struct SkimLowerTileToGpuPass
     for (Operation *alloc : tileOwners.values())
       rewriter.eraseOp(alloc);
     tileOwners.clear();
+    if (plan.consumerBranch)
+      finishWarpRoles(func, plan, threads, rewriter);
 
     // Block ids and the return.
     func.walk([&](BlockIdOp op) {
@@ -716,6 +743,10 @@ struct SkimLowerTileToGpuPass
       for (auto &entry : plan->tmaTiles) {
         entry.second.barrierOffset = offset;
         offset += 8;
+        if (plan->consumerBranch) {
+          entry.second.emptyBarrierOffset = offset;
+          offset += 8;
+        }
       }
     }
     return offset;
@@ -729,6 +760,8 @@ struct SkimLowerTileToGpuPass
   SmallVector<NamedAttribute> scratchWords;
   /// Kernel name → its tensor-map arguments in plan form.
   SmallVector<NamedAttribute> tensorMaps;
+  /// Kernel name → threads per CTA, for kernels with a producer warpgroup.
+  SmallVector<NamedAttribute> blockSizes;
 };
 
 } // namespace

@@ -87,6 +87,8 @@ static cl::opt<bool> tmaOpt("tma", cl::desc("sm_90a: load K and V with TMA (defa
                             cl::init(true), cl::sub(compileCmd), cl::sub(runCmd));
 static cl::opt<bool> overlapOpt("overlap-softmax", cl::desc("sm_90a: software-pipeline key loops so the softmax overlaps the matmuls (off by default)"),
                                 cl::init(false), cl::sub(compileCmd), cl::sub(runCmd));
+static cl::opt<bool> warpSpecializeOpt("warp-specialize", cl::desc("sm_90a with TMA: a producer warpgroup issues the copies, setmaxnreg gives its registers to the consumers (off by default)"),
+                                        cl::init(false), cl::sub(compileCmd), cl::sub(runCmd));
 static cl::opt<std::string> outputFile("o", cl::desc("Artifact to write"), cl::value_desc("file"),
                                        cl::sub(compileCmd));
 
@@ -192,6 +194,7 @@ bool compileSource(const std::string &source, const std::string &bufferName,
   options.target = targetOpt;
   options.tma = tmaOpt;
   options.overlapSoftmax = overlapOpt;
+  options.warpSpecialize = warpSpecializeOpt;
   mlir::FailureOr<std::string> result = mlir::skim::compileToArtifact(*module, options);
   if (failed(result))
     return false;

@@ -64,6 +64,7 @@ Counters skim::emu::takeCounters() {
   c.cpAsync = take(Counter::CpAsync);
   c.wgmma = take(Counter::Wgmma);
   c.tma = take(Counter::Tma);
+  c.arrivals = take(Counter::Arrivals);
   return c;
 }
 
@@ -98,7 +99,24 @@ int64_t skim_emu_lane_id(void *lane) { return asLane(lane).linear % kWarpSize; }
 
 void *skim_emu_shared(void *lane) { return asLane(lane).cta->sharedMemory(); }
 
-void skim_emu_barrier(void *lane) { asLane(lane).wait(Lane::State::AtBarrier); }
+void skim_emu_barrier(void *lane) {
+  Lane &l = asLane(lane);
+  l.barrierId = 0;
+  l.barrierThreads = 0;
+  l.wait(Lane::State::AtBarrier);
+}
+
+void skim_emu_named_barrier(void *lane, int32_t id, int32_t threads) {
+  Lane &l = asLane(lane);
+  if (id < 0 || id >= kNamedBarriers)
+    l.cta->fail(l, "bar.sync " + std::to_string(id) + ": ids are 0 to 15");
+  if (threads <= 0 || threads % kWarpSize)
+    l.cta->fail(l, "bar.sync with " + std::to_string(threads) +
+                       " threads (a positive multiple of 32)");
+  l.barrierId = id;
+  l.barrierThreads = threads;
+  l.wait(Lane::State::AtBarrier);
+}
 
 void skim_emu_warp_sync(void *lane, int32_t memberMask) {
   Lane &l = asLane(lane);
@@ -207,20 +225,10 @@ void skim_emu_cp_async_wait(void *lane, int32_t pending) {
 }
 
 // mbarriers and TMA. A TMA copy completes when it is issued, so a phase
-// completes as soon as its arrivals and bytes are in; a wait for a phase
-// that has not completed would never return (every copy is already in),
-// and is reported instead of blocking.
-
-/// The 8 bytes of shared memory an mbarrier occupies, as the emulator
-/// keeps them: the arrival count with the phase parity in its top bit, the
-/// arrivals still pending in this phase, and the transaction bytes expected
-/// minus those completed.
-struct Mbarrier {
-  uint16_t expected;
-  uint16_t pending;
-  int32_t tx;
-};
-static_assert(sizeof(Mbarrier) == 8, "an mbarrier is 8 bytes");
+// completes as soon as its arrivals and bytes are in; a thread that waits
+// for a phase still open blocks until other threads' arrivals or copies
+// complete it, and a wait nothing can complete leaves the CTA stuck, which
+// the scheduler reports with each thread's state.
 
 static void completePhase(Mbarrier &m) {
   if (m.pending != 0 || m.tx != 0)
@@ -255,20 +263,26 @@ void skim_emu_mbarrier_arrive_expect_tx(void *lane, void *bar, int32_t bytes,
   completePhase(m);
 }
 
-void skim_emu_mbarrier_try_wait_parity(void *lane, void *bar, int32_t parity) {
+void skim_emu_mbarrier_arrive(void *lane, void *bar) {
   Lane &l = asLane(lane);
   auto &m = *static_cast<Mbarrier *>(bar);
-  // The phase of parity `parity` has completed once the current one differs.
-  if (((m.expected >> 15) & 1) == uint32_t(parity & 1))
-    l.cta->fail(l, "mbarrier.try_wait.parity " + std::to_string(parity & 1) +
-                       " waits for a phase that no issued arrival or copy "
-                       "completes (" +
-                       std::to_string(m.pending) + " arrivals and " +
-                       std::to_string(m.tx) + " bytes missing; barrier at "
-                       "shared byte " +
-                       std::to_string(static_cast<char *>(bar) -
-                                      l.cta->sharedMemory()) +
-                       ")");
+  if (m.pending == 0)
+    l.cta->fail(l, "mbarrier.arrive on a phase with no arrival pending");
+  --m.pending;
+  completePhase(m);
+  count(Counter::Arrivals);
+}
+
+void skim_emu_mbarrier_try_wait_parity(void *lane, void *bar, int32_t parity) {
+  Lane &l = asLane(lane);
+  // A phase still open waits for other threads' arrivals (a producer
+  // warpgroup and its consumers); the scheduler readies the lane when the
+  // phase completes, or reports the CTA stuck.
+  if (static_cast<Mbarrier *>(bar)->completed(parity))
+    return;
+  l.mbarrier = bar;
+  l.mbarrierParity = parity;
+  l.wait(Lane::State::AtMbarrier);
 }
 
 void skim_emu_tma_load(void *lane, void *dst, const void *descriptor, void *bar,

@@ -126,6 +126,11 @@ std::string Cta::describeStates() const {
         break;
       case Lane::State::AtBarrier:
         os << "barrier";
+        if (l.barrierThreads)
+          os << "(" << l.barrierId << "," << l.barrierThreads << ")";
+        break;
+      case Lane::State::AtMbarrier:
+        os << "mbarrier@" << (static_cast<const char *>(l.mbarrier) - shared.get());
         break;
       case Lane::State::AtWarpOp:
         os << warpOpName(l.op);
@@ -333,21 +338,12 @@ std::string Cta::run() {
         return error;
       progress |= executed;
     }
-    int live = 0, atBarrier = 0;
-    for (const Lane &l : lanes) {
-      live += l.state != Lane::State::Done;
-      atBarrier += l.state == Lane::State::AtBarrier;
-    }
-    if (live == 0)
+    if (std::all_of(lanes.begin(), lanes.end(), [](const Lane &l) { return l.state == Lane::State::Done; }))
       return "";
-    // Exited threads no longer count at a barrier.
-    if (atBarrier == live) {
-      for (Lane &l : lanes)
-        if (l.state == Lane::State::AtBarrier)
-          l.state = Lane::State::Ready;
-      count(Counter::Barriers);
-      progress = true;
-    }
+    progress |= releaseBarriers();
+    progress |= releaseMbarrierWaits();
+    if (!error.empty())
+      return error;
     if (!progress) {
       std::ostringstream os;
       os << "block (" << block[0] << ", " << block[1] << ", " << block[2]
@@ -357,4 +353,70 @@ std::string Cta::run() {
       return os.str();
     }
   }
+}
+
+bool Cta::releaseBarriers() {
+  // bar.sync 0 without a count waits for every live thread; a named barrier
+  // (an id and a thread count) opens when that many threads wait at it.
+  int live = 0;
+  int waiting[kNamedBarriers] = {}, full = 0;
+  for (const Lane &l : lanes) {
+    live += l.state != Lane::State::Done;
+    if (l.state != Lane::State::AtBarrier)
+      continue;
+    if (l.barrierThreads)
+      ++waiting[l.barrierId];
+    else
+      ++full;
+  }
+  bool released = false;
+  // Exited threads no longer count at a barrier.
+  if (full && full == live) {
+    for (Lane &l : lanes)
+      if (l.state == Lane::State::AtBarrier)
+        l.state = Lane::State::Ready;
+    count(Counter::Barriers);
+    return true;
+  }
+  for (int id = 0; id < kNamedBarriers; ++id) {
+    if (!waiting[id])
+      continue;
+    int threads = 0;
+    for (const Lane &l : lanes)
+      if (l.state == Lane::State::AtBarrier && l.barrierThreads &&
+          l.barrierId == id) {
+        if (threads && l.barrierThreads != threads) {
+          error = where(l) + ": bar.sync " + std::to_string(id) +
+                  " with different thread counts";
+          return false;
+        }
+        threads = l.barrierThreads;
+      }
+    if (waiting[id] > threads) {
+      error = "bar.sync " + std::to_string(id) + " for " +
+              std::to_string(threads) + " threads reached by " +
+              std::to_string(waiting[id]);
+      return false;
+    }
+    if (waiting[id] < threads)
+      continue;
+    for (Lane &l : lanes)
+      if (l.state == Lane::State::AtBarrier && l.barrierThreads &&
+          l.barrierId == id)
+        l.state = Lane::State::Ready;
+    count(Counter::Barriers);
+    released = true;
+  }
+  return released;
+}
+
+bool Cta::releaseMbarrierWaits() {
+  bool released = false;
+  for (Lane &l : lanes)
+    if (l.state == Lane::State::AtMbarrier &&
+        static_cast<const Mbarrier *>(l.mbarrier)->completed(l.mbarrierParity)) {
+      l.state = Lane::State::Ready;
+      released = true;
+    }
+  return released;
 }

@@ -29,9 +29,29 @@ struct AsyncCopy {
   void apply() const;
 };
 
+/// bar.sync's barrier ids, 0 to 15.
+constexpr int kNamedBarriers = 16;
+
+/// The 8 bytes of shared memory an mbarrier occupies, as the emulator
+/// keeps them: the arrival count with the phase parity in its top bit, the
+/// arrivals still pending in this phase, and the transaction bytes expected
+/// minus those completed.
+struct Mbarrier {
+  uint16_t expected;
+  uint16_t pending;
+  int32_t tx;
+
+  /// The phase of parity `parity` has completed once the current one
+  /// differs.
+  bool completed(int32_t parity) const {
+    return ((expected >> 15) & 1) != uint32_t(parity & 1);
+  }
+};
+static_assert(sizeof(Mbarrier) == 8, "an mbarrier is 8 bytes");
+
 /// One emulated thread.
 struct Lane {
-  enum class State { Ready, AtBarrier, AtWarpOp, Done };
+  enum class State { Ready, AtBarrier, AtWarpOp, AtMbarrier, Done };
 
   Cta *cta = nullptr;
   int64_t tid[3] = {0, 0, 0};
@@ -57,6 +77,14 @@ struct Lane {
   bool wgmmaTransB = false;
   uint64_t wgmmaDesc = 0;
   WgmmaLane wgmma{};
+
+  // The barrier it waits at: bar.sync `barrierId`, over `barrierThreads`
+  // threads (0: every live thread of the CTA).
+  int32_t barrierId = 0;
+  int32_t barrierThreads = 0;
+  // The mbarrier phase it waits for (mbarrier.try_wait.parity).
+  const void *mbarrier = nullptr;
+  int32_t mbarrierParity = 0;
 
   // cp.async not yet committed, and committed groups oldest first.
   std::vector<AsyncCopy> uncommitted;
@@ -92,6 +120,10 @@ private:
   /// The same for a warpgroup-wide instruction (wgmma) over the 128 lanes
   /// from `first`.
   bool tryWarpgroup(int first, bool &executed);
+  /// Opens the barriers every participant waits at.
+  bool releaseBarriers();
+  /// Readies the lanes whose mbarrier phase has completed.
+  bool releaseMbarrierWaits();
   std::string describeStates() const;
   std::string where(const Lane &lane) const;
 
@@ -118,6 +150,7 @@ enum class Counter {
   CpAsync,
   Wgmma,
   Tma,
+  Arrivals,
   Count
 };
 void count(Counter c);

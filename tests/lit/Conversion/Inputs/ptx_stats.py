@@ -5,7 +5,9 @@ registers and spills, for FileCheck.
 
   skim-opt ... gpu-module-to-binary{format=isa} | ptx_stats.py [--ptxas sm_90] [--module N]
 
---module N picks the N-th module of --split-input-file output.
+--module N picks the N-th module of --split-input-file output; --warp-roles
+adds the launch bounds, setmaxnreg, consumer barriers and plain mbarrier
+arrivals of a warp-specialised kernel.
 """
 import re
 import subprocess
@@ -38,10 +40,20 @@ patterns = {
     "tensor-map params": r"^\s*\.param \.align 64 \.b8 \w+\[128\]",
     "local memory": r"^\s*(ld|st)\.local",
 }
+# With --warp-roles: what a producer warpgroup split adds (WarpSpecialize.h).
+if "--warp-roles" in sys.argv:
+    patterns.update({
+        "maxnreg": r"^\.maxnreg (\d+)",
+        "maxntid": r"^\.maxntid (\d+)",
+        "setmaxnreg": r"^\s*setmaxnreg\.(inc|dec)\.sync\.aligned\.u32\s+(\d+)",
+        "bar.sync consumers": r"^\s*bar\.sync\s+1,\s*(\d+)",
+        "mbarrier.arrive": r"^\s*mbarrier\.arrive\.shared\.b64",
+    })
 for name, pattern in patterns.items():
     hits = re.findall(pattern, ptx, re.M)
     print(f"{name}: {len(hits)}")
-    if name in ("mma.sync", "ldmatrix", "wgmma", "cp.async.bulk.tensor") and hits:
+    if name in ("mma.sync", "ldmatrix", "wgmma", "cp.async.bulk.tensor", "maxnreg",
+                "maxntid", "setmaxnreg", "bar.sync consumers") and hits:
         kinds = {}
         for h in hits:
             key = "".join(h) if isinstance(h, tuple) else h

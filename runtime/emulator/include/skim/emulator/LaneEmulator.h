@@ -43,6 +43,9 @@ int64_t skim_emu_lane_id(void *lane);
 void *skim_emu_shared(void *lane);
 /// bar.sync 0: the whole CTA.
 void skim_emu_barrier(void *lane);
+/// bar.sync id, threads: a named barrier of `threads` threads (a producer
+/// warpgroup's consumers).
+void skim_emu_named_barrier(void *lane, int32_t id, int32_t threads);
 /// bar.warp.sync with a member mask.
 void skim_emu_warp_sync(void *lane, int32_t memberMask);
 /// mma.sync.aligned.m16n8k16.row.col.f32.<t>.<t>.f32, t = skim::emu::MmaType;
@@ -91,6 +94,8 @@ std::string takeError();
 struct Counters {
   int64_t ctas = 0, barriers = 0, mma = 0, ldmatrix = 0, shfl = 0,
           cpAsync = 0, wgmma = 0, tma = 0;
+  /// Plain mbarrier arrivals: consumers releasing a tile to a producer.
+  int64_t arrivals = 0;
 };
 Counters takeCounters();
 
