@@ -329,6 +329,18 @@ TEST_CASE("emulated sm_90a attention: wgmma against the reference",
   CHECK(windowCounters.tma > 0);
   CHECK((windowCounters.arrivals > 0) == split);
 
+  if (target == Target::LaneEmulatorSm90a) {
+    // The producer asked for by the schedule (#skim.sm90), FA3's tile: two
+    // consumer warpgroups at 240 registers, the producer at 24.
+    AttentionIR fa3 = hopper(16, 1, 128, ElementType::BF16);
+    fa3.schedule = "block_m = 128, block_n = 128, warps = 8, target = "
+                   "#skim.sm90<producer_regs = 24, consumer_regs = 240>";
+    INFO(fa3.describe());
+    (void)emu::takeCounters();
+    expectClean(checkAttention(fa3, inputs(fa3, 2, 200, 260, seed += 3)));
+    CHECK(emu::takeCounters().arrivals > 0);
+  }
+
   for (int64_t qBlock : {64, 1}) {
     AttentionIR sel = hopper(16, 1, 64, ElementType::BF16);
     sel.selHeads = 1;

@@ -177,7 +177,7 @@ for i, sch in enumerate(["block_m = 16, block_n = 32", "block_m = 128, block_n =
                          "pack_gqa = false", "block_m = 1, block_n = 1",
                          "block_m = 3, block_n = 7", "block_m = 48, block_n = 24",
                          "pack_gqa = false, block_m = 5, block_n = 96",
-                         "block_m = 64, block_n = 64, warps = 8, stages = 3, order = kv_major, "
+                         "block_m = 64, block_n = 64, warps = 8, stages = 3, "
                          "tokens_per_tile = 4, split_kv = 2"]):
     attention(f"schedule{i}_h6x2_window50_sink3_T130", 6, 2, 64, T=130, S=130, window=50,
               sink=3, schedule=sch)

@@ -281,6 +281,14 @@ LogicalResult PlanBuilder::visitAttention(AttentionOp op) {
     return scores && scores.getKind() == ScoreKind::nsa;
   }();
   ScheduleAttr schedule = scheduleOf(op, nsaFused);
+  if (schedule.getOrder() == LoopOrder::kv_major)
+    return op.emitOpError("schedule order = kv_major (KV blocks outside, the "
+                          "queries that chose them inside) is not implemented "
+                          "yet; use query_major");
+  // The NVIDIA sm_90a part (warp specialisation) goes to the kernel as
+  // `skim.sm90`, for the sm_90a lowering to read (and check); other
+  // targets ignore it.
+  auto sm90 = dyn_cast_or_null<Sm90ScheduleAttr>(schedule.getTarget());
   spec.blockM = schedule.getBlockM();
   spec.blockN = schedule.getBlockN();
   spec.packGqa = schedule.getPackGqa();
@@ -354,10 +362,15 @@ LogicalResult PlanBuilder::visitAttention(AttentionOp op) {
   if (fuse && spec.splitKv > 1)
     return op.emitOpError("split_kv does not apply to NSA's compressed stage, "
                           "whose fused top-n needs every key of a row");
+  auto markSm90 = [&](const PlanKernel &kernel) {
+    if (sm90 && module)
+      module.lookupSymbol<func::FuncOp>(kernel.name)->setAttr("skim.sm90", sm90);
+  };
   if (spec.splitKv == 1) {
     plan.kernels.push_back(emitAttentionKernel(
         module, kernelName(fuse ? "nsa_compressed" : "attention"), op.getLoc(),
         spec, fuse ? &nsa : nullptr));
+    markSm90(plan.kernels.back());
     return success();
   }
   // split_kv: the parts' O and LSE (f32, batch part·B + b) in workspace,
@@ -382,6 +395,7 @@ LogicalResult PlanBuilder::visitAttention(AttentionOp op) {
   }
   plan.kernels.push_back(
       emitAttentionKernel(module, kernelName("attention"), op.getLoc(), spec));
+  markSm90(plan.kernels.back());
   plan.kernels.push_back(
       emitCombineKernel(module, kernelName("merge"), op.getLoc(), merge));
   return success();

@@ -31,6 +31,7 @@
 #include "FragmentLowering.h"
 #include "ScalarCode.h"
 #include "ScratchPool.h"
+#include "Skim/IR/SkimAttrs.h"
 #include "WarpSpecialize.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -529,24 +530,57 @@ struct SkimLowerTileToGpuPass
     func->setAttr("skim.distribution",
                   rewriter.getStringAttr(useFragments ? distribution.str()
                                                       : "simt: " + simtReason));
-    // A producer warpgroup for the TMA copies, where the kernel allows it.
-    if (warpSpecialize && useFragments && !plan.tmaTiles.empty()) {
+    // A producer warpgroup for the TMA copies: where the schedule asks for
+    // it (`skim.sm90`, an error if it cannot be had), or for every kernel
+    // that allows it with `warp-specialize`. Other targets ignore it.
+    auto sm90 = kernel->getAttrOfType<Sm90ScheduleAttr>("skim.sm90");
+    std::optional<RegisterSplit> split;
+    if (wgmma && (warpSpecialize || sm90)) {
       std::string why;
-      if (splitProducer(func, bodyStart, tid, threads, plan, why)) {
+      if (!sm90)
+        split = defaultRegisterSplit(threads);
+      else if (sm90.getCluster() != 1)
+        why = "thread-block clusters (cluster = " +
+              std::to_string(sm90.getCluster()) + ") are not implemented yet";
+      else if (sm90.getConsumerWarpgroups() * 128 != threads)
+        why = "the module's CTAs have " + std::to_string(threads / 32) +
+              " warps (the largest schedule's `warps`), not its " +
+              std::to_string(sm90.getConsumerWarpgroups()) +
+              " consumer warpgroups' " +
+              std::to_string(sm90.getConsumerWarpgroups() * 4);
+      else
+        split = registerSplit(threads, sm90.getProducerRegs(),
+                              sm90.getConsumerRegs(), why);
+      if (why.empty() && !tma)
+        why = "it needs TMA copies (--tma=false keeps cp.async)";
+      else if (why.empty() && !useFragments)
+        why = "the kernel is SIMT (" + simtReason + ")";
+      else if (why.empty() && plan.tmaTiles.empty())
+        why = "no tile of the kernel is filled by TMA";
+      if (why.empty())
+        splitProducer(func, bodyStart, tid, threads, plan, why);
+      if (!why.empty()) {
+        split.reset();
+        if (sm90) {
+          kernel.emitError()
+              << "kernel '" << kernel.getSymName()
+              << "': the schedule asks for a producer warpgroup (" << sm90
+              << ") but " << why;
+          return failure();
+        }
+        func->setAttr("skim.warp_specialized",
+                      rewriter.getStringAttr("no: " + why));
+      } else {
         int64_t block = threads + 128;
         func.setKnownBlockSizeAttr(
             rewriter.getDenseI32ArrayAttr({static_cast<int32_t>(block), 1, 1}));
-        RegisterSplit split = registerSplit(threads);
         // The launch bound setmaxnreg redistributes: ptxas must not take
         // fewer registers, or the consumers' increase would never be met.
         func->setAttr("nvvm.maxnreg", rewriter.getI32IntegerAttr(
-                                          static_cast<int32_t>(split.launch)));
+                                          static_cast<int32_t>(split->launch)));
         blockSizes.push_back(rewriter.getNamedAttr(
             kernel.getSymName(), rewriter.getI64IntegerAttr(block)));
         func->setAttr("skim.warp_specialized", rewriter.getStringAttr("yes"));
-      } else {
-        func->setAttr("skim.warp_specialized",
-                      rewriter.getStringAttr("no: " + why));
       }
     }
     FailureOr<int64_t> sharedBytes =
@@ -580,7 +614,7 @@ struct SkimLowerTileToGpuPass
       rewriter.eraseOp(alloc);
     tileOwners.clear();
     if (plan.consumerBranch)
-      finishWarpRoles(func, plan, threads, rewriter);
+      finishWarpRoles(func, plan, threads, *split, rewriter);
 
     // Block ids and the return.
     func.walk([&](BlockIdOp op) {

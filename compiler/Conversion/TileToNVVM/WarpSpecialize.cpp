@@ -62,7 +62,6 @@ public:
     auto it = iterArgs.find(loop);
     return it != iterArgs.end() && it->second.test(i);
   }
-  const llvm::DenseSet<Operation *> &all() const { return ops; }
 
 private:
   bool inBody(Operation *op) const {
@@ -116,6 +115,8 @@ std::string refusal(Operation *op, const FragmentPlan &plan,
       return "a read of memory the consumers write";
     return "";
   }
+  if (isa<memref::AllocaOp>(op))
+    return "a scratch buffer the consumers fill (the selection list)";
   if (isMemoryEffectFree(op) && op->getNumRegions() == 0)
     return "";
   return "'" + op->getName().getStringRef().str() + "' (it has effects)";
@@ -123,18 +124,41 @@ std::string refusal(Operation *op, const FragmentPlan &plan,
 
 } // namespace
 
-RegisterSplit mlir::skim::registerSplit(int64_t consumers) {
-  RegisterSplit split;
+RegisterSplit mlir::skim::defaultRegisterSplit(int64_t consumers) {
+  constexpr int64_t kProducerRegisters = 24;
   int64_t threads = consumers + kWarpgroupThreads;
-  // One consumer warpgroup: two CTAs per SM, each with its own producer;
-  // more: one, as FlashAttention-3 runs.
-  split.ctasPerSM = consumers == kWarpgroupThreads ? 2 : 1;
+  int64_t ctasPerSM = consumers == kWarpgroupThreads ? 2 : 1;
+  RegisterSplit split;
+  split.producer = kProducerRegisters;
   split.launch =
-      std::min<int64_t>(kRegistersPerSM / (split.ctasPerSM * threads), 255) /
-      8 * 8;
-  int64_t freed = (split.launch - kProducerRegisters) * kWarpgroupThreads;
+      std::min<int64_t>(kRegistersPerSM / (ctasPerSM * threads), 255) / 8 * 8;
+  int64_t freed = (split.launch - split.producer) * kWarpgroupThreads;
   split.consumer =
       std::min<int64_t>((split.launch + freed / consumers) / 8 * 8, 256);
+  return split;
+}
+
+std::optional<RegisterSplit> mlir::skim::registerSplit(int64_t consumers,
+                                                       int64_t producerRegs,
+                                                       int64_t consumerRegs,
+                                                       std::string &why) {
+  if (producerRegs > consumerRegs) {
+    why = "producer_regs " + std::to_string(producerRegs) +
+          " exceeds consumer_regs " + std::to_string(consumerRegs);
+    return std::nullopt;
+  }
+  int64_t threads = consumers + kWarpgroupThreads;
+  int64_t total = consumerRegs * consumers + producerRegs * kWarpgroupThreads;
+  RegisterSplit split{
+      static_cast<int64_t>(llvm::alignTo(llvm::divideCeil(total, threads), 8)),
+      producerRegs, consumerRegs};
+  if (split.launch > 255 || split.launch * threads > kRegistersPerSM) {
+    why = "the split needs " + std::to_string(split.launch) +
+          " registers per thread for " + std::to_string(threads) +
+          " threads at launch; an SM has " + std::to_string(kRegistersPerSM) +
+          " and a thread at most 255";
+    return std::nullopt;
+  }
   return split;
 }
 
@@ -167,12 +191,20 @@ bool mlir::skim::splitProducer(gpu::GPUFuncOp func, Operation *bodyStart,
       else if (auto store = dyn_cast<StoreOp>(inner))
         written.insert(store.getDest());
     });
-  for (Operation *op : slice.all())
-    if (op != entry.getTerminator())
-      if (std::string reason = refusal(op, plan, written); !reason.empty()) {
-        why = "the TMA coordinates need " + reason;
-        return false;
-      }
+  // The first obstacle in program order, so that the message is stable.
+  for (Operation *top = bodyStart; top != entry.getTerminator() && why.empty();
+       top = top->getNextNode())
+    top->walk<WalkOrder::PreOrder>([&](Operation *op) {
+      if (!slice.contains(op))
+        return WalkResult::advance();
+      std::string reason = refusal(op, plan, written);
+      if (reason.empty())
+        return WalkResult::advance();
+      why = "the TMA coordinates need " + reason;
+      return WalkResult::interrupt();
+    });
+  if (!why.empty())
+    return false;
 
   // scf.if (tid < consumers) { body } else { producer slice }.
   Location loc = func.getLoc();
@@ -242,7 +274,8 @@ bool mlir::skim::splitProducer(gpu::GPUFuncOp func, Operation *bodyStart,
 }
 
 void mlir::skim::finishWarpRoles(gpu::GPUFuncOp func, const FragmentPlan &plan,
-                                 int64_t consumers, RewriterBase &rewriter) {
+                                 int64_t consumers, const RegisterSplit &split,
+                                 RewriterBase &rewriter) {
   auto branch = cast<scf::IfOp>(plan.consumerBranch);
   Location loc = branch.getLoc();
   SmallVector<gpu::BarrierOp> barriers;
@@ -259,11 +292,10 @@ void mlir::skim::finishWarpRoles(gpu::GPUFuncOp func, const FragmentPlan &plan,
                             Value());
     rewriter.eraseOp(op);
   }
-  RegisterSplit split = registerSplit(consumers);
   rewriter.setInsertionPointToStart(branch.thenBlock());
   NVVM::SetMaxRegisterOp::create(rewriter, loc, split.consumer,
                                  NVVM::SetMaxRegisterAction::increase);
   rewriter.setInsertionPointToStart(branch.elseBlock());
-  NVVM::SetMaxRegisterOp::create(rewriter, loc, kProducerRegisters,
+  NVVM::SetMaxRegisterOp::create(rewriter, loc, split.producer,
                                  NVVM::SetMaxRegisterAction::decrease);
 }

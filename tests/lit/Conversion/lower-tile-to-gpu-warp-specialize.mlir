@@ -120,7 +120,7 @@ func.func @rows64(%q: tensor<?x?x16x128xbf16>, %k: tensor<?x?x1x128xbf16>, %v: t
 // IR: // {{-----}}
 // IR: gpu.func @skim_k0_attention
 // IR-SAME: known_block_size = array<i32: 128, 1, 1>
-// IR-SAME: skim.warp_specialized = "no: the TMA coordinates need a read of memory the consumers write"
+// IR-SAME: skim.warp_specialized = "no: the TMA coordinates need a scratch buffer the consumers fill (the selection list)"
 func.func @selected(%q: tensor<?x?x16x128xbf16>, %k: tensor<?x?x1x128xbf16>, %v: tensor<?x?x1x128xbf16>, %idx: tensor<?x?x1x8xi32>)
     -> (tensor<?x?x16x128xbf16>, tensor<?x16x?xf32>) {
   %o, %lse = skim.attention %q, %k, %v indices(%idx : tensor<?x?x1x8xi32>) {mask = #skim.mask<causal>, kv_block = 128, q_block = 128}
