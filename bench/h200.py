@@ -6,6 +6,8 @@ on the anchors' shapes (shared/anchors/README.md) at 8k to 64k tokens.
   python3 bench/h200.py build                # there: libskim_runtime.so
   python3 bench/h200.py run OUTDIR [--sizes 8192,16384] [--patterns causal,...]
                                    [--skim-cap-s 20]
+  python3 bench/h200.py kernels --patterns decode,... [--size 16384]
+                                             # skim's kernels alone, for ncu
 
 `prepare` compiles every variant of bench/h200_cases.py for sm_90a (wgmma;
 `--target sm_90` for the mma.sync kernels) into
@@ -204,12 +206,13 @@ class Bench:
         return do_bench(fn, warmup=25, rep=100, return_mode="median"), peak, out
 
     def skim(self, kernel, inputs):
-        """(median ms, peak MiB, outputs, serial ms or None): outputs start
+        """(median ms, peak MiB, outputs, serial timings or None): outputs start
         as NaN, so an element the kernels miss shows; one run first (the
         image is loaded before it), then more only while runs are short:
         those under 100 ms are timed as the baselines are (do_bench), and
         also one at a time between synchronisations ("serial", the latency
-        a caller waiting on each run sees, host overhead included)."""
+        a caller waiting on each run sees, host overhead included; under
+        1 ms also through the DLPack protocol's stream handshake)."""
         torch = self.torch
         workspace = kernel.workspace_bytes(*inputs)  # loads the image
         outputs = [torch.full(s, float("nan"), dtype=getattr(torch, d), device="cuda")
@@ -229,7 +232,15 @@ class Bench:
             # the GPU's): one method for every column. The serial latency,
             # host overhead included, is kept beside it.
             from triton.testing import do_bench
-            serial = self.events(call, max(5, min(50, int(500 / max(first, 0.01)))))
+            import skim
+            reps = max(5, min(50, int(500 / max(first, 0.01))))
+            serial = {"skim_serial_ms": self.events(call, reps)}
+            if first < 1:
+                # Where host work shows: the same calls with the DLPack
+                # protocol's stream handshake instead of to_dlpack.
+                skim._FAST_TORCH_EXPORT = False
+                serial["skim_serial_protocol_ms"] = self.events(call, reps)
+                skim._FAST_TORCH_EXPORT = True
             ms = do_bench(call, warmup=25, rep=100, return_mode="median")
         elif first < 2000:
             ms = statistics.median([first, self.events(call, 1), self.events(call, 1)])
@@ -393,8 +404,7 @@ def run_row(bench, kernel, pattern, n, growth, last):
     else:
         ms, peak, outs, serial = bench.skim(kernel, row["inputs"])
         entry["skim_ms"], entry["skim_peak_mib"] = ms, peak
-        if serial is not None:
-            entry["skim_serial_ms"] = serial
+        entry.update(serial or {})
         entry["skim_unwritten"] = int(sum(torch.isnan(o).sum() for o in outs))
         if row["reference"]:
             entry.update(row["reference"](outs, got))
@@ -559,13 +569,36 @@ def main():
     r.add_argument("--patterns", help="comma-separated, from: " + ", ".join(PATTERNS))
     r.add_argument("--skim-cap-s", type=float, default=20.0,
                    help="skip skim where the last size predicts a longer run")
+    k = sub.add_parser("kernels", help="run each pattern's skim kernels twice, nothing "
+                       "else (for a profiler: ncu --kernel-name regex:skim_k ...)")
+    k.add_argument("--patterns", required=True)
+    k.add_argument("--size", type=int, default=16384)
     args = parser.parse_args()
     if args.command == "prepare":
         prepare(args)
     elif args.command == "build":
         print(build_runtime())
+    elif args.command == "kernels":
+        kernels_only(args)
     else:
         run(args)
+
+
+def kernels_only(args):
+    """Each pattern's inputs, then two calls of its skim kernels (the first
+    loads the image): what a profiler attached to this process should see."""
+    os.environ.setdefault("SKIM_LIBRARY", build_runtime())
+    sys.path.insert(0, os.path.join(ROOT, "python"))
+    import skim
+    bench = Bench(20.0)
+    for pattern in args.patterns.split(","):
+        artifact, _ = PATTERNS[pattern]
+        kernel = skim.load(os.path.join(PREPARED, artifact + ".skim"))
+        inputs = setup(bench, pattern, args.size)["inputs"]
+        for _ in range(2):
+            kernel(*inputs)
+        bench.torch.cuda.synchronize()
+        print(pattern, "ran", flush=True)
 
 
 if __name__ == "__main__":

@@ -304,6 +304,34 @@ def _export(obj, what, stream=None):
     return obj, capsule, pointer
 
 
+# PyTorch tensors on the stream the run uses (PyTorch's current one) go out
+# through torch.utils.dlpack.to_dlpack: the __dlpack__(stream=) handshake
+# would only find the streams equal, at ~10 us of Python per tensor, which on
+# a decode-sized call is more than the kernel (bench/NOTES.md). False forces
+# the protocol path (the benchmark compares the two).
+_FAST_TORCH_EXPORT = True
+
+
+def _export_torch(obj, what):
+    """_export for a PyTorch tensor whose writes are queued on the stream the
+    run goes on: no stream handshake is needed."""
+    if obj.requires_grad:
+        # As __dlpack__ refuses: skim's outputs would silently lose autograd.
+        raise Error("%s requires grad; skim does not differentiate, pass "
+                    "tensor.detach()" % what)
+    import torch.utils.dlpack
+    capsule = torch.utils.dlpack.to_dlpack(obj)
+    return obj, capsule, _PyCapsule_GetPointer(capsule, b"dltensor")
+
+
+def _export_any(obj, what, stream, torch_stream):
+    """_export, with `stream` for GPU producers only; PyTorch CUDA tensors
+    through _export_torch when the run is on PyTorch's current stream."""
+    if torch_stream and _is_torch(obj) and obj.device.type == "cuda":
+        return _export_torch(obj, what)
+    return _export(obj, what, stream if _device_of(obj)[0] in _GPU_DEVICES else None)
+
+
 def _pointers(exported):
     return (ctypes.c_void_p * max(len(exported), 1))(*[p for _, _, p in exported])
 
@@ -359,8 +387,8 @@ class Kernel:
         return tuple(_DTYPE_NAMES.get((t.code, t.bits), "dlpack(%d,%d)" % (t.code, t.bits))
                      for t in self._dtypes)
 
-    def _export_inputs(self, inputs, stream=None):
-        return [_export(x, "input #%d" % i, stream if _device_of(x)[0] in _GPU_DEVICES else None)
+    def _export_inputs(self, inputs, stream=None, torch_stream=False):
+        return [_export_any(x, "input #%d" % i, stream, torch_stream)
                 for i, x in enumerate(inputs)]
 
     def output_shapes(self, *inputs):
@@ -412,13 +440,14 @@ class Kernel:
     def __call__(self, *inputs, out=None, stream=None):
         on_gpu = self._device_type != _kDLCPU
         handle = _stream_handle(stream, inputs) if on_gpu else None
-        exported = self._export_inputs(inputs, handle)
+        # Without `stream=`, a GPU run goes on PyTorch's current stream.
+        torch_stream = on_gpu and stream is None and _FAST_TORCH_EXPORT
+        exported = self._export_inputs(inputs, handle, torch_stream)
         if out is None:
             outputs = self._allocate(exported, inputs)
         else:
             outputs = list(out) if isinstance(out, (tuple, list)) else [out]
-        exported_out = [_export(x, "output #%d" % i,
-                                handle if _device_of(x)[0] in _GPU_DEVICES else None)
+        exported_out = [_export_any(x, "output #%d" % i, handle, torch_stream)
                         for i, x in enumerate(outputs)]
         error = ctypes.c_void_p()
         # `exported` and `exported_out` hold the producers and their capsules

@@ -89,3 +89,20 @@ def test_cpu_tensors_are_refused(artifact):
     q, k, v = (x.cpu() for x in inputs(20, 20, 4, 1, 32, torch.float32, 3))
     with pytest.raises(skim.Error, match="input #0 is a CPU tensor, but this kernel runs on CUDA"):
         kernel(q, k, v)
+
+
+def test_export_paths_agree_and_refuse_grad(artifact, monkeypatch):
+    # On PyTorch's current stream tensors go out through to_dlpack, without
+    # the __dlpack__(stream=) handshake; both paths give the same result on
+    # strided views, and a tensor that requires grad is refused by name.
+    kernel = artifact("causal_bf16_h8_2_d64")
+    q, k, v = (x.transpose(1, 2).contiguous().transpose(1, 2)
+               for x in inputs(130, 130, 8, 2, 64, torch.bfloat16, 4))
+    fast = [t.clone() for t in kernel(q, k, v)]
+    monkeypatch.setattr(skim, "_FAST_TORCH_EXPORT", False)
+    slow = kernel(q, k, v)
+    torch.cuda.synchronize()
+    assert torch.equal(fast[0], slow[0]) and torch.equal(fast[1], slow[1])
+    monkeypatch.setattr(skim, "_FAST_TORCH_EXPORT", True)
+    with pytest.raises(skim.Error, match="input #0 requires grad"):
+        kernel(q.detach().requires_grad_(), k, v)
