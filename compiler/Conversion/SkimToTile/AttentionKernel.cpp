@@ -564,6 +564,40 @@ void AttentionEmitter::collectSelection() {
     memref::StoreOp::create(b, loc, kb.f32(0.0), member, ValueRange{i});
   });
 
+  // Per-token selections: every entry of the tile's tokens first, in
+  // straight-line loads into scratch, 16 in flight at a time. This is
+  // thread 0's scalar code on a GPU, where a load in each iteration of the
+  // loop below waits out one memory latency per entry: 64 of them for four
+  // NSA tokens, most of a decode kernel's time. (Shared selections, read
+  // once per tile, keep the loop's loads.) Tokens past `validTokens` read
+  // the last valid token's row instead. One statement (ScalarCode.cpp: one
+  // thread-0 region between two barriers), not a statement per store.
+  Value entriesCopy;
+  if (s.qBlock == 1) {
+    entriesCopy = memref::AllocaOp::create(
+        b, loc, MemRefType::get({rows.tokens * s.entries}, index));
+    kb.ifThen(kb.cmp(P::sgt, validTokens, kb.c(0)), [&] {
+      SmallVector<Value> addresses;
+      for (int64_t t = 0; t < rows.tokens; ++t) {
+        Value tq = kb.add(t0, kb.min(kb.c(t), kb.sub(validTokens, kb.c(1))));
+        Value row = kb.add(kb.add(kb.mul(batch, is.b), kb.mul(tq, is.s)), kb.mul(hs, is.h));
+        for (int64_t e = 0; e < s.entries; ++e)
+          addresses.push_back(kb.add(row, kb.mul(kb.c(e), ie)));
+      }
+      constexpr size_t kInFlight = 16;
+      for (size_t first = 0; first < addresses.size(); first += kInFlight) {
+        size_t last = std::min(addresses.size(), first + kInFlight);
+        SmallVector<Value> raws;
+        for (size_t i = first; i < last; ++i)
+          raws.push_back(memref::LoadOp::create(b, loc, idxG, ValueRange{addresses[i]}));
+        for (size_t i = first; i < last; ++i)
+          memref::StoreOp::create(b, loc,
+                                  arith::IndexCastOp::create(b, loc, index, raws[i - first]),
+                                  entriesCopy, ValueRange{kb.c(i)});
+      }
+    });
+  }
+
   kb.forLoop(kb.c(0), validTokens, kb.c(1), [&](Value t) {
     Value tq = kb.floorDiv(kb.add(t0, t), kb.c(s.qBlock));
     Value rowOff = kb.add(kb.add(kb.mul(batch, is.b), kb.mul(tq, is.s)), kb.mul(hs, is.h));
@@ -580,8 +614,16 @@ void AttentionEmitter::collectSelection() {
     Value init[] = {falseV};
     kb.forLoop(kb.c(0), limit, kb.c(1), init,
         [&](Value e, ValueRange acc) -> SmallVector<Value> {
-          Value raw = memref::LoadOp::create(b, loc, idxG, ValueRange{kb.add(rowOff, kb.mul(e, ie))});
-          Value blk = arith::IndexCastOp::create(b, loc, index, raw);
+          Value blk =
+              entriesCopy
+                  ? memref::LoadOp::create(b, loc, entriesCopy,
+                                           ValueRange{kb.add(kb.mul(t, kb.c(s.entries)), e)})
+                        .getResult()
+                  : arith::IndexCastOp::create(
+                        b, loc, index,
+                        memref::LoadOp::create(b, loc, idxG,
+                                               ValueRange{kb.add(rowOff, kb.mul(e, ie))}))
+                        .getResult();
           Value stopped = acc[0];
           if (!s.counts)
             stopped = kb.orI(stopped, kb.cmp(P::eq, blk, kb.c(-1)));
