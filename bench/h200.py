@@ -65,12 +65,15 @@ PATTERNS = {
     "nsa_selected_local": ("nsa_selected", 1),
     "nsa_selected_tpt4_random": ("nsa_selected_tpt4", 1),
     "nsa_selected_tpt4_local": ("nsa_selected_tpt4", 1),
+    "nsa_selected_tpt1_random": ("nsa_selected_tpt1", 1),
+    "nsa_selected_tpt1_local": ("nsa_selected_tpt1", 1),
     "nsa_given_random": ("nsa_given", 1),
     "nsa_given_local": ("nsa_given", 1),
     "nsa_preset": ("nsa_preset", 1),
 }
 PATTERNS.update({name: (name, 2) for name in cases.CAUSAL_SCHEDULES})
-PATTERNS.update({"decode_split16": ("decode_split16", 1), "decode_split8": ("decode_split8", 1)})
+PATTERNS.update({name: (name, 1) for name in ("decode_split16", "decode_split8", "decode_tpt1",
+                                               "decode_tpt1_split4")})
 # The same kernels with K and V by cp.async instead of TMA (`--tma=false`).
 PATTERNS.update({name: (name, 2 if name.startswith("causal") else 1) for name in cases.OVERLAP})
 PATTERNS.update({"causal_cpasync": ("causal_cpasync", 2),
@@ -81,7 +84,8 @@ PATTERNS.update({name: (name, 2 if name.startswith("causal") else 1)
 
 # Per-token selection: measured against dense attention, not FlexAttention.
 TRUE_NSA = ("nsa_selected_random", "nsa_selected_local", "nsa_selected_tpt4_random",
-            "nsa_selected_tpt4_local", "nsa_given_random",
+            "nsa_selected_tpt4_local", "nsa_selected_tpt1_random", "nsa_selected_tpt1_local",
+            "nsa_given_random",
             "nsa_given_local", "nsa_preset")
 
 # --- prepare (here) ----------------------------------------------------------

@@ -136,6 +136,12 @@ ARTIFACTS = {
     # Four tokens per tile (64 rows: wgmma's M), walking the union of their
     # selections, each row masked to its own.
     "nsa_selected_tpt4": selected_mlir(SELECTED, SEL_BLOCK, 1, "tokens_per_tile = 4"),
+    # One token per tile (16 rows: mma.sync, cp.async), what packing buys.
+    "nsa_selected_tpt1": selected_mlir(SELECTED, SEL_BLOCK, 1, "tokens_per_tile = 1"),
+    # Decode with one token's 16 rows per tile instead of a 64-row wgmma tile
+    # three quarters empty, alone and in 4 split-KV parts.
+    "decode_tpt1": selected_mlir(16, BS, 1, "tokens_per_tile = 1"),
+    "decode_tpt1_split4": selected_mlir(16, BS, 1, "tokens_per_tile = 1, split_kv = 4"),
     "nsa_given": nsa_given_mlir(),
     "nsa_preset": ["--variant", "nsa"] + _PRESET,
 }

@@ -564,22 +564,29 @@ void AttentionEmitter::collectSelection() {
     memref::StoreOp::create(b, loc, kb.f32(0.0), member, ValueRange{i});
   });
 
-  // Per-token selections: every entry of the tile's tokens first, in
-  // straight-line loads into scratch, 16 in flight at a time. This is
-  // thread 0's scalar code on a GPU, where a load in each iteration of the
-  // loop below waits out one memory latency per entry: 64 of them for four
-  // NSA tokens, most of a decode kernel's time. (Shared selections, read
-  // once per tile, keep the loop's loads.) Tokens past `validTokens` read
-  // the last valid token's row instead. One statement (ScalarCode.cpp: one
-  // thread-0 region between two barriers), not a statement per store.
+  // Every entry the tile's tokens read, first, in straight-line loads into
+  // scratch, 16 in flight at a time. This is thread 0's scalar code on a
+  // GPU, where a load in each iteration of the loop below waits out one
+  // memory latency per entry: 64 of them for four NSA tokens. Tokens that
+  // share a selection row (q_block a multiple of the tile's tokens, whose
+  // first token starts a multiple of them) read one copy; per-token rows
+  // (q_block 1) one each, tokens past `validTokens` the last valid token's
+  // row. Other q_blocks, and fewer than 8 entries, keep the loop's loads.
+  // It is one statement (ScalarCode.cpp: one thread-0 region between two
+  // barriers), not a statement per store.
   Value entriesCopy;
-  if (s.qBlock == 1) {
+  bool oneRow = s.qBlock % rows.tokens == 0;
+  int64_t copies = oneRow ? 1 : rows.tokens;
+  // A handful of entries (MoBA's top-3) cost the loop little, and the copy
+  // took MoBA's kernel from 167 to 206 registers (ptxas, sm_90a).
+  if ((s.qBlock == 1 || oneRow) && copies * s.entries >= 8) {
     entriesCopy = memref::AllocaOp::create(
-        b, loc, MemRefType::get({rows.tokens * s.entries}, index));
+        b, loc, MemRefType::get({copies * s.entries}, index));
     kb.ifThen(kb.cmp(P::sgt, validTokens, kb.c(0)), [&] {
       SmallVector<Value> addresses;
-      for (int64_t t = 0; t < rows.tokens; ++t) {
-        Value tq = kb.add(t0, kb.min(kb.c(t), kb.sub(validTokens, kb.c(1))));
+      for (int64_t t = 0; t < copies; ++t) {
+        Value token = kb.add(t0, kb.min(kb.c(t), kb.sub(validTokens, kb.c(1))));
+        Value tq = kb.floorDiv(token, kb.c(s.qBlock));
         Value row = kb.add(kb.add(kb.mul(batch, is.b), kb.mul(tq, is.s)), kb.mul(hs, is.h));
         for (int64_t e = 0; e < s.entries; ++e)
           addresses.push_back(kb.add(row, kb.mul(kb.c(e), ie)));
@@ -616,8 +623,9 @@ void AttentionEmitter::collectSelection() {
         [&](Value e, ValueRange acc) -> SmallVector<Value> {
           Value blk =
               entriesCopy
-                  ? memref::LoadOp::create(b, loc, entriesCopy,
-                                           ValueRange{kb.add(kb.mul(t, kb.c(s.entries)), e)})
+                  ? memref::LoadOp::create(
+                        b, loc, entriesCopy,
+                        ValueRange{oneRow ? e : kb.add(kb.mul(t, kb.c(s.entries)), e)})
                         .getResult()
                   : arith::IndexCastOp::create(
                         b, loc, index,
