@@ -70,6 +70,8 @@ PATTERNS = {
     "nsa_given_random": ("nsa_given", 1),
     "nsa_given_local": ("nsa_given", 1),
     "nsa_preset": ("nsa_preset", 1),
+    "nsa_preset_cmp32x32": ("nsa_preset_cmp32x32", 1),
+    "nsa_preset_cmp16x64": ("nsa_preset_cmp16x64", 1),
 }
 PATTERNS.update({name: (name, 2) for name in cases.CAUSAL_SCHEDULES})
 PATTERNS.update({name: (name, 1) for name in ("decode_split16", "decode_split8", "decode_tpt1",
@@ -86,7 +88,7 @@ PATTERNS.update({name: (name, 2 if name.startswith("causal") else 1)
 TRUE_NSA = ("nsa_selected_random", "nsa_selected_local", "nsa_selected_tpt4_random",
             "nsa_selected_tpt4_local", "nsa_selected_tpt1_random", "nsa_selected_tpt1_local",
             "nsa_given_random",
-            "nsa_given_local", "nsa_preset")
+            "nsa_given_local", "nsa_preset", "nsa_preset_cmp32x32", "nsa_preset_cmp16x64")
 
 # --- prepare (here) ----------------------------------------------------------
 
@@ -364,7 +366,7 @@ def setup(bench, pattern, n):
         g = torch.Generator(device="cuda").manual_seed(4)
         gates = [torch.rand(1, n, cases.HQ, device="cuda", generator=g).to(torch.bfloat16)
                  for _ in range(3)]
-        if pattern != "nsa_preset":
+        if not pattern.startswith("nsa_preset"):
             sel = cases.nsa_selection(torch, n, pattern.endswith("local"), "cuda")
             sel_pairs = cases.selected_keys(torch, sel, n) * cases.GROUP // cases.HQ
             row["inputs"].append(sel)
@@ -380,7 +382,7 @@ def setup(bench, pattern, n):
                 row["reference"] = lambda outs, got: {"err_vs_fp32_rows": max_error(
                     torch, outs[0][0, rows],
                     cases.nsa_given_reference(torch, q, k, v, sel, gates, rows))}
-        if pattern.startswith("nsa_given") or pattern == "nsa_preset":
+        if pattern.startswith(("nsa_given", "nsa_preset")):
             row["inputs"] += gates
     return row
 

@@ -146,6 +146,25 @@ ARTIFACTS = {
     "nsa_preset": ["--variant", "nsa"] + _PRESET,
 }
 ARTIFACTS.update({name: causal_mlir(sched) for name, sched in CAUSAL_SCHEDULES.items()})
+
+
+def nsa_preset_mlir(compressed_schedule):
+    """The NSA preset's variant with a schedule for its fused compressed
+    stage (a SIMT kernel whose tiles all live in shared memory)."""
+    g = GATE_T
+    return (f"func.func @nsa(%q: {Q_T}, %k: {KV_T}, %v: {KV_T}, %gc: {g}, %gs: {g}, "
+            f"%gw: {g}) -> {Q_T} {{\n"
+            f"  %o = skim.nsa %q, keys(%k), values(%v), gates(%gc, %gs, %gw) {{cmp_block = "
+            f"{CMP_BLOCK}, cmp_stride = {CMP_STRIDE}, sel_block = {SEL_BLOCK}, num_selected = "
+            f"{SELECTED}, window = {WINDOW}, schedules = {{compressed = "
+            f"#skim.schedule<{compressed_schedule}>}}}} : {Q_T}, keys({KV_T}), values({KV_T}), "
+            f"gates {g}\n  return %o : {Q_T}\n}}\n")
+
+
+# Smaller compressed-stage tiles: 155.6 KB of shared memory at 64 x 64 (one
+# CTA per SM), 72 KB at 32 x 32 (three), 91 KB at 16 x 64 (two).
+ARTIFACTS["nsa_preset_cmp32x32"] = nsa_preset_mlir("block_m = 32, block_n = 32")
+ARTIFACTS["nsa_preset_cmp16x64"] = nsa_preset_mlir("block_m = 16, block_n = 64")
 # K and V by cp.async rather than TMA, to show what TMA buys in the same run.
 ARTIFACTS["causal_cpasync"] = (ARTIFACTS["causal"], ["--tma=false"])
 ARTIFACTS["window512_bm128w4"] = causal_mlir("block_m = 128, block_n = 64, warps = 4", WINDOW)
