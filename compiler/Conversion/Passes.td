@@ -32,6 +32,13 @@ def SkimTilePass : Pass<"skim-tile", "::mlir::ModuleOp"> {
     Option<"wgmmaRows", "wgmma-rows", "int64_t", /*default=*/"0",
            "rows of one warpgroup MMA on the target (64 on sm_90a, 0 for "
            "none): per-token selections pack tokens up to it by default">,
+    Option<"nsaScoresBlock", "nsa-scores-block", "int64_t", /*default=*/"64",
+           "block_m and block_n of NSA's fused compressed stage (compressed "
+           "attention, block scores and top-n) without a schedule. The "
+           "NVIDIA pipeline sets 32: that stage is a SIMT kernel whose tiles "
+           "all live in shared memory, 155.6 KB at 64 (one CTA per SM), 72 KB "
+           "at 32 (three), measured 1.52 -> 1.15 s for the NSA preset at 64k "
+           "on the H200 (bench/NOTES.md)">,
     Option<"prefetchSelections", "prefetch-selections", "bool",
            /*default=*/"false",
            "walk selection loops as one flattened (entry, chunk) loop that "

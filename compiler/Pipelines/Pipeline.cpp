@@ -82,11 +82,14 @@ LogicalResult mlir::skim::buildSkimPipeline(OpPassManager &pm,
     // The default tile is 64 query rows with TMA, 128 (two wgmma slices per
     // warpgroup) with cp.async: each measured fastest (bench/NOTES.md).
     bool tma = wgmma && options.tma;
+    // NSA's fused compressed stage is SIMT over shared-memory tiles: 32 × 32
+    // tiles fit three CTAs per SM where 64 × 64 fit one.
     if (!wgmma)
-      pipeline = "skim-expand-variants,skim-tile,skim-lower-tile-to-gpu";
+      pipeline = "skim-expand-variants,skim-tile{nsa-scores-block=32},"
+                 "skim-lower-tile-to-gpu";
     else
       pipeline = std::string("skim-expand-variants,skim-tile{wgmma-rows=64 "
-                             "prefetch-selections=true") +
+                             "nsa-scores-block=32 prefetch-selections=true") +
                  (tma ? "" : " tensor-core-block-m=128") +
                  (options.overlapSoftmax ? " overlap-softmax=true" : "") +
                  "},skim-lower-tile-to-gpu{wgmma=true" +

@@ -31,9 +31,11 @@ namespace {
 class PlanBuilder {
 public:
   PlanBuilder(ModuleOp module, func::FuncOp func, int64_t tensorCoreBlockM,
-              int64_t wgmmaRows, bool overlapSoftmax, bool prefetchSelections)
+              int64_t wgmmaRows, int64_t nsaScoresBlock, bool overlapSoftmax,
+              bool prefetchSelections)
       : module(module), func(func), tensorCoreBlockM(tensorCoreBlockM),
-        wgmmaRows(wgmmaRows), overlapSoftmax(overlapSoftmax),
+        wgmmaRows(wgmmaRows), nsaScoresBlock(nsaScoresBlock),
+        overlapSoftmax(overlapSoftmax),
         prefetchSelections(prefetchSelections) {}
   LogicalResult build();
   Plan plan;
@@ -113,9 +115,13 @@ private:
   /// `tensorCoreBlockM` for a 16-bit attention over key ranges that is not
   /// NSA's fused scoring stage (whose score rows grow with the tile).
   /// Selections keep 64: their per-row masks spill at 128 rows on sm_90a.
+  /// NSA's fused stage takes `nsaScoresBlock` square tiles.
   ScheduleAttr scheduleOf(AttentionOp op, bool nsaFused) const {
     if (auto s = op->getAttrOfType<ScheduleAttr>("schedule"))
       return s;
+    if (nsaFused)
+      return ScheduleAttr::get(op.getContext(), nsaScoresBlock, nsaScoresBlock, 4, 2,
+                               LoopOrder::query_major, true, 1, 1, Attribute());
     Type type = cast<ShapedType>(op.getQuery().getType()).getElementType();
     bool sixteenBit = type.isBF16() || type.isF16();
     bool tensorCores = sixteenBit && !nsaFused && !op.getIndices();
@@ -146,6 +152,7 @@ private:
   DenseSet<Operation *> fused;
   int64_t tensorCoreBlockM;
   int64_t wgmmaRows;
+  int64_t nsaScoresBlock;
   bool overlapSoftmax;
   bool prefetchSelections;
 };
@@ -565,7 +572,12 @@ struct SkimTilePass : skim::impl::SkimTilePassBase<SkimTilePass> {
       func.emitError("the variant function must be a single block");
       return signalPassFailure();
     }
-    PlanBuilder builder(module, func, tensorCoreBlockM, wgmmaRows,
+    if (nsaScoresBlock < 1) {
+      module.emitError() << "skim-tile nsa-scores-block must be > 0, got "
+                         << static_cast<int64_t>(nsaScoresBlock);
+      return signalPassFailure();
+    }
+    PlanBuilder builder(module, func, tensorCoreBlockM, wgmmaRows, nsaScoresBlock,
                         overlapSoftmax, prefetchSelections);
     if (failed(builder.build()))
       return signalPassFailure();

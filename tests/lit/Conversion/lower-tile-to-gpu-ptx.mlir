@@ -37,9 +37,11 @@
 // MOBA-NOT: buffer 10
 // MOBA: kernel skim_k1_moba_select grid d0.1,16,cdiv 2 d0.0 args 25 {{.*}} t8 t9 e[[SLOTS]] e[[WORDS]] block 128 1 1 smem {{[0-9]+}} cluster 1 1 1
 // MOBA: kernel skim_k2_attention grid d0.1,16,cdiv 8 d0.0 args 31 {{.*}} es7.2 block 128
-// NSA: buffer 17 workspace -1 i32 1 [[SLOTS:d0.1,4,cdiv,d0.0,\*,1024,min]] zero
-// NSA-NEXT: buffer 18 workspace -1 f32 2 [[SLOTS]] [[WORDS:0,d1.1,64,cdiv,4,\*,0,max,4,\*,64,cdiv,16,\*,\+]]
-// NSA: kernel skim_k2_nsa_compressed grid d0.1,4,cdiv 1 d0.0 args 37 {{.*}} t17 t18 e[[SLOTS]] e[[WORDS]] block 128
+// (The NVIDIA pipeline gives the compressed stage 32 x 32 tiles: 2 tokens
+// of 16 heads.)
+// NSA: buffer 17 workspace -1 i32 1 [[SLOTS:d0.1,2,cdiv,d0.0,\*,1024,min]] zero
+// NSA-NEXT: buffer 18 workspace -1 f32 2 [[SLOTS]] [[WORDS:0,d1.1,64,cdiv,2,\*,0,max,4,\*,64,cdiv,16,\*,\+]]
+// NSA: kernel skim_k2_nsa_compressed grid d0.1,2,cdiv 1 d0.0 args 37 {{.*}} t17 t18 e[[SLOTS]] e[[WORDS]] block 128
 
 // LAUNCH: skim: error: {{(no CUDA device: .*|skim run does not launch GPU artifacts yet.*)}}
 

@@ -1,4 +1,13 @@
 // RUN: skim-opt %s --skim-expand-variants --skim-tile | FileCheck %s
+// RUN: skim-opt %s --skim-expand-variants --skim-tile=nsa-scores-block=32 | FileCheck %s --check-prefix=B32
+// RUN: not skim-opt %s --skim-expand-variants --skim-tile=nsa-scores-block=0 2>&1 | FileCheck %s --check-prefix=B0
+
+// The NVIDIA pipeline's 32 x 32 tiles for the compressed stage (a SIMT
+// kernel there, whose tiles all live in shared memory): twice the tiles.
+// B32: kernel skim_k2_nsa_compressed grid d0.1,8,cdiv 2 d0.0
+// B32-LABEL: func.func @skim_k2_nsa_compressed
+// B32: skim_tile.gemm %{{.+}} : memref<32x32xf32>, memref<32x32xf32>, memref<32x32xf32>
+// B0: error: skim-tile nsa-scores-block must be > 0, got 0
 
 // NSA becomes six kernels: the two pools, the fused compressed stage
 // (attention, Eq. 9/10 scores and top-n: no score tensor in the plan), the
