@@ -18,6 +18,13 @@
 // CHECK: builtin.unrealized_conversion_cast %{{.+}} : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)> to memref<?xf32>
 // CHECK: gpu.block_id  x
 // CHECK: gpu.barrier
+// A copy (Q: 64 × 32 elements) keeps 8 of a thread's elements in flight:
+// eight guarded loads, then their eight stores, per 1024 elements.
+// CHECK: scf.for %[[E:.+]] = %[[TID]] to %c2048 step %c1024 {
+// CHECK-COUNT-8: memref.load %{{.+}} : memref<?xf32>
+// CHECK-NOT: memref.store
+// CHECK: memref.store %{{.+}}, %{{.+}} : memref<64x32xf32, #gpu.address_space<workgroup>>
+// CHECK-COUNT-7: memref.store %{{.+}}, %{{.+}} : memref<64x32xf32, #gpu.address_space<workgroup>>
 // CHECK: scf.for %{{.+}} = %[[TID]] to %{{.+}} step %c128
 // CHECK: gpu.barrier
 // CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.f32"
