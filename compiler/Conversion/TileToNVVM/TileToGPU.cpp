@@ -9,7 +9,8 @@
 // tile op becomes a loop over the tile's elements strided by threadIdx.x,
 // between two gpu.barrier ops:
 //   - load/store/fill/map: element-wise, consecutive threads on consecutive
-//     columns (coalesced global accesses);
+//     columns (coalesced global accesses); a load keeps up to 8 of a
+//     thread's elements in flight (forEachOwnedBatched);
 //   - gemm: each thread computes output elements (i, j), looping over k;
 //   - reduce: each thread owns rows r = tid, tid + 128, ... and loops over
 //     the columns.
