@@ -574,6 +574,10 @@ void AttentionEmitter::collectSelection() {
   // row. Other q_blocks, and fewer than 8 entries, keep the loop's loads.
   // It is one statement (ScalarCode.cpp: one thread-0 region between two
   // barriers), not a statement per store.
+  // Where token row tq's entries start in the index tensor.
+  auto selectionRow = [&](Value tq) {
+    return kb.add(kb.add(kb.mul(batch, is.b), kb.mul(tq, is.s)), kb.mul(hs, is.h));
+  };
   Value entriesCopy;
   bool oneRow = s.qBlock % rows.tokens == 0;
   int64_t copies = oneRow ? 1 : rows.tokens;
@@ -586,8 +590,7 @@ void AttentionEmitter::collectSelection() {
       SmallVector<Value> addresses;
       for (int64_t t = 0; t < copies; ++t) {
         Value token = kb.add(t0, kb.min(kb.c(t), kb.sub(validTokens, kb.c(1))));
-        Value tq = kb.floorDiv(token, kb.c(s.qBlock));
-        Value row = kb.add(kb.add(kb.mul(batch, is.b), kb.mul(tq, is.s)), kb.mul(hs, is.h));
+        Value row = selectionRow(kb.floorDiv(token, kb.c(s.qBlock)));
         for (int64_t e = 0; e < s.entries; ++e)
           addresses.push_back(kb.add(row, kb.mul(kb.c(e), ie)));
       }
@@ -607,7 +610,7 @@ void AttentionEmitter::collectSelection() {
 
   kb.forLoop(kb.c(0), validTokens, kb.c(1), [&](Value t) {
     Value tq = kb.floorDiv(kb.add(t0, t), kb.c(s.qBlock));
-    Value rowOff = kb.add(kb.add(kb.mul(batch, is.b), kb.mul(tq, is.s)), kb.mul(hs, is.h));
+    Value rowOff = selectionRow(tq);
     Value limit = kb.c(s.entries);
     if (s.counts) {
       Value cntG = kb.tensor(s.counts.id, s.counts.elementType);

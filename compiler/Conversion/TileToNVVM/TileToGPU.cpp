@@ -596,7 +596,7 @@ struct SkimLowerTileToGpuPass
       else if (sm90.getCluster() != 1)
         why = "thread-block clusters (cluster = " +
               std::to_string(sm90.getCluster()) + ") are not implemented yet";
-      else if (sm90.getConsumerWarpgroups() * 128 != threads)
+      else if (sm90.getConsumerWarpgroups() * kWarpgroupThreads != threads)
         why = "the module's CTAs have " + std::to_string(threads / 32) +
               " warps (the largest schedule's `warps`), not its " +
               std::to_string(sm90.getConsumerWarpgroups()) +
@@ -625,7 +625,7 @@ struct SkimLowerTileToGpuPass
         func->setAttr("skim.warp_specialized",
                       rewriter.getStringAttr("no: " + why));
       } else {
-        int64_t block = threads + 128;
+        int64_t block = threads + kWarpgroupThreads;
         func.setKnownBlockSizeAttr(
             rewriter.getDenseI32ArrayAttr({static_cast<int32_t>(block), 1, 1}));
         // The launch bound setmaxnreg redistributes: ptxas must not take

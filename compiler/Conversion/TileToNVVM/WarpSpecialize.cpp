@@ -25,7 +25,6 @@ using namespace mlir::skim::tile;
 
 namespace {
 
-constexpr int64_t kWarpgroupThreads = 128;
 constexpr int64_t kRegistersPerSM = 65536;
 
 /// The ops of a kernel body the producer needs (see the file comment). Only

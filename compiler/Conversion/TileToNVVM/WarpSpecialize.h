@@ -21,6 +21,9 @@
 
 namespace mlir::skim {
 
+/// Threads of a warpgroup: the producer's, and the unit of the consumers.
+inline constexpr int64_t kWarpgroupThreads = 128;
+
 /// The register split of a warp-specialised CTA of `consumers` threads plus
 /// one producer warpgroup.
 struct RegisterSplit {
