@@ -67,6 +67,8 @@ PATTERNS = {
     "nsa_selected_tpt4_local": ("nsa_selected_tpt4", 1),
     "nsa_selected_tpt1_random": ("nsa_selected_tpt1", 1),
     "nsa_selected_tpt1_local": ("nsa_selected_tpt1", 1),
+    "nsa_selected_kvmajor_random": ("nsa_selected_kvmajor", 1),
+    "nsa_selected_kvmajor_local": ("nsa_selected_kvmajor", 1),
     "nsa_given_random": ("nsa_given", 1),
     "nsa_given_local": ("nsa_given", 1),
     "nsa_preset": ("nsa_preset", 1),
@@ -87,7 +89,7 @@ PATTERNS.update({name: (name, 2 if name.startswith("causal") else 1)
 # Per-token selection: measured against dense attention, not FlexAttention.
 TRUE_NSA = ("nsa_selected_random", "nsa_selected_local", "nsa_selected_tpt4_random",
             "nsa_selected_tpt4_local", "nsa_selected_tpt1_random", "nsa_selected_tpt1_local",
-            "nsa_given_random",
+            "nsa_selected_kvmajor_random", "nsa_selected_kvmajor_local", "nsa_given_random",
             "nsa_given_local", "nsa_preset", "nsa_preset_cmp32x32", "nsa_preset_cmp16x64")
 
 # --- prepare (here) ----------------------------------------------------------

@@ -138,6 +138,9 @@ ARTIFACTS = {
     "nsa_selected_tpt4": selected_mlir(SELECTED, SEL_BLOCK, 1, "tokens_per_tile = 4"),
     # One token per tile (16 rows: mma.sync, cp.async), what packing buys.
     "nsa_selected_tpt1": selected_mlir(SELECTED, SEL_BLOCK, 1, "tokens_per_tile = 1"),
+    # FSA's KV-major order: the selection inverted, one program per block and
+    # run of its tokens, exact softmax in two passes, P·V summed atomically.
+    "nsa_selected_kvmajor": selected_mlir(SELECTED, SEL_BLOCK, 1, "order = kv_major"),
     # Decode with one token's 16 rows per tile instead of a 64-row wgmma tile
     # three quarters empty, alone and in 4 split-KV parts.
     "decode_tpt1": selected_mlir(16, BS, 1, "tokens_per_tile = 1"),

@@ -63,15 +63,28 @@ protected:
   }
 
   /// Row `row` of a skim_tile.load/store's global rows: its offset, and
-  /// whether it is below the op's `valid`.
+  /// whether it is below the op's `valid`. A gathering op's row group i is
+  /// row_offsets[i] instead of i (entry 0 is read for groups past `valid`,
+  /// whose rows no one touches).
   template <typename TileIOOp>
   std::pair<Value, Value> globalRow(TileIOOp op, Value row) {
+    Location loc = op.getLoc();
     Value major;
-    Value base =
-        tileRowOffset(b, op.getLoc(), row, op.getGroup(), op.getOffset(),
-                      op.getOuterStride(), op.getInnerStride(), &major);
-    Value inBounds = arith::CmpIOp::create(
-        b, op.getLoc(), arith::CmpIPredicate::ult, major, op.getValid());
+    Value base = tileRowOffset(b, loc, row, op.getGroup(), op.getOffset(),
+                               op.getOuterStride(), op.getInnerStride(), &major);
+    Value inBounds = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                           major, op.getValid());
+    if (Value groups = op.getRowOffsets()) {
+      Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+      Value entry = arith::SelectOp::create(b, loc, inBounds, major, zero);
+      Value named = memref::LoadOp::create(b, loc, groups, ValueRange{entry});
+      // base + (named − major) · outer: the gather replaces the group.
+      base = arith::AddIOp::create(
+          b, loc, base,
+          arith::MulIOp::create(b, loc,
+                                arith::SubIOp::create(b, loc, named, major),
+                                op.getOuterStride()));
+    }
     return {base, inBounds};
   }
 
@@ -91,8 +104,9 @@ protected:
     return ifOp.getResult(0);
   }
 
-  /// The store's dest[index] = value(), converted, where inBounds; `value`
-  /// is built inside the bounds check.
+  /// The store's dest[index] = value() (or += atomically, for an
+  /// accumulating store), converted, where inBounds; `value` is built inside
+  /// the bounds check.
   void storeIfInBounds(tile::StoreOp op, Value inBounds, Value index,
                        function_ref<Value()> value) {
     Location loc = op.getLoc();
@@ -100,8 +114,12 @@ protected:
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
     Type dstElt = cast<MemRefType>(op.getDest().getType()).getElementType();
-    memref::StoreOp::create(b, loc, convert(loc, value(), dstElt), op.getDest(),
-                            ValueRange{index});
+    Value v = convert(loc, value(), dstElt);
+    if (op.getAccumulate())
+      memref::AtomicRMWOp::create(b, loc, arith::AtomicRMWKind::addf, v,
+                                  op.getDest(), ValueRange{index});
+    else
+      memref::StoreOp::create(b, loc, v, op.getDest(), ValueRange{index});
   }
 
   RewriterBase &b;

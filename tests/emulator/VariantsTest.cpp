@@ -154,6 +154,35 @@ TEST_CASE("emulated attention: given selections", "[emulator][variants]") {
   }
 }
 
+TEST_CASE("emulated attention: given selections in the KV-major order",
+          "[emulator][variants][kv-major]") {
+  // NSA's group of 16 (64-row tiles: wgmma on sm_90a) and a group of 4 with
+  // per-head lists (16 tokens a tile); counting, listing and the atomic sum
+  // of pass 2 run on many emulated CTAs at once.
+  struct Case {
+    int64_t hq, hkv, selHeads, rows, keys;
+    ElementType type;
+    Target target;
+  };
+  for (Case c : {Case{16, 1, 1, 100, 300, ElementType::BF16, Target::LaneEmulatorSm90a},
+                 Case{16, 1, 1, 77, 200, ElementType::BF16, Target::LaneEmulator},
+                 Case{8, 2, 8, 100, 200, ElementType::F32, Target::LaneEmulator},
+                 Case{8, 2, 2, 1, 300, ElementType::F16, Target::LaneEmulatorSm90a}}) {
+    AttentionIR ir = emulated(c.hq, c.hkv, 64, c.type);
+    ir.target = c.target;
+    ir.causal = true;
+    ir.selHeads = c.selHeads;
+    ir.entries = 6;
+    ir.kvBlock = 64;
+    ir.qBlock = 1;
+    ir.schedule = "order = kv_major";
+    INFO(ir.describe() << " target " << int(c.target));
+    AttentionInputs in = inputs(ir, 1, c.rows, c.keys, 90);
+    in.indices = selection(ir, 1, c.rows, c.keys, 91);
+    expectClean(checkAttention(ir, in));
+  }
+}
+
 TEST_CASE("emulated 16-bit attention runs the instructions its kernels hold",
           "[emulator][variants]") {
   // Whichever path the lowering takes for a 16-bit gemm (mma.sync, or SIMT

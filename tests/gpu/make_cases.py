@@ -150,6 +150,14 @@ attention("ws_f16_h8x2_d64_T100_S777", 8, 2, 64, t="f16", T=100, S=777, causal=F
           gpu_flags=_WS)
 attention("ws_bf16_h8x2_d64_window100_sink4_T150_S300", 8, 2, 64, t="bf16", T=150, S=300,
           window=100, sink=4, gpu_flags=_WS)
+# The KV-major order: NSA's group of 16 (wgmma), per-head lists of a group
+# of 4 with counts, and f32 (SIMT); non-causal, odd lengths.
+attention("kvmajor_bf16_h16x1_d128_n16_T300_S700", 16, 1, 128, t="bf16", T=300, S=700,
+          sel=(1, 16, 64, 1, False), schedule="order = kv_major")
+attention("kvmajor_f16_h8x2_d64_heads8_counts_T150_S300", 8, 2, 64, t="f16", T=150, S=300,
+          sel=(8, 6, 64, 1, True), schedule="order = kv_major")
+attention("kvmajor_f32_h8x2_d64_kvb128_noncausal_T100_S1000", 8, 2, 64, T=100, S=1000,
+          causal=False, sel=(2, 4, 128, 1, False), schedule="order = kv_major")
 attention("long4097_h1x1_d64_window1000_sink4_bf16", 1, 1, 64, t="bf16", T=4097, S=4097,
           window=1000, sink=4)
 

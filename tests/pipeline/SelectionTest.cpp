@@ -254,3 +254,38 @@ TEST_CASE("attention on given selections in bf16",
     checkSelection(ir, seed);
   }
 }
+
+TEST_CASE("attention on given selections in the KV-major order",
+          "[pipeline][selection][kv-major]") {
+  // The same lists (every kind of padding, duplicates, rows that select
+  // nothing) walked block by block: counts, lists, two passes, atomics.
+  unsigned seed = 7000;
+  const char *const schedules[] = {"order = kv_major",
+                                   "order = kv_major, block_m = 16, block_n = 32"};
+  int combo = 0;
+  for (int64_t kvBlock : {64, 128})
+    for (bool perHead : {false, true})
+      for (bool withCounts : {true, false}) {
+        AttentionIR ir;
+        ir.hq = 8, ir.hkv = 2, ir.d = 64, ir.dv = 64;
+        ir.causal = combo != 3;
+        ir.selHeads = perHead ? ir.hq : ir.hkv;
+        ir.entries = 6;
+        ir.kvBlock = kvBlock, ir.qBlock = 1;
+        ir.counts = withCounts;
+        ir.schedule = schedules[combo++ % 2];
+        checkSelection(ir, seed);
+      }
+  // NSA's shape (a group of 16, 16 entries), softcap and scale, bf16.
+  AttentionIR ir;
+  ir.hq = 16, ir.hkv = 1, ir.d = 64, ir.dv = 32;
+  ir.causal = true;
+  ir.softcap = 2.5f, ir.scale = 0.25f;
+  ir.selHeads = 1, ir.entries = 16, ir.kvBlock = 64, ir.qBlock = 1;
+  ir.counts = false;
+  ir.schedule = "order = kv_major";
+  checkSelection(ir, seed);
+  ir.type = ElementType::BF16;
+  ir.softcap.reset();
+  checkSelection(ir, seed);
+}

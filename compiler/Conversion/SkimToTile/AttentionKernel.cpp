@@ -32,9 +32,6 @@ using namespace mlir::skim::tile;
 namespace {
 
 using P = arith::CmpIPredicate;
-constexpr double kLog2e = 1.4426950408889634;
-constexpr double kLn2 = 0.6931471805599453;
-const double kNegInf = -std::numeric_limits<double>::infinity();
 
 int64_t largestPow2DividingAtMost(int64_t limit, int64_t divides) {
   int64_t r = 1;

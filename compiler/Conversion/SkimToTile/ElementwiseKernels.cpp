@@ -16,13 +16,6 @@ using namespace mlir;
 using namespace mlir::skim;
 using namespace mlir::skim::tile;
 
-namespace {
-constexpr double kLog2e = 1.4426950408889634;
-constexpr double kLn2 = 0.6931471805599453;
-const double kNegInf = -std::numeric_limits<double>::infinity();
-
-} // namespace
-
 PlanKernel mlir::skim::emitPoolKernel(ModuleOp module, StringRef name,
                                       Location loc, const PoolSpec &spec) {
   KernelBuilder kb(module, name, loc);
@@ -76,9 +69,7 @@ PlanKernel mlir::skim::emitCombineKernel(ModuleOp module, StringRef name,
                                          Location loc, const CombineSpec &spec) {
   KernelBuilder kb(module, name, loc);
   OpBuilder &b = kb.b;
-  int64_t hb = 1;
-  while (hb * 2 <= 16 && spec.heads % (hb * 2) == 0)
-    hb *= 2;
+  int64_t hb = headsPerProgram(spec.heads, 16);
   Value token = kb.blockId(0), h0 = kb.mul(kb.blockId(1), kb.c(hb));
   Value batch = kb.blockId(2), one = kb.c(1);
   Value zeroF = kb.f32(0.0);

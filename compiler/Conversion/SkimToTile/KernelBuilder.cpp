@@ -100,7 +100,7 @@ void KernelBuilder::load(Value global, Value offset, Value outer, Value inner,
                          Value valid, Value tile, int64_t group, double padding,
                          bool transpose, std::optional<int64_t> stage) {
   LoadOp::create(b, loc, global, offset, outer, inner, valid, tile,
-                 ValueRange{}, b.getI64IntegerAttr(group),
+                 ValueRange{}, /*row_offsets=*/Value(), b.getI64IntegerAttr(group),
                  b.getF32FloatAttr(padding),
                  stage ? b.getI64IntegerAttr(*stage) : IntegerAttr(),
                  IntegerAttr(), transpose ? b.getUnitAttr() : UnitAttr());
@@ -110,15 +110,32 @@ void KernelBuilder::load(Value global, Value offset, Value outer, Value inner,
                          Value valid, Value tile, const Box &box,
                          std::optional<int64_t> stage, bool transpose) {
   LoadOp::create(b, loc, global, offset, outer, inner, valid, tile, box.coords,
-                 b.getI64IntegerAttr(1), b.getF32FloatAttr(0.0f),
+                 /*row_offsets=*/Value(), b.getI64IntegerAttr(1), b.getF32FloatAttr(0.0f),
                  stage ? b.getI64IntegerAttr(*stage) : IntegerAttr(),
                  b.getI64IntegerAttr(box.rowDim),
                  transpose ? b.getUnitAttr() : UnitAttr());
 }
 
+void KernelBuilder::gather(Value global, Value offset, Value outer, Value inner,
+                           Value rowOffsets, Value valid, Value tile,
+                           int64_t group) {
+  LoadOp::create(b, loc, global, offset, outer, inner, valid,
+                 tile, ValueRange{}, rowOffsets, b.getI64IntegerAttr(group),
+                 b.getF32FloatAttr(0.0f), IntegerAttr(), IntegerAttr(),
+                 UnitAttr());
+}
+
 void KernelBuilder::store(Value tile, Value global, Value offset, Value outer,
                           Value inner, Value valid, int64_t group) {
-  StoreOp::create(b, loc, tile, global, offset, outer, inner, valid, group);
+  StoreOp::create(b, loc, tile, global, offset, outer, inner, valid,
+                  /*row_offsets=*/Value(), group, /*accumulate=*/false);
+}
+
+void KernelBuilder::scatter(Value tile, Value global, Value offset, Value outer,
+                            Value inner, Value rowOffsets, Value valid,
+                            int64_t group, bool accumulate) {
+  StoreOp::create(b, loc, tile, global, offset, outer, inner,
+                  valid, rowOffsets, group, accumulate);
 }
 
 void KernelBuilder::gemm(Value a, Value bt, Value acc, bool transposeB) {

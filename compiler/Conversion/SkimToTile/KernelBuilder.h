@@ -71,6 +71,14 @@ public:
             bool transpose);
   void store(Value tile, Value global, Value offset, Value outer, Value inner,
              Value valid, int64_t group = 1);
+  /// A load whose row group i starts at offset + groups[i] · outer
+  /// (`groups` a memref of index: token numbers), and the store that
+  /// scatters the same way; `accumulate` adds atomically into an f32 tensor.
+  void gather(Value global, Value offset, Value outer, Value inner,
+              Value groups, Value valid, Value tile, int64_t group);
+  void scatter(Value tile, Value global, Value offset, Value outer,
+               Value inner, Value groups, Value valid, int64_t group,
+               bool accumulate);
   void gemm(Value a, Value b, Value acc, bool transposeB);
   void reduce(tile::ReduceKind kind, Value source, Value dest);
   /// dest = body(indices..., inputs..., current) elementwise.

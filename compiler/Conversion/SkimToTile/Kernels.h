@@ -11,9 +11,24 @@
 
 #include "Conversion/SkimToTile/KernelBuilder.h"
 
+#include <limits>
 #include <optional>
 
 namespace mlir::skim {
+
+/// The numbers of base-2 softmax: scores carry log2 e, LSEs leave as ln 2.
+inline constexpr double kLog2e = 1.4426950408889634;
+inline constexpr double kLn2 = 0.6931471805599453;
+inline constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+
+/// The largest power of two that divides `heads` and is at most `cap`: the
+/// heads one program of a per-token kernel takes.
+inline int64_t headsPerProgram(int64_t heads, int64_t cap) {
+  int64_t hb = 1;
+  while (hb * 2 <= cap && heads % (hb * 2) == 0)
+    hb *= 2;
+  return hb;
+}
 
 /// A tensor the kernel reads or writes: its plan buffer and element type.
 struct BufferRef {
@@ -70,6 +85,31 @@ struct NsaSelectionSpec {
 PlanKernel emitAttentionKernel(ModuleOp module, StringRef name, Location loc,
                                const AttentionSpec &spec,
                                const NsaSelectionSpec *nsa = nullptr);
+
+/// The KV-major order of a per-token selection attention (FSA's): the
+/// selection inverted into per-block token lists, then two passes over work
+/// items of one block and up to `tokensPerItem` of its tokens
+/// (KvMajorKernels.cpp). Workspace, per batch b and selection head o:
+struct KvMajorSpec {
+  AttentionSpec attention;
+  BufferRef blockCount;  // i32 [B, H', blocks], zeroed: tokens per block
+  BufferRef blockStart;  // i32 [B, H', blocks + 1]: list start per block
+  BufferRef itemStart;   // i32 [B, H', blocks + 1]: first work item per block
+  BufferRef work;        // i32 [B, H', items, 3]: block, first entry, entries
+  BufferRef listToken;   // i32 [B, H', T·n]: the tokens, block after block
+  BufferRef listSlot;    // i32 [B, H', T·n]: the slot each chose the block in
+  BufferRef slotLse;     // f32 [B, T·n, Hq]: base-2 LSE per (token, slot)
+  BufferRef rowLse;      // f32 [B, T, Hq]: base-2 LSE per row
+  BufferRef partialOut;  // f32 [B, T, Hq, Dv], zeroed: O summed by pass 2
+  int64_t tokensPerTile = 4;
+  int64_t tokensPerItem = 32;
+};
+
+/// The kernels of the KV-major order, in launch order; `name` makes each
+/// kernel's name from its role.
+std::vector<PlanKernel>
+emitKvMajorAttention(ModuleOp module, Location loc, const KvMajorSpec &spec,
+                     const std::function<std::string(StringRef)> &name);
 
 struct PoolSpec {
   BufferRef input, weights, posEmb, out;

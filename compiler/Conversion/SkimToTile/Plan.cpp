@@ -75,6 +75,8 @@ std::string Plan::serialize() const {
        << " " << b.dims.size();
     for (const SizeExpr &d : b.dims)
       os << " " << d.str();
+    if (b.zeroed)
+      os << " zero";
     os << "\n";
   }
   for (const PlanRequirement &r : requirements)

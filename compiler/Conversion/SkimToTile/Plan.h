@@ -54,6 +54,9 @@ struct PlanBuffer {
   int index;              // argument or result number; -1 for workspace
   std::string dtype;      // f32, bf16, f16, i32
   std::vector<SizeExpr> dims;
+  /// Workspace the runtime zeroes before every run (counters, sums that
+  /// kernels add into).
+  bool zeroed = false;
 };
 
 /// A kernel argument: a tensor (its buffer), an index scalar, or a TMA

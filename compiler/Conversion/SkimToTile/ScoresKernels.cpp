@@ -20,7 +20,6 @@ using namespace mlir::skim::tile;
 
 namespace {
 using P = arith::CmpIPredicate;
-const double kNegInf = -std::numeric_limits<double>::infinity();
 
 } // namespace
 

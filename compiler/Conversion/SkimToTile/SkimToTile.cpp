@@ -43,6 +43,8 @@ public:
 private:
   LogicalResult visit(Operation *op);
   LogicalResult visitAttention(AttentionOp op);
+  LogicalResult emitKvMajor(AttentionOp op, const AttentionSpec &spec,
+                            ScheduleAttr schedule);
   LogicalResult visitPool(PoolOp op);
   LogicalResult visitBlockScores(BlockScoresOp op);
   LogicalResult visitTopk(TopkOp op);
@@ -288,10 +290,24 @@ LogicalResult PlanBuilder::visitAttention(AttentionOp op) {
     return scores && scores.getKind() == ScoreKind::nsa;
   }();
   ScheduleAttr schedule = scheduleOf(op, nsaFused);
-  if (schedule.getOrder() == LoopOrder::kv_major)
-    return op.emitOpError("schedule order = kv_major (KV blocks outside, the "
-                          "queries that chose them inside) is not implemented "
-                          "yet; use query_major");
+  bool kvMajor = schedule.getOrder() == LoopOrder::kv_major;
+  if (kvMajor) {
+    // FSA's order inverts a per-token selection; say which part is missing.
+    StringRef why;
+    if (!op.getIndices())
+      why = "inverts a selection, and this attention has no indices";
+    else if (spec.qBlock != 1)
+      why = "needs per-token selections (q_block 1); tokens_per_tile packs a "
+            "query block's tokens already";
+    else if (spec.window || spec.sink)
+      why = "covers selected blocks only, not a window or sink";
+    else if (schedule.getSplitKv() != 1)
+      why = "already spreads a row's blocks over programs: drop split_kv";
+    else if (spec.entries > 64)
+      why = "takes at most 64 selection entries a row";
+    if (!why.empty())
+      return op.emitOpError("schedule order = kv_major ") << why;
+  }
   // The NVIDIA sm_90a part (warp specialisation) goes to the kernel as
   // `skim.sm90`, for the sm_90a lowering to read (and check); other
   // targets ignore it.
@@ -366,6 +382,8 @@ LogicalResult PlanBuilder::visitAttention(AttentionOp op) {
       }
     }
   }
+  if (kvMajor)
+    return emitKvMajor(op, spec, schedule);
   if (fuse && spec.splitKv > 1)
     return op.emitOpError("split_kv does not apply to NSA's compressed stage, "
                           "whose fused top-n needs every key of a row");
@@ -405,6 +423,54 @@ LogicalResult PlanBuilder::visitAttention(AttentionOp op) {
   markSm90(plan.kernels.back());
   plan.kernels.push_back(
       emitCombineKernel(module, kernelName("merge"), op.getLoc(), merge));
+  return success();
+}
+
+LogicalResult PlanBuilder::emitKvMajor(AttentionOp op, const AttentionSpec &spec,
+                                       ScheduleAttr schedule) {
+  MLIRContext *ctx = op.getContext();
+  KvMajorSpec kv;
+  kv.attention = spec;
+  int64_t rowsPerToken = spec.selectionPerHead ? 1 : spec.hq / spec.hkv;
+  if (schedule.getBlockM() % rowsPerToken != 0)
+    return op.emitOpError() << "schedule order = kv_major packs whole tokens: "
+                            << "block_m " << schedule.getBlockM()
+                            << " is not a multiple of the " << rowsPerToken
+                            << " query rows a token has per selection";
+  kv.tokensPerTile = schedule.getBlockM() / rowsPerToken;
+  // Eight tiles a work item: a block's K and V are read once per eight.
+  kv.tokensPerItem = 8 * kv.tokensPerTile;
+  Value q = op.getQuery();
+  int64_t owners = spec.selectionPerHead ? spec.hq : spec.hkv;
+  SizeExpr B = dimExpr(q, 0), T = dimExpr(q, 1), H = SizeExpr::constant(owners);
+  SizeExpr blocks = dimExpr(op.getKey(), 1).ceilDiv(SizeExpr::constant(spec.kvBlock));
+  SizeExpr one = SizeExpr::constant(1);
+  SizeExpr entries = T * SizeExpr::constant(spec.entries);
+  Type i32 = IntegerType::get(ctx, 32), f32 = Float32Type::get(ctx);
+  kv.blockCount = newWorkspace(i32, {B, H, blocks});
+  plan.buffers[kv.blockCount.id].zeroed = true;
+  kv.blockStart = newWorkspace(i32, {B, H, blocks + one});
+  kv.itemStart = newWorkspace(i32, {B, H, blocks + one});
+  kv.work = newWorkspace(i32, {B, H,
+                               entries.ceilDiv(SizeExpr::constant(kv.tokensPerItem)) + blocks,
+                               SizeExpr::constant(3)});
+  kv.listToken = newWorkspace(i32, {B, H, entries});
+  kv.listSlot = newWorkspace(i32, {B, H, entries});
+  kv.slotLse = newWorkspace(f32, {B, entries, SizeExpr::constant(spec.hq)});
+  kv.rowLse = newWorkspace(f32, {B, T, SizeExpr::constant(spec.hq)});
+  kv.partialOut = newWorkspace(f32, {B, T, SizeExpr::constant(spec.hq),
+                                     SizeExpr::constant(spec.dv)});
+  plan.buffers[kv.partialOut.id].zeroed = true;
+  ModuleOp module = op->getParentOfType<ModuleOp>();
+  size_t made = 0;
+  for (PlanKernel &kernel : emitKvMajorAttention(
+           module, op.getLoc(), kv, [&](StringRef role) {
+             // Names number the plan's kernels: these come after its others.
+             return ("skim_k" + std::to_string(plan.kernels.size() + made++) + "_" +
+                     role)
+                 .str();
+           }))
+    plan.kernels.push_back(std::move(kernel));
   return success();
 }
 

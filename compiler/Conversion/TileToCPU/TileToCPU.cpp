@@ -158,6 +158,15 @@ void CpuLowering::lowerStore(StoreOp op) {
     auto ifOp = scf::IfOp::create(b, loc, inBounds, /*withElse=*/false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
+    if (op.getAccumulate()) {
+      // Grid blocks run on several threads: element-wise atomic adds.
+      loop(loc, cols, 1, [&](Value c) {
+        Value v = memref::LoadOp::create(b, loc, op.getSource(), ValueRange{r, c});
+        memref::AtomicRMWOp::create(b, loc, arith::AtomicRMWKind::addf, v,
+                                    op.getDest(), ValueRange{add(loc, base, c)});
+      });
+      return;
+    }
     loop(loc, cols, w, [&](Value c) {
       Value v = vector::LoadOp::create(b, loc, f32Vector(w), op.getSource(),
                                        ValueRange{r, c});

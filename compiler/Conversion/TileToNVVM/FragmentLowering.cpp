@@ -884,8 +884,9 @@ LogicalResult FragmentLowering::lowerHalfLoad(LoadOp op, const HalfTile &half) {
       }
     });
   };
-  // cp.async zero-fills: a non-zero padding takes the element copies.
-  if (op.getPadding().isZero()) {
+  // cp.async zero-fills: a non-zero padding takes the element copies, and
+  // so does a gather, whose row starts the alignment test does not see.
+  if (op.getPadding().isZero() && !op.getRowOffsets()) {
     Value aligned = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
                                           misaligned, cst(loc, 0));
     auto ifOp = scf::IfOp::create(b, loc, aligned, /*withElseRegion=*/true);

@@ -54,12 +54,19 @@ LogicalResult LoadOp::verify() {
     if (getGroup() != 1)
       return emitOpError("with coordinates needs group 1");
   }
+  if (getRowOffsets() && (!getCoords().empty() || getTranspose()))
+    return emitOpError("gathers rows (row_offsets) without coordinates or "
+                       "transpose");
   return verifyRowTransfer(*this, getDest(), getGroup());
 }
 
 LogicalResult StoreOp::verify() {
   if (!isa<FloatType>(cast<MemRefType>(getDest().getType()).getElementType()))
     return emitOpError("stores f32 tiles into float tensors, got ")
+           << getDest().getType();
+  if (getAccumulate() &&
+      !cast<MemRefType>(getDest().getType()).getElementType().isF32())
+    return emitOpError("accumulates (atomic adds) into f32 tensors only, got ")
            << getDest().getType();
   return verifyRowTransfer(*this, getSource(), getGroup());
 }

@@ -18,6 +18,7 @@ include "mlir/Interfaces/ControlFlowInterfaces.td"
 
 def SkimTile_Tile : MemRefRankOf<[F32], [1, 2]>;
 def SkimTile_Global : MemRefRankOf<[F32, BF16, F16, I32], [1]>;
+def SkimTile_RowOffsets : MemRefRankOf<[Index], [1]>;
 
 def SkimTile_BlockIdOp : SkimTile_Op<"block_id", [Pure]> {
   let summary = "index of this program instance in the grid (x, y or z)";
@@ -39,7 +40,7 @@ def SkimTile_AllocOp : SkimTile_Op<"alloc"> {
   let hasVerifier = 1;
 }
 
-def SkimTile_LoadOp : SkimTile_Op<"load"> {
+def SkimTile_LoadOp : SkimTile_Op<"load", [AttrSizedOperandSegments]> {
   let summary = "global rows → tile, with conversion, masking and padding";
   let description = [{
     Row r of the tile reads `cols` contiguous elements of `source` starting at
@@ -59,10 +60,17 @@ def SkimTile_LoadOp : SkimTile_Op<"load"> {
     of that buffer (TMA), so rows past `valid` hold either `padding` or the
     buffer's own elements there (zero past the buffer's end): the consumer
     must not depend on them. Only loads with `group` 1 carry coordinates.
+
+    `row_offsets`, when present, gathers: row group i = r / group starts at
+    `offset + row_offsets[i] * outer_stride` instead of `offset + i *
+    outer_stride` (the query rows of the tokens that chose one KV block, in
+    the KV-major order). Entries at or past `valid` are not read. A gathered
+    load has no coordinates and no transpose.
   }];
   let arguments = (ins SkimTile_Global:$source, Index:$offset,
                        Index:$outer_stride, Index:$inner_stride, Index:$valid,
                        SkimTile_Tile:$dest, Variadic<Index>:$coords,
+                       Optional<SkimTile_RowOffsets>:$row_offsets,
                        DefaultValuedAttr<I64Attr, "1">:$group,
                        DefaultValuedAttr<F32Attr, "0.0f">:$padding,
                        OptionalAttr<I64Attr>:$stage,
@@ -70,7 +78,8 @@ def SkimTile_LoadOp : SkimTile_Op<"load"> {
                        UnitAttr:$transpose);
   let assemblyFormat = [{
     $source `[` $offset `]` `strides` `(` $outer_stride `,` $inner_stride `)`
-    `valid` `(` $valid `)` (`coords` `(` $coords^ `)`)? `into` $dest attr-dict
+    `valid` `(` $valid `)` (`coords` `(` $coords^ `)`)?
+    (`rows` `(` $row_offsets^ `:` type($row_offsets) `)`)? `into` $dest attr-dict
     `:` type($source) `,` type($dest)
   }];
   let hasVerifier = 1;
@@ -80,14 +89,25 @@ def SkimTile_StoreOp : SkimTile_Op<"store"> {
   let summary = "tile → global rows, with conversion and masking";
   let description = [{
     The inverse of `skim_tile.load`: rows with `r / group < valid` are written,
-    converted to the element type of `dest`.
+    converted to the element type of `dest`; `row_offsets` scatters them as
+    it gathers for a load.
+
+    With `accumulate` each element is added to `dest` atomically instead
+    (f32 destinations only): partial outputs of one row that several
+    programs compute (the KV-major order's P·V per chosen block) sum in
+    place. The order of the additions is not fixed, so the sum may differ
+    between runs in its last bits.
   }];
   let arguments = (ins SkimTile_Tile:$source, SkimTile_Global:$dest,
                        Index:$offset, Index:$outer_stride, Index:$inner_stride,
-                       Index:$valid, DefaultValuedAttr<I64Attr, "1">:$group);
+                       Index:$valid, Optional<SkimTile_RowOffsets>:$row_offsets,
+                       DefaultValuedAttr<I64Attr, "1">:$group,
+                       UnitAttr:$accumulate);
   let assemblyFormat = [{
     $source `into` $dest `[` $offset `]` `strides` `(` $outer_stride `,`
-    $inner_stride `)` `valid` `(` $valid `)` attr-dict `:` type($source) `,` type($dest)
+    $inner_stride `)` `valid` `(` $valid `)`
+    (`rows` `(` $row_offsets^ `:` type($row_offsets) `)`)? attr-dict
+    `:` type($source) `,` type($dest)
   }];
   let hasVerifier = 1;
 }

@@ -102,3 +102,21 @@ func.func @block_id_dim() {
   %x = skim_tile.block_id 3
   return
 }
+
+// -----
+
+func.func @gather_transposed(%g: memref<?xbf16>, %n: index, %rows: memref<4xindex>) {
+  %t = skim_tile.alloc <shared> : memref<64x16xf32>
+  // expected-error @+1 {{'skim_tile.load' op gathers rows (row_offsets) without coordinates or transpose}}
+  skim_tile.load %g[%n] strides(%n, %n) valid(%n) rows(%rows : memref<4xindex>) into %t {transpose} : memref<?xbf16>, memref<64x16xf32>
+  return
+}
+
+// -----
+
+func.func @accumulate_bf16(%g: memref<?xbf16>, %n: index) {
+  %t = skim_tile.alloc <fragment> : memref<16x16xf32>
+  // expected-error @+1 {{'skim_tile.store' op accumulates (atomic adds) into f32 tensors only, got 'memref<?xbf16>'}}
+  skim_tile.store %t into %g[%n] strides(%n, %n) valid(%n) {accumulate} : memref<16x16xf32>, memref<?xbf16>
+  return
+}

@@ -15,6 +15,12 @@ func.func @kernel(%q: memref<?xbf16>, %o: memref<?xf32>, %n: index) attributes {
   skim_tile.load %q[%x] strides(%n, %n) valid(%n) into %qt {group = 4, padding = 1.0 : f32, stage = 1} : memref<?xbf16>, memref<16x64xf32>
   // CHECK: skim_tile.load %{{.+}}[%[[X]]] strides(%{{.+}}, %{{.+}}) valid(%{{.+}}) coords(%[[X]], %{{.+}}, %[[X]], %[[X]]) into %[[K]] {row_dim = 1 : i64, stage = 0 : i64} : memref<?xbf16>, memref<32x64xf32>
   skim_tile.load %q[%x] strides(%n, %n) valid(%n) coords(%x, %n, %x, %x) into %kt {row_dim = 1, stage = 0} : memref<?xbf16>, memref<32x64xf32>
+  // A gather by token number, and the accumulating scatter back.
+  %tok = memref.alloca() : memref<4xindex>
+  // CHECK: skim_tile.load %{{.+}}[%[[X]]] strides(%{{.+}}, %{{.+}}) valid(%{{.+}}) rows(%{{.+}} : memref<4xindex>) into %[[Q]] {group = 4 : i64} : memref<?xbf16>, memref<16x64xf32>
+  skim_tile.load %q[%x] strides(%n, %n) valid(%n) rows(%tok : memref<4xindex>) into %qt {group = 4} : memref<?xbf16>, memref<16x64xf32>
+  // CHECK: skim_tile.store %[[Q]] into %{{.+}}[%[[X]]] strides(%{{.+}}, %{{.+}}) valid(%{{.+}}) rows(%{{.+}} : memref<4xindex>) {accumulate, group = 4 : i64} : memref<16x64xf32>, memref<?xf32>
+  skim_tile.store %qt into %o[%x] strides(%n, %n) valid(%n) rows(%tok : memref<4xindex>) {accumulate, group = 4} : memref<16x64xf32>, memref<?xf32>
   // CHECK: skim_tile.fill %[[S]], 0.000000e+00 : memref<16x32xf32>
   skim_tile.fill %st, 0.0 : memref<16x32xf32>
   // CHECK: skim_tile.gemm %[[Q]], %[[K]], %[[S]] {transpose_b} : memref<16x64xf32>, memref<32x64xf32>, memref<16x32xf32>
