@@ -27,9 +27,9 @@ ws=causal_ws,causal_ws_overlap,causal_bm128w8_ws_overlap,causal_bm128n128w8_ws_o
 # with TMA, D = 128 at 128 rows sits at 255 registers and ptxas spills
 # (bench/NOTES.md); they are measured, not the default.
 python3 scripts/sass_check.py \
-  --expect-hgmma causal,causal_bm64w4,causal_bm128w4,causal_bm128w8,causal_bm128n128w8,window512,nsa_like,moba,causal_cpasync,$ws \
-  --expect-tma causal,causal_bm64w4,causal_bm128w4,causal_bm128w8,causal_bm128n128w8,window512,nsa_like,moba,$ws \
-  --expect-no-local causal,causal_bm64w4,causal_bm128w8,causal_bm128n128w8,window512,nsa_like,moba,causal_cpasync,$ws \
+  --expect-hgmma causal,causal_bm64w4,causal_bm128w4,causal_bm128w8,causal_bm128n128w8,window512,nsa_like,moba,causal_cpasync,nsa_selected_kvmajor,$ws \
+  --expect-tma causal,causal_bm64w4,causal_bm128w4,causal_bm128w8,causal_bm128n128w8,window512,nsa_like,moba,nsa_selected_kvmajor,$ws \
+  --expect-no-local causal,causal_bm64w4,causal_bm128w8,causal_bm128n128w8,window512,nsa_like,moba,causal_cpasync,nsa_selected_kvmajor,$ws \
   .gpubench/h200/*.skim | tee "$out/sass.txt" || status=1
 
 echo "== runtime-only library and the GPU pytest cases"
