@@ -478,6 +478,22 @@ LogicalResult LaneLowering::lower(Operation *op) {
           b.replaceOp(o, o.getOperand(0));
           return success();
         }
+        // red.global.v2.f32.add: two atomic adds at the address and the
+        // next float (one memory, so the pair needs no more).
+        if (o.getAsmString().starts_with("red.global.v2.f32.add")) {
+          Value ptr = o.getOperand(0);
+          for (int64_t i = 0; i < 2; ++i) {
+            Value at = i == 0 ? ptr
+                              : LLVM::GEPOp::create(b, loc, ptr.getType(),
+                                                    b.getF32Type(), ptr,
+                                                    ArrayRef<LLVM::GEPArg>{1});
+            LLVM::AtomicRMWOp::create(b, loc, LLVM::AtomicBinOp::fadd, at,
+                                      o.getOperand(1 + i),
+                                      LLVM::AtomicOrdering::monotonic);
+          }
+          b.eraseOp(o);
+          return success();
+        }
         return lowerWgmma(o);
       })
       // wgmma completes when its warpgroup has arrived (skim_emu_wgmma), and

@@ -32,9 +32,11 @@ bool CudaTarget::parse(const std::string &target, CudaTarget &out) {
 }
 
 std::string mlir::skim::cudaPipelineTail(const CudaTarget &target) {
-  // No features: the NVVM target picks a PTX ISA the chip supports (7.8 for
-  // sm_90, 8.0 for sm_90a); upstream's +ptx60 default aborts for sm_90.
-  return "nvvm-attach-target{chip=" + target.chip +
+  // The NVVM target picks a PTX ISA the chip supports (7.8 for sm_90, 8.0
+  // for sm_90a; upstream's +ptx60 default aborts for sm_90). sm_90a asks
+  // for 8.1: vector reductions (red.global.v2.f32.add) need it.
+  std::string features = target.chip == "sm_90a" ? " features=+ptx81" : "";
+  return "nvvm-attach-target{chip=" + target.chip + features +
          " O=3},gpu.module(convert-gpu-to-nvvm{index-bitwidth=64},"
          "skim-tensor-map-args,convert-nvvm-to-llvm,canonicalize,cse,"
          "reconcile-unrealized-casts,"

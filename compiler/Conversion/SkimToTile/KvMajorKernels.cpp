@@ -364,7 +364,10 @@ PlanKernel KvMajorKernels::attend(StringRef name, bool statsPass) {
   Value blocks = numBlocks(kb);
 
   // Tiles first (they are placed before the scalar scratch on GPUs).
-  Value Q = kb.alloc({rows, a.d});
+  // Q lands in shared memory: a gather of whole rows copies 16 bytes at a
+  // time (cp.async), where a register fragment would read 2-byte elements
+  // scattered over the lanes (73% of pass 1's sectors wasted, ncu).
+  Value Q = kb.alloc({rows, a.d}, MemoryKind::shared);
   bool oneChunk = bn == a.kvBlock;
   Value K = kb.alloc({a.d, bn}, MemoryKind::shared); // Kᵀ
   Value V = statsPass ? Value() : kb.alloc({bn, a.dv}, MemoryKind::shared);

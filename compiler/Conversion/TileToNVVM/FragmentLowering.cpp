@@ -155,6 +155,7 @@ SmallVector<int64_t> mlir::skim::tmaBox(LoadOp load, MemRefType tileType,
 bool mlir::skim::planFragments(gpu::GPUFuncOp func, int64_t threads, bool wgmma,
                                bool tma, FragmentPlan &plan, std::string &why) {
   Refusal refuse{why};
+  plan.vectorAtomics = wgmma;
   if (threads % kWarpSize != 0)
     return refuse.fail("the block is not a whole number of warps");
   SmallVector<AllocOp> allocs;
@@ -594,6 +595,7 @@ private:
   LogicalResult lowerLoad(LoadOp op);
   LogicalResult lowerHalfLoad(LoadOp op, const HalfTile &half);
   LogicalResult lowerStore(StoreOp op);
+  LogicalResult lowerPairedAccumulate(StoreOp op, const FragmentShape &shape);
   LogicalResult lowerMap(MapOp op);
   LogicalResult lowerReduce(ReduceOp op);
   LogicalResult lowerGemm(GemmOp op);
@@ -884,9 +886,10 @@ LogicalResult FragmentLowering::lowerHalfLoad(LoadOp op, const HalfTile &half) {
       }
     });
   };
-  // cp.async zero-fills: a non-zero padding takes the element copies, and
-  // so does a gather, whose row starts the alignment test does not see.
-  if (op.getPadding().isZero() && !op.getRowOffsets()) {
+  // cp.async zero-fills: a non-zero padding takes the element copies. A
+  // gather's row groups start at multiples of the outer stride, so the same
+  // test covers its rows.
+  if (op.getPadding().isZero()) {
     Value aligned = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
                                           misaligned, cst(loc, 0));
     auto ifOp = scf::IfOp::create(b, loc, aligned, /*withElseRegion=*/true);
@@ -1169,12 +1172,78 @@ LogicalResult FragmentLowering::lowerStore(StoreOp op) {
   Location loc = op.getLoc();
   b.setInsertionPoint(op);
   FragmentShape shape = shapeOf(op.getSource());
+  if (op.getAccumulate() && plan.vectorAtomics && shape.rank == 2 &&
+      shape.cols % 8 == 0)
+    return lowerPairedAccumulate(op, shape);
   forEachRegister(loc, shape, [&](int64_t r, Value row, Value col) {
     Value base, inBounds;
     std::tie(base, inBounds) = globalRow(op, row);
     storeIfInBounds(op, inBounds, add(loc, base, col),
                     [&] { return reg(loc, op.getSource(), r); });
   });
+  b.eraseOp(op);
+  return success();
+}
+
+/// An accumulating store of an accumulator-layout fragment: each lane's two
+/// registers of one row and adjacent columns (k = 0, 1 and k = 2, 3 of an
+/// n-tile) are added with one red.global.v2.f32.add, a full 32-byte sector
+/// per row of a warp instead of half of one for each of two scalar adds
+/// (pass 2 of the KV-major order is bound by these additions in L2). A pair
+/// that starts at an odd float (8-byte alignment) takes two scalar adds.
+LogicalResult
+FragmentLowering::lowerPairedAccumulate(StoreOp op,
+                                        const FragmentShape &shape) {
+  Location loc = op.getLoc();
+  Value dest = op.getDest();
+  Value destBase = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, dest);
+  Value four = cst(loc, 4);
+  bool rowGuard = rowsPadded(shape);
+  auto ptrType = LLVM::LLVMPointerType::get(b.getContext(), 1);
+  for (int64_t s = 0; s < shape.slots; ++s)
+    for (int64_t nt = 0; nt < shape.nTiles; ++nt)
+      for (int64_t k = 0; k < 4; k += 2) {
+        int64_t r = shape.index(s, nt, k);
+        Value row = rowOf(loc, s, k / 2), col = colOf(loc, nt, 0);
+        Value base, inBounds;
+        std::tie(base, inBounds) = globalRow(op, row);
+        if (rowGuard)
+          inBounds = arith::AndIOp::create(
+              b, loc, inBounds,
+              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row,
+                                    cst(loc, shape.rows)));
+        auto rowIf =
+            scf::IfOp::create(b, loc, inBounds, /*withElseRegion=*/false);
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(rowIf.thenBlock());
+        Value element = add(loc, base, col);
+        Value address = add(loc, destBase, mul(loc, element, four));
+        Value aligned = arith::CmpIOp::create(
+            b, loc, arith::CmpIPredicate::eq,
+            arith::AndIOp::create(b, loc, address, cst(loc, 7)), cst(loc, 0));
+        auto pairIf =
+            scf::IfOp::create(b, loc, aligned, /*withElseRegion=*/true);
+        b.setInsertionPointToStart(pairIf.thenBlock());
+        Value address64 =
+            arith::IndexCastOp::create(b, loc, b.getI64Type(), address);
+        Value ptr = LLVM::IntToPtrOp::create(b, loc, ptrType, address64);
+        LLVM::InlineAsmOp::create(
+            b, loc, TypeRange{},
+            ValueRange{ptr, reg(loc, op.getSource(), r),
+                       reg(loc, op.getSource(), r + 1)},
+            "red.global.v2.f32.add [$0], {$1, $2};", "l,f,f",
+            /*has_side_effects=*/true, /*is_align_stack=*/false,
+            LLVM::tailcallkind::TailCallKind::None,
+            /*asm_dialect=*/LLVM::AsmDialectAttr(),
+            /*operand_attrs=*/ArrayAttr());
+        // An odd start: the two adds one by one.
+        b.setInsertionPointToStart(pairIf.elseBlock());
+        for (int64_t i = 0; i < 2; ++i)
+          memref::AtomicRMWOp::create(
+              b, loc, arith::AtomicRMWKind::addf,
+              reg(loc, op.getSource(), r + i), dest,
+              ValueRange{add(loc, element, cst(loc, i))});
+      }
   b.eraseOp(op);
   return success();
 }

@@ -68,6 +68,9 @@ struct FragmentPlan {
   Operation *consumerBranch = nullptr;
   /// The kernel's dynamic shared-memory buffer (i8), where barriers live.
   Value sharedBuffer;
+  /// Accumulating stores add two f32 at a time (red.global.v2.f32.add,
+  /// sm_90 and PTX 8.1): set with wgmma, i.e. on sm_90a.
+  bool vectorAtomics = false;
   /// wgmma groups stay in flight until an op touches their tiles (else each
   /// is waited for right after it is committed).
   bool overlapWgmma = false;

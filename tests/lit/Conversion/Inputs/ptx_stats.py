@@ -38,6 +38,7 @@ patterns = {
     "mbarrier.arrive.expect_tx": r"^\s*(?:@%p\d+\s+)?mbarrier\.arrive\.expect_tx\.shared\.b64",
     "mbarrier.try_wait.parity": r"^\s*mbarrier\.try_wait\.parity\.shared\.b64",
     "tensor-map params": r"^\s*\.param \.align 64 \.b8 \w+\[128\]",
+    "red.global.v2.f32.add": r"^\s*(?:@%p\d+\s+)?red\.global\.v2\.f32\.add",
     "local memory": r"^\s*(ld|st)\.local",
 }
 # With --warp-roles: what a producer warpgroup split adds (WarpSpecialize.h).
