@@ -69,6 +69,10 @@ PATTERNS = {
     "nsa_selected_tpt1_local": ("nsa_selected_tpt1", 1),
     "nsa_selected_kvmajor_random": ("nsa_selected_kvmajor", 1),
     "nsa_selected_kvmajor_local": ("nsa_selected_kvmajor", 1),
+    "nsa_selected_g4_random": ("nsa_selected_g4", 1),
+    "nsa_selected_g4_local": ("nsa_selected_g4", 1),
+    "nsa_selected_g4_kvmajor_random": ("nsa_selected_g4_kvmajor", 1),
+    "nsa_selected_g4_kvmajor_local": ("nsa_selected_g4_kvmajor", 1),
     "nsa_given_random": ("nsa_given", 1),
     "nsa_given_local": ("nsa_given", 1),
     "nsa_preset": ("nsa_preset", 1),
@@ -89,7 +93,9 @@ PATTERNS.update({name: (name, 2 if name.startswith("causal") else 1)
 # Per-token selection: measured against dense attention, not FlexAttention.
 TRUE_NSA = ("nsa_selected_random", "nsa_selected_local", "nsa_selected_tpt4_random",
             "nsa_selected_tpt4_local", "nsa_selected_tpt1_random", "nsa_selected_tpt1_local",
-            "nsa_selected_kvmajor_random", "nsa_selected_kvmajor_local", "nsa_given_random",
+            "nsa_selected_kvmajor_random", "nsa_selected_kvmajor_local",
+            "nsa_selected_g4_random", "nsa_selected_g4_local", "nsa_selected_g4_kvmajor_random",
+            "nsa_selected_g4_kvmajor_local", "nsa_given_random",
             "nsa_given_local", "nsa_preset", "nsa_preset_cmp32x32", "nsa_preset_cmp16x64")
 
 # --- prepare (here) ----------------------------------------------------------
@@ -257,12 +263,12 @@ class Bench:
         return ms, peak, outputs, serial
 
 
-def qkv(torch, n, batch=cases.B, tokens=None, seed=0):
+def qkv(torch, n, batch=cases.B, tokens=None, seed=0, hkv=cases.HKV):
     """q [B, Hq, T, D], k and v [B, Hkv, S, D], bf16 in (-1, 1) times 2 for q:
     PyTorch's layout; skim reads the same storage as [B, T, H, D] views."""
     g = torch.Generator(device="cuda").manual_seed(seed)
-    shapes = ((batch, cases.HQ, tokens or n, cases.D), (batch, cases.HKV, n, cases.D),
-              (batch, cases.HKV, n, cases.D))
+    shapes = ((batch, cases.HQ, tokens or n, cases.D), (batch, hkv, n, cases.D),
+              (batch, hkv, n, cases.D))
     return [((torch.rand(s, device="cuda", generator=g) * 2 - 1) * (2 if i == 0 else 1))
             .to(torch.bfloat16) for i, s in enumerate(shapes)]
 
@@ -361,7 +367,9 @@ def setup(bench, pattern, n):
         row["reference"] = lambda outs, got: {
             "err_vs_flex": max_error(torch, outs[0], got["flex"].transpose(1, 2))}
     else:  # true NSA
-        q, k, v = qkv(torch, n)
+        # The small-group rows have 16 KV heads (G = 4), the others 4.
+        hkv = cases.SMALL_GROUP_HKV if "_g4" in pattern else cases.HKV
+        q, k, v = qkv(torch, n, hkv=hkv)
         row["inputs"] = btd(q, k, v)
         if n not in bench.dense:  # measured against dense attention
             row["baselines"]["sdpa_cudnn"] = sdpa(SDPBackend.CUDNN_ATTENTION, q, k, v, True)
@@ -369,8 +377,9 @@ def setup(bench, pattern, n):
         gates = [torch.rand(1, n, cases.HQ, device="cuda", generator=g).to(torch.bfloat16)
                  for _ in range(3)]
         if not pattern.startswith("nsa_preset"):
-            sel = cases.nsa_selection(torch, n, pattern.endswith("local"), "cuda")
-            sel_pairs = cases.selected_keys(torch, sel, n) * cases.GROUP // cases.HQ
+            sel = cases.nsa_selection(torch, n, pattern.endswith("local"), "cuda", hkv=hkv)
+            # Allowed (token, query head) pairs of one head, on average.
+            sel_pairs = cases.selected_keys(torch, sel, n) * (cases.HQ // hkv) // cases.HQ
             row["inputs"].append(sel)
             # Past the first quarter, where a token has more blocks than it
             # selects, so the selection matters.

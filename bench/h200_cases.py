@@ -34,11 +34,14 @@ outputs compare element by element):
     as trained models' selections tend to.
   Fewer when fewer blocks exist, sorted ascending, -1 padded to 16. Drawn on
   the GPU with torch.rand on a CUDA torch.Generator (seed 2 random, 3 local)
-  and topk over the allowed candidates.
+  and topk over the allowed candidates. The `_g4` rows draw the same way for
+  16 KV heads (GQA group 4, FSA's setting; Hq stays 64).
 """
 
 B, HQ, HKV, D = 1, 64, 4, 128
 GROUP = HQ // HKV
+# The small-group rows (FSA's setting): the same queries over 16 KV heads.
+SMALL_GROUP_HKV = 16
 SIZES = (8192, 16384, 32768, 65536)
 BS = 128          # FlexAttention's block; the anchors' pattern blocks
 WINDOW = 512
@@ -60,16 +63,17 @@ LSE_T = _t(["?", HQ, "?"], "f32")
 GATE_T = _t(["?", "?", HQ], "bf16")
 
 
-def selected_mlir(entries, kv_block, q_block, schedule=""):
+def selected_mlir(entries, kv_block, q_block, schedule="", hkv=HKV):
     """Causal attention over given KV blocks: indices [B, tiles, Hkv, entries]."""
-    idx = _t(["?", "?", HKV, entries], "i32")
+    idx = _t(["?", "?", hkv, entries], "i32")
+    kv = _t(["?", "?", hkv, D], "bf16")
     sched = f", schedule = #skim.schedule<{schedule}>" if schedule else ""
-    return (f"func.func @selected(%q: {Q_T}, %k: {KV_T}, %v: {KV_T}, %idx: {idx})\n"
+    return (f"func.func @selected(%q: {Q_T}, %k: {kv}, %v: {kv}, %idx: {idx})\n"
             f"    -> ({Q_T}, {LSE_T}) {{\n"
             f"  %o, %lse = skim.attention %q, %k, %v indices(%idx : {idx})\n"
             f"      {{mask = #skim.mask<causal>, kv_block = {kv_block}, q_block = {q_block}"
             f"{sched}}}\n"
-            f"      : {Q_T}, {KV_T}, {KV_T}\n"
+            f"      : {Q_T}, {kv}, {kv}\n"
             f"  return %o, %lse : {Q_T}, {LSE_T}\n}}\n")
 
 
@@ -141,6 +145,11 @@ ARTIFACTS = {
     # FSA's KV-major order: the selection inverted, one program per block and
     # run of its tokens, exact softmax in two passes, P·V summed atomically.
     "nsa_selected_kvmajor": selected_mlir(SELECTED, SEL_BLOCK, 1, "order = kv_major"),
+    # A small group (G = 4: Hkv 16), FSA's case: the default packs 16 tokens
+    # a tile over the union of their selections; KV-major does not.
+    "nsa_selected_g4": selected_mlir(SELECTED, SEL_BLOCK, 1, hkv=SMALL_GROUP_HKV),
+    "nsa_selected_g4_kvmajor": selected_mlir(SELECTED, SEL_BLOCK, 1, "order = kv_major",
+                                             hkv=SMALL_GROUP_HKV),
     # Decode with one token's 16 rows per tile instead of a 64-row wgmma tile
     # three quarters empty, alone and in 4 split-KV parts.
     "decode_tpt1": selected_mlir(16, BS, 1, "tokens_per_tile = 1"),
@@ -272,7 +281,7 @@ def blocks_tensor(torch, lists, entries, device):
 # --- true NSA selections -----------------------------------------------------
 
 
-def nsa_selection(torch, n, local, device, chunk=4096):
+def nsa_selection(torch, n, local, device, chunk=4096, hkv=HKV):
     """[1, n, Hkv, 16] int32 per-token selections (module docstring)."""
     gen = torch.Generator(device=device).manual_seed(3 if local else 2)
     extra = SELECTED - 3
@@ -286,14 +295,14 @@ def nsa_selection(torch, n, local, device, chunk=4096):
         cand = torch.arange(nb, device=device)
         lo = (own - 1 - 32).clamp(min=1) if local else torch.ones_like(own)
         allowed = (cand[None, :] >= lo[:, None]) & (cand[None, :] < (own - 1)[:, None])
-        score = torch.rand(own.numel(), HKV, nb, generator=gen, device=device)
+        score = torch.rand(own.numel(), hkv, nb, generator=gen, device=device)
         score = score.masked_fill(~allowed[:, None, :], -1.0)
         top, pick = score.topk(min(extra, nb), dim=-1)
         pick = pick.masked_fill(top < 0, -1)
         none = torch.full_like(own, -1)
         base = torch.stack([torch.zeros_like(own), torch.where(own >= 2, own - 1, none),
                             torch.where(own >= 1, own, none)], -1)
-        rows = torch.cat([base[:, None, :].expand(-1, HKV, -1), pick], -1)
+        rows = torch.cat([base[:, None, :].expand(-1, hkv, -1), pick], -1)
         big = torch.iinfo(torch.int64).max
         rows = torch.where(rows < 0, big, rows).sort(-1).values
         rows = torch.where(rows == big, -1, rows)
@@ -334,14 +343,14 @@ def _attend(torch, q, keys, values, allowed):
     return torch.einsum("rhgk,rhkd->rhgd", weights, values)
 
 
-def _rows_q(q, rows):
+def _rows_q(q, rows, hkv=HKV):
     """q [B, Hq, T, D] (torch layout) at `rows` as [R, Hkv, G, D]."""
-    return q[0, :, rows].float().permute(1, 0, 2).reshape(len(rows), HKV, GROUP, D)
+    return q[0, :, rows].float().permute(1, 0, 2).reshape(len(rows), hkv, HQ // hkv, D)
 
 
 def _gather(torch, x, keys):
     """x [B, Hkv, S, D] at keys [R, Hkv, K] (clamped) -> [R, Hkv, K, D]."""
-    heads = torch.arange(HKV, device=x.device)[None, :, None]
+    heads = torch.arange(x.shape[1], device=x.device)[None, :, None]
     return x[0].float()[heads, keys.clamp(0, x.shape[2] - 1)]
 
 
@@ -352,8 +361,8 @@ def selected_reference(torch, q, k, v, sel, rows):
             + torch.arange(SEL_BLOCK, device=q.device)).flatten(-2)
     allowed = ((blocks >= 0)[..., None].expand(-1, -1, -1, SEL_BLOCK).flatten(-2)
                & (keys <= rows[:, None, None]))
-    out = _attend(torch, _rows_q(q, rows), _gather(torch, k, keys), _gather(torch, v, keys),
-                  allowed)
+    out = _attend(torch, _rows_q(q, rows, k.shape[1]), _gather(torch, k, keys),
+                  _gather(torch, v, keys), allowed)
     return out.reshape(len(rows), HQ, D)
 
 
