@@ -154,6 +154,8 @@ ARTIFACTS = {
     # three quarters empty, alone and in 4 split-KV parts.
     "decode_tpt1": selected_mlir(16, BS, 1, "tokens_per_tile = 1"),
     "decode_tpt1_split4": selected_mlir(16, BS, 1, "tokens_per_tile = 1, split_kv = 4"),
+    "decode_tpt1_split8": selected_mlir(16, BS, 1, "tokens_per_tile = 1, split_kv = 8"),
+    "decode_tpt1_split16": selected_mlir(16, BS, 1, "tokens_per_tile = 1, split_kv = 16"),
     "nsa_given": nsa_given_mlir(),
     "nsa_preset": ["--variant", "nsa"] + _PRESET,
 }

@@ -23,7 +23,9 @@ def SkimTilePass : Pass<"skim-tile", "::mlir::ModuleOp"> {
     faster (bench/NOTES.md). With `wgmma-rows` R (64 on sm_90a), 16-bit
     per-token selections over a GQA group of G ≥ 8 heads default to
     `tokens_per_tile` = R / G, so their tiles reach wgmma's 64 rows (NSA's
-    selected branch: 4 tokens).
+    selected branch: 4 tokens); groups of 2 to 7 heads without window or
+    sink default to `order = kv_major` in R-row tiles (the union of 64 / G
+    tokens' selections would be mostly masked work; docs/TileLevel.md §3.1).
   }];
   let options = [
     Option<"tensorCoreBlockM", "tensor-core-block-m", "int64_t",
@@ -31,7 +33,8 @@ def SkimTilePass : Pass<"skim-tile", "::mlir::ModuleOp"> {
            "default block_m of bf16/f16 attention kernels without a schedule">,
     Option<"wgmmaRows", "wgmma-rows", "int64_t", /*default=*/"0",
            "rows of one warpgroup MMA on the target (64 on sm_90a, 0 for "
-           "none): per-token selections pack tokens up to it by default">,
+           "none): per-token selections pack tokens up to it by default "
+           "(groups of 8 heads or more) or take the KV-major order (2 to 7)">,
     Option<"nsaScoresBlock", "nsa-scores-block", "int64_t", /*default=*/"64",
            "block_m and block_n of NSA's fused compressed stage (compressed "
            "attention, block scores and top-n) without a schedule. The "

@@ -130,9 +130,15 @@ private:
     // Per-token selections over a whole GQA group (NSA's: 16 rows a token)
     // pack tokens up to wgmma's M; each row keeps its own selection (the
     // tile walks the union).
+    // Smaller groups (FSA's setting) would pack 64 / G ≥ 16 tokens whose
+    // union of random selections is mostly masked work: the KV-major order
+    // instead (H200, G = 4, 64k tokens, n = 16: 51 ms against 180 on random
+    // selections, 46 against 42 on local ones; bench/NOTES.md).
     int64_t tokensPerTile = 1;
+    LoopOrder order = LoopOrder::query_major;
     auto shape = cast<ShapedType>(op.getQuery().getType()).getShape();
     auto keys = cast<ShapedType>(op.getKey().getType()).getShape();
+    MaskAttr mask = op.getMaskOrDefault();
     if (sixteenBit && wgmmaRows > 0 && op.getIndices() &&
         op.getQBlock() == 1 && !ShapedType::isDynamic(shape[2]) &&
         !ShapedType::isDynamic(keys[2])) {
@@ -141,9 +147,16 @@ private:
       bool perHead = idxShape[2] == shape[2] && shape[2] != keys[2];
       if (!perHead && group >= 8 && wgmmaRows % group == 0)
         tokensPerTile = wgmmaRows / group;
+      else if (!perHead && group >= 2 && wgmmaRows % group == 0 &&
+               !mask.getWindow() && !mask.getSink() &&
+               !ShapedType::isDynamic(idxShape[3]) && idxShape[3] <= 64)
+        order = LoopOrder::kv_major;
     }
-    return ScheduleAttr::get(op.getContext(), tensorCores ? tensorCoreBlockM : 64, 64,
-                             4, 2, LoopOrder::query_major, true, tokensPerTile, 1,
+    int64_t blockM = order == LoopOrder::kv_major ? wgmmaRows
+                     : tensorCores                ? tensorCoreBlockM
+                                                  : 64;
+    return ScheduleAttr::get(op.getContext(), blockM, 64, 4, 2, order, true,
+                             tokensPerTile, 1,
                              Attribute());
   }
 

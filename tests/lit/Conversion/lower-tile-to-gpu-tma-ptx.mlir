@@ -27,6 +27,7 @@
 // D128-NEXT: mbarrier.arrive.expect_tx: 3
 // D128-NEXT: mbarrier.try_wait.parity: 3
 // D128-NEXT: tensor-map params: 2
+// D128-NEXT: red.global.v2.f32.add: 0
 // D128-NEXT: local memory: 0
 // D128-NEXT: spills: 0 stores, 0 loads
 

@@ -25,6 +25,7 @@
 // D128-NEXT: mbarrier.arrive.expect_tx: 0
 // D128-NEXT: mbarrier.try_wait.parity: 0
 // D128-NEXT: tensor-map params: 0
+// D128-NEXT: red.global.v2.f32.add: 0
 // D128-NEXT: local memory: 0
 // D128-NEXT: spills: 0 stores, 0 loads
 func.func @d128(%q: tensor<?x?x16x128xbf16>, %k: tensor<?x?x1x128xbf16>, %v: tensor<?x?x1x128xbf16>)

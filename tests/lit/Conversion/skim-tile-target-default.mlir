@@ -72,3 +72,36 @@ func.func @token_selection(%q: tensor<?x?x16x128xbf16>, %k: tensor<?x?x1x128xbf1
       : tensor<?x?x16x128xbf16>, tensor<?x?x1x128xbf16>, tensor<?x?x1x128xbf16>
   return %o, %lse : tensor<?x?x16x128xbf16>, tensor<?x16x?xf32>
 }
+
+// -----
+
+// A group of 4 would pack 16 tokens over the union of their selections: on
+// sm_90a (wgmma-rows) per-token selections of groups below 8 take the
+// KV-major order instead, 64-row tiles of 16 tokens that all chose the
+// block; a window keeps the query-major order (the CPU's default run has
+// no wgmma rows and keeps it too: no kv_ kernel in the whole file).
+// DEFAULT-NOT: kv_count
+// CHECK-LABEL: func.func @skim_k0_kv_count
+// CHECK-LABEL: func.func @skim_k4_kv_lse_slots
+// CHECK: skim_tile.alloc <shared> : memref<64x128xf32>
+// WGMMA-LABEL: func.func @skim_k4_kv_lse_slots
+// WGMMA: skim_tile.alloc <shared> : memref<64x128xf32>
+func.func @small_group(%q: tensor<?x?x16x128xbf16>, %k: tensor<?x?x4x128xbf16>, %v: tensor<?x?x4x128xbf16>,
+                       %idx: tensor<?x?x4x16xi32>) -> (tensor<?x?x16x128xbf16>, tensor<?x16x?xf32>) {
+  %o, %lse = skim.attention %q, %k, %v indices(%idx : tensor<?x?x4x16xi32>) {mask = #skim.mask<causal>, kv_block = 64}
+      : tensor<?x?x16x128xbf16>, tensor<?x?x4x128xbf16>, tensor<?x?x4x128xbf16>
+  return %o, %lse : tensor<?x?x16x128xbf16>, tensor<?x16x?xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @skim_k0_attention
+// CHECK-NOT: kv_count
+// WGMMA-LABEL: func.func @skim_k0_attention
+// WGMMA-NOT: kv_count
+func.func @small_group_window(%q: tensor<?x?x16x128xbf16>, %k: tensor<?x?x4x128xbf16>, %v: tensor<?x?x4x128xbf16>,
+                              %idx: tensor<?x?x4x16xi32>) -> (tensor<?x?x16x128xbf16>, tensor<?x16x?xf32>) {
+  %o, %lse = skim.attention %q, %k, %v indices(%idx : tensor<?x?x4x16xi32>) {mask = #skim.mask<causal, window = 128>, kv_block = 64}
+      : tensor<?x?x16x128xbf16>, tensor<?x?x4x128xbf16>, tensor<?x?x4x128xbf16>
+  return %o, %lse : tensor<?x?x16x128xbf16>, tensor<?x16x?xf32>
+}
