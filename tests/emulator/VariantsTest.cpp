@@ -183,6 +183,35 @@ TEST_CASE("emulated attention: given selections in the KV-major order",
   }
 }
 
+TEST_CASE("emulated split-KV decode and its merge", "[emulator][variants][split]") {
+  // The parts of every key loop, then the merge: one head a program, every
+  // part's O row in one load and their LSEs in one transposed load. More
+  // parts than selected blocks leave parts empty (LSE −inf, O 0).
+  struct Case {
+    ElementType type;
+    Target target;
+    const char *schedule;
+    int64_t batch, rows;
+  };
+  for (Case c : {Case{ElementType::BF16, Target::LaneEmulatorSm90a,
+                      "tokens_per_tile = 1, split_kv = 4", 3, 1},
+                 Case{ElementType::BF16, Target::LaneEmulator, "split_kv = 16", 2, 1},
+                 Case{ElementType::F32, Target::LaneEmulator, "split_kv = 3", 1, 20}}) {
+    AttentionIR ir = emulated(16, 1, 64, c.type);
+    ir.target = c.target;
+    ir.causal = true;
+    ir.selHeads = 1;
+    ir.entries = 6;
+    ir.kvBlock = 64;
+    ir.qBlock = 1;
+    ir.schedule = c.schedule;
+    INFO(ir.describe() << " " << c.schedule);
+    AttentionInputs in = inputs(ir, c.batch, c.rows, 700, 95);
+    in.indices = selection(ir, c.batch, c.rows, 700, 96);
+    expectClean(checkAttention(ir, in));
+  }
+}
+
 TEST_CASE("emulated 16-bit attention runs the instructions its kernels hold",
           "[emulator][variants]") {
   // Whichever path the lowering takes for a 16-bit gemm (mma.sync, or SIMT

@@ -16,6 +16,29 @@ using namespace mlir;
 using namespace mlir::skim;
 using namespace mlir::skim::tile;
 
+/// The end of an LSE merge: acc /= sum (0 where the sum is 0), and the
+/// merged LSE = max + ln sum (−inf where the sum is 0) as a rows × 1 tile;
+/// `mx` and `sum` are rows × 1 tiles (`kind` "ij") or row vectors ("i").
+static Value normalizeMerge(KernelBuilder &kb, Value acc, Value mx, Value sum,
+                            int64_t rows, StringRef kind) {
+  OpBuilder &b = kb.b;
+  Value zeroF = kb.f32(0.0);
+  auto isZero = [&](Value x) {
+    return arith::CmpFOp::create(b, kb.loc, arith::CmpFPredicate::OEQ, x, zeroF);
+  };
+  kb.map({sum}, {"i"}, acc, [&](ValueRange a) -> Value {
+    return kb.select(isZero(a[2]), zeroF, arith::DivFOp::create(b, kb.loc, a[3], a[2]));
+  });
+  Value lse = kb.alloc({rows, 1});
+  kb.map({mx, sum}, {kind, kind}, lse, [&](ValueRange a) -> Value {
+    Value log = arith::MulFOp::create(b, kb.loc, math::Log2Op::create(b, kb.loc, a[3]),
+                                      kb.f32(kLn2));
+    return kb.select(isZero(a[3]), kb.f32(kNegInf),
+                     arith::AddFOp::create(b, kb.loc, a[2], log));
+  });
+  return lse;
+}
+
 PlanKernel mlir::skim::emitPoolKernel(ModuleOp module, StringRef name,
                                       Location loc, const PoolSpec &spec) {
   KernelBuilder kb(module, name, loc);
@@ -139,17 +162,7 @@ PlanKernel mlir::skim::emitCombineKernel(ModuleOp module, StringRef name,
         return math::FmaOp::create(b, kb.loc, weight(a[3], a[4]), a[2], a[5]);
       });
     }
-    kb.map({sum}, {"i"}, acc, [&](ValueRange a) -> Value {
-      Value empty = arith::CmpFOp::create(b, kb.loc, arith::CmpFPredicate::OEQ, a[2], zeroF);
-      return kb.select(empty, zeroF, arith::DivFOp::create(b, kb.loc, a[3], a[2]));
-    });
-    Value lse = kb.alloc({hb, 1});
-    kb.map({mx, sum}, {"ij", "ij"}, lse, [&](ValueRange a) -> Value {
-      Value empty = arith::CmpFOp::create(b, kb.loc, arith::CmpFPredicate::OEQ, a[3], zeroF);
-      Value log = arith::MulFOp::create(b, kb.loc, math::Log2Op::create(b, kb.loc, a[3]),
-                                        kb.f32(kLn2));
-      return kb.select(empty, kb.f32(kNegInf), arith::AddFOp::create(b, kb.loc, a[2], log));
-    });
+    Value lse = normalizeMerge(kb, acc, mx, sum, hb, "ij");
     Value lseG = kb.tensor(spec.lse.id, spec.lse.elementType);
     Value off = kb.add(kb.add(kb.mul(batch, kb.scalar(SizeExpr::stride(spec.lse.id, 0))),
                               kb.mul(h0, kb.scalar(SizeExpr::stride(spec.lse.id, 1)))),
@@ -160,5 +173,67 @@ PlanKernel mlir::skim::emitCombineKernel(ModuleOp module, StringRef name,
   kb.store(acc, outG, kb.offset(spec.out.id, batch, token, h0), kb.c(0),
            kb.scalar(SizeExpr::stride(spec.out.id, 2)), one, hb);
   return kb.finish({SizeExpr::dim(spec.out.id, 1), SizeExpr::constant(spec.heads / hb),
+                    SizeExpr::dim(spec.out.id, 0)});
+}
+
+/// split_kv's merge, one query head a program: the parts sit in one buffer
+/// at batches part·B + b, so one load brings every part's O row of the head
+/// ([parts, Dv]) and one transposed load every part's LSE ([1, parts]);
+/// the weights are a row, and O = w · parts is a 1 × parts gemm. A program
+/// waits out two memory latencies, where walking the parts one load after
+/// another waited out two a part (ncu, H200 decode in 16 parts: 119 µs of
+/// merge on 64 programs; bench/NOTES.md).
+PlanKernel mlir::skim::emitSplitMergeKernel(ModuleOp module, StringRef name,
+                                            Location loc, const CombineSpec &spec) {
+  KernelBuilder kb(module, name, loc);
+  OpBuilder &b = kb.b;
+  int64_t parts = static_cast<int64_t>(spec.outputs.size());
+  const BufferRef &partOut = spec.outputs.front(), &partLse = spec.lses.front();
+  Value token = kb.blockId(0), head = kb.blockId(1), batch = kb.blockId(2);
+  Value batches = kb.scalar(SizeExpr::dim(spec.out.id, 0));
+  Value zeroF = kb.f32(0.0), one = kb.c(1);
+
+  Value oG = kb.tensor(partOut.id, partOut.elementType);
+  Value rows = kb.alloc({parts, spec.dv});
+  kb.load(oG, kb.offset(partOut.id, batch, token, head),
+          kb.mul(batches, kb.scalar(SizeExpr::stride(partOut.id, 0))), kb.c(0),
+          kb.c(parts), rows);
+  // LSE parts are [B·parts, Hq, T]: part p's element of (b, head, token).
+  Value lseG = kb.tensor(partLse.id, partLse.elementType);
+  Value lsb = kb.scalar(SizeExpr::stride(partLse.id, 0));
+  Value lseOff = kb.add(kb.add(kb.mul(batch, lsb),
+                               kb.mul(head, kb.scalar(SizeExpr::stride(partLse.id, 1)))),
+                        kb.mul(token, kb.scalar(SizeExpr::stride(partLse.id, 2))));
+  Value lses = kb.alloc({1, parts});
+  kb.load(lseG, lseOff, kb.mul(batches, lsb), kb.c(0), kb.c(parts), lses,
+          /*group=*/1, /*padding=*/kNegInf, /*transpose=*/true);
+
+  // LSE = max + log Σ exp(lse_p − max); O = Σ exp(lse_p − LSE) · O_p.
+  Value mx = kb.alloc({1}), sum = kb.alloc({1});
+  kb.fill(mx, kNegInf);
+  kb.fill(sum, 0.0);
+  kb.reduce(ReduceKind::max, lses, mx);
+  Value weights = kb.alloc({1, parts});
+  kb.map({lses, mx}, {"ij", "i"}, weights, [&](ValueRange a) -> Value {
+    Value isNegInf = arith::CmpFOp::create(b, kb.loc, arith::CmpFPredicate::OEQ, a[3],
+                                           kb.f32(kNegInf));
+    Value safe = kb.select(isNegInf, zeroF, a[3]);
+    Value x = arith::MulFOp::create(b, kb.loc, arith::SubFOp::create(b, kb.loc, a[2], safe),
+                                    kb.f32(kLog2e));
+    return math::Exp2Op::create(b, kb.loc, x);
+  });
+  kb.reduce(ReduceKind::sum, weights, sum);
+  Value acc = kb.alloc({1, spec.dv});
+  kb.fill(acc, 0.0);
+  kb.gemm(weights, rows, acc, /*transposeB=*/false);
+  Value lse = normalizeMerge(kb, acc, mx, sum, 1, "i");
+  Value outLse = kb.tensor(spec.lse.id, spec.lse.elementType);
+  Value off = kb.add(kb.add(kb.mul(batch, kb.scalar(SizeExpr::stride(spec.lse.id, 0))),
+                            kb.mul(head, kb.scalar(SizeExpr::stride(spec.lse.id, 1)))),
+                     kb.mul(token, kb.scalar(SizeExpr::stride(spec.lse.id, 2))));
+  kb.store(lse, outLse, off, kb.c(0), kb.c(0), one);
+  Value outG = kb.tensor(spec.out.id, spec.out.elementType);
+  kb.store(acc, outG, kb.offset(spec.out.id, batch, token, head), kb.c(0), kb.c(0), one);
+  return kb.finish({SizeExpr::dim(spec.out.id, 1), SizeExpr::constant(spec.heads),
                     SizeExpr::dim(spec.out.id, 0)});
 }

@@ -150,6 +150,10 @@ struct CombineSpec {
 };
 PlanKernel emitCombineKernel(ModuleOp module, StringRef name, Location loc,
                              const CombineSpec &spec);
+/// split_kv's merge: `spec.outputs` and `spec.lses` are one buffer each,
+/// part i at batch i·B (batchParts 0, 1, ...); one query head a program.
+PlanKernel emitSplitMergeKernel(ModuleOp module, StringRef name, Location loc,
+                                const CombineSpec &spec);
 
 } // namespace mlir::skim
 

@@ -435,7 +435,7 @@ LogicalResult PlanBuilder::visitAttention(AttentionOp op) {
       emitAttentionKernel(module, kernelName("attention"), op.getLoc(), spec));
   markSm90(plan.kernels.back());
   plan.kernels.push_back(
-      emitCombineKernel(module, kernelName("merge"), op.getLoc(), merge));
+      emitSplitMergeKernel(module, kernelName("merge"), op.getLoc(), merge));
   return success();
 }
 
