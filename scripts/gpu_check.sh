@@ -43,7 +43,7 @@ sanitized=(
   nsa_paper_h4x2_B1_T3_S70
   nsa_paper_h16x1_B1_T48_S48
   merge3_f32_B1_T1
-  kvmajor_bf16_h16x1_d128_n16_T300_S700
+  kvmajor_bf16_h16x1_d128_n16_T200_S600
   combine2_bf16_B2_T77
   pool_linear_l8_d24_out16_pe_f32_B1_S20
   ws_overlap_bf16_h16x1_d128_bm128n128w8_T333_S333

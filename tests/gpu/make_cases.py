@@ -152,7 +152,7 @@ attention("ws_bf16_h8x2_d64_window100_sink4_T150_S300", 8, 2, 64, t="bf16", T=15
           window=100, sink=4, gpu_flags=_WS)
 # The KV-major order: NSA's group of 16 (wgmma), per-head lists of a group
 # of 4 with counts, and f32 (SIMT); non-causal, odd lengths.
-attention("kvmajor_bf16_h16x1_d128_n16_T300_S700", 16, 1, 128, t="bf16", T=300, S=700,
+attention("kvmajor_bf16_h16x1_d128_n16_T200_S600", 16, 1, 128, t="bf16", T=200, S=600,
           sel=(1, 16, 64, 1, False), schedule="order = kv_major")
 attention("kvmajor_f16_h8x2_d64_heads8_counts_T150_S300", 8, 2, 64, t="f16", T=150, S=300,
           sel=(8, 6, 64, 1, True), schedule="order = kv_major")
@@ -255,7 +255,7 @@ attention("f32_split5_h4x1_d64_T70_S500", 4, 1, 64, T=70, S=500, schedule="split
 # shape of NSA's window branch) and a causal run of many whole chunks.
 attention("bf16_h16x1_d64_window512_T64_S1100", 16, 1, 64, t="bf16", T=64, S=1100, window=512)
 attention("bf16_h16x1_d64_window100_T64_S1100", 16, 1, 64, t="bf16", T=64, S=1100, window=100)
-attention("bf16_h16x1_d128_T1024_S1024", 16, 1, 128, t="bf16", T=1024, S=1024)
+attention("bf16_h16x1_d128_T640_S640", 16, 1, 128, t="bf16", T=640, S=640)
 attention("bf16_h16x1_d128_warps8_bm128_T300_S300", 16, 1, 128, 128, t="bf16", T=300, S=300,
           schedule="block_m = 128, warps = 8")
 attention("f16_h8x2_d64_warps8_bm64_T150_S300", 8, 2, 64, 64, t="f16", T=150, S=300,

@@ -575,6 +575,41 @@ void AttentionEmitter::collectSelection() {
   auto selectionRow = [&](Value tq) {
     return kb.add(kb.add(kb.mul(batch, is.b), kb.mul(tq, is.s)), kb.mul(hs, is.h));
   };
+  // The row's entries once for the tile's one token, unrolled: all loads in
+  // flight together and duplicates found by comparisons in registers,
+  // where the loop below waits out one scratch round trip per entry
+  // (decode's CTAs spend most of their time here). One statement, as
+  // below.
+  if (rows.tokens == 1 && s.entries <= 64) {
+    kb.ifThen(kb.cmp(P::sgt, validTokens, kb.c(0)), [&] {
+      Value tq = kb.floorDiv(t0, kb.c(s.qBlock));
+      Value limit;
+      if (s.counts) {
+        Value cntG = kb.tensor(s.counts.id, s.counts.elementType);
+        Value cOff = kb.add(
+            kb.add(kb.mul(batch, kb.scalar(SizeExpr::stride(s.counts.id, 0))),
+                   kb.mul(tq, kb.scalar(SizeExpr::stride(s.counts.id, 1)))),
+            kb.mul(hs, kb.scalar(SizeExpr::stride(s.counts.id, 2))));
+        Value cnt = arith::IndexCastOp::create(
+            b, loc, index, memref::LoadOp::create(b, loc, cntG, ValueRange{cOff}));
+        limit = kb.max(kb.c(0), kb.min(kb.c(s.entries), cnt));
+      }
+      SelectionRow row = loadSelectionRow(kb, idxG, selectionRow(tq), ie,
+                                          s.entries, limit, numKvBlocks);
+      Value kept = kb.c(0);
+      for (int64_t e = 0; e < s.entries; ++e) {
+        Value at = kept;
+        kb.ifThen(row.keep[e], [&] {
+          memref::StoreOp::create(b, loc, row.block[e], unionBlocks, ValueRange{at});
+          memref::StoreOp::create(b, loc, kb.f32(1.0), member, ValueRange{at});
+        });
+        kept = kb.select(row.keep[e], kb.add(kept, kb.c(1)), kept);
+      }
+      memref::StoreOp::create(b, loc, kept, count, ValueRange{kb.c(0)});
+    });
+    numUnion = memref::LoadOp::create(b, loc, count, ValueRange{kb.c(0)});
+    return;
+  }
   Value entriesCopy;
   bool oneRow = s.qBlock % rows.tokens == 0;
   int64_t copies = oneRow ? 1 : rows.tokens;
@@ -729,7 +764,10 @@ std::array<SizeExpr, 3> AttentionEmitter::emit() {
     // The tile's tokens lie in one query block (tokens divide q_block):
     // they share one selection, every row chose every union entry, and
     // chunks need no per-row mask (and whole ones no mask at all).
-    bool sharedSelection = s.qBlock > 1 && s.qBlock % rows.tokens == 0;
+    // A tile of one token needs no row masks either: its union is its own
+    // selection.
+    bool sharedSelection =
+        (s.qBlock > 1 && s.qBlock % rows.tokens == 0) || rows.tokens == 1;
     // The flattened walk pays for itself where a tile is a warpgroup MMA's
     // 64 rows (per-token NSA tiles: 24% on the H200); MoBA's 16-row
     // per-head tiles (mma.sync) lost 10% to its scalar work.

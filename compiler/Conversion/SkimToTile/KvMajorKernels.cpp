@@ -21,6 +21,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Conversion/SkimToTile/Kernels.h"
+#include "Conversion/SkimToTile/Selection.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
@@ -129,9 +130,8 @@ private:
 KvMajorKernels::Entries KvMajorKernels::entriesOf(KernelBuilder &kb,
                                                   Value batch, Value owner,
                                                   Value t) {
-  OpBuilder &b = kb.b;
   Value idxG = kb.tensor(a.indices.id, a.indices.elementType);
-  Value row =
+  Value rowOff =
       kb.add(kb.add(kb.mul(batch, kb.scalar(SizeExpr::stride(a.indices.id, 0))),
                     kb.mul(t, kb.scalar(SizeExpr::stride(a.indices.id, 1)))),
              kb.mul(owner, kb.scalar(SizeExpr::stride(a.indices.id, 2))));
@@ -145,35 +145,22 @@ KvMajorKernels::Entries KvMajorKernels::entriesOf(KernelBuilder &kb,
         kb.mul(owner, kb.scalar(SizeExpr::stride(a.counts.id, 2))));
     limit = kb.max(kb.c(0), kb.min(limit, loadIndex(kb, cntG, off)));
   }
-  Entries out;
-  for (int64_t e = 0; e < a.entries; ++e)
-    out.block.push_back(loadIndex(kb, idxG, kb.add(row, kb.mul(kb.c(e), ie))));
   Value blocks = numBlocks(kb);
-  // The token's position, and the last key block it may see.
+  SelectionRow row = loadSelectionRow(kb, idxG, rowOff, ie, a.entries,
+                                      a.counts ? limit : Value(), blocks);
+  Entries out{row.block, row.keep};
+  if (!a.causal)
+    return out;
+  // A block wholly in the token's causal future has nothing it may see.
   Value T = kb.scalar(SizeExpr::dim(a.q.id, 1));
   Value L = a.kvTokens.empty() ? kb.scalar(SizeExpr::dim(a.k.id, 1))
                                : kb.scalar(a.kvTokens);
   Value position = kb.sub(kb.add(t, L), T);
-  Value falseV = arith::ConstantIntOp::create(b, loc, 0, 1);
-  Value stopped = falseV;
   for (int64_t e = 0; e < a.entries; ++e) {
-    Value blk = out.block[e];
-    if (!a.counts)
-      stopped = kb.orI(stopped, kb.cmp(P::eq, blk, kb.c(-1)));
-    Value ok =
-        kb.andI(kb.cmp(P::sge, blk, kb.c(0)), kb.cmp(P::slt, blk, blocks));
-    ok = kb.andI(ok, kb.cmp(P::eq, stopped, falseV));
-    if (a.counts)
-      ok = kb.andI(ok, kb.cmp(P::slt, kb.c(e), limit));
-    for (int64_t f = 0; f < e; ++f)
-      ok = kb.andI(ok, kb.cmp(P::ne, out.block[f], blk));
-    if (a.causal) {
-      Value firstKey = kb.mul(blk, kb.c(a.kvBlock));
-      Value firstPos =
-          kb.add(kb.mul(firstKey, kb.c(a.keyStride)), kb.c(a.keyOffset));
-      ok = kb.andI(ok, kb.cmp(P::sle, firstPos, position));
-    }
-    out.keep.push_back(ok);
+    Value firstKey = kb.mul(out.block[e], kb.c(a.kvBlock));
+    Value firstPos =
+        kb.add(kb.mul(firstKey, kb.c(a.keyStride)), kb.c(a.keyOffset));
+    out.keep[e] = kb.andI(out.keep[e], kb.cmp(P::sle, firstPos, position));
   }
   return out;
 }
@@ -183,7 +170,8 @@ KvMajorKernels::Entries KvMajorKernels::entriesOf(KernelBuilder &kb,
 PlanKernel KvMajorKernels::count(StringRef name) {
   KernelBuilder kb(module, name, loc);
   OpBuilder &b = kb.b;
-  auto [owner, batch, t0, valid] = tokenRun(kb);
+  std::array<Value, 4> run = tokenRun(kb);
+  Value owner = run[0], batch = run[1], t0 = run[2], valid = run[3];
   // Slot LSEs are [B, T·n, Hq]: the tokens' n·tokens rows, contiguous.
   Value slotG = kb.tensor(s.slotLse.id, s.slotLse.elementType);
   Strides ls(kb, s.slotLse.id);
@@ -294,7 +282,8 @@ PlanKernel KvMajorKernels::items(StringRef name) {
 PlanKernel KvMajorKernels::fill(StringRef name) {
   KernelBuilder kb(module, name, loc);
   OpBuilder &b = kb.b;
-  auto [owner, batch, t0, valid] = tokenRun(kb);
+  std::array<Value, 4> run = tokenRun(kb);
+  Value owner = run[0], batch = run[1], t0 = run[2], valid = run[3];
   Value countG = kb.tensor(s.blockCount.id, s.blockCount.elementType);
   Value startG = kb.tensor(s.blockStart.id, s.blockStart.elementType);
   Value tokenG = kb.tensor(s.listToken.id, s.listToken.elementType);

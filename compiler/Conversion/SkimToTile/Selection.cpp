@@ -16,6 +16,36 @@
 using namespace mlir;
 using namespace mlir::skim;
 
+SelectionRow mlir::skim::loadSelectionRow(KernelBuilder &kb, Value indices,
+                                          Value rowOffset, Value entryStride,
+                                          int64_t entries, Value limit,
+                                          Value blocks) {
+  using P = arith::CmpIPredicate;
+  OpBuilder &b = kb.b;
+  Location loc = kb.loc;
+  SelectionRow row;
+  for (int64_t e = 0; e < entries; ++e) {
+    Value raw = memref::LoadOp::create(
+        b, loc, indices, ValueRange{kb.add(rowOffset, kb.mul(kb.c(e), entryStride))});
+    row.block.push_back(arith::IndexCastOp::create(b, loc, b.getIndexType(), raw));
+  }
+  Value falseV = arith::ConstantIntOp::create(b, loc, 0, 1);
+  Value stopped = falseV;
+  for (int64_t e = 0; e < entries; ++e) {
+    Value blk = row.block[e];
+    if (!limit)
+      stopped = kb.orI(stopped, kb.cmp(P::eq, blk, kb.c(-1)));
+    Value ok = kb.andI(kb.cmp(P::sge, blk, kb.c(0)), kb.cmp(P::slt, blk, blocks));
+    ok = kb.andI(ok, kb.cmp(P::eq, stopped, falseV));
+    if (limit)
+      ok = kb.andI(ok, kb.cmp(P::slt, kb.c(e), limit));
+    for (int64_t f = 0; f < e; ++f)
+      ok = kb.andI(ok, kb.cmp(P::ne, row.block[f], blk));
+    row.keep.push_back(ok);
+  }
+  return row;
+}
+
 void mlir::skim::emitTopkRow(KernelBuilder &kb, Value row, Value rowBase,
                              Value blocks, Value own, int64_t n,
                              int64_t forceFirst, int64_t forceLast,

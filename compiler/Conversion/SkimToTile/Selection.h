@@ -13,6 +13,18 @@ struct SelectionOut {
   Value indices, offset, stride, counts, countOffset;
 };
 
+/// One row of a selection, unrolled over its n entries so that their loads
+/// are in flight together: each entry's block, and whether it counts —
+/// inside `limit` (counts; null without), before the first −1 without
+/// counts, inside [0, blocks), and the first occurrence of its block (the
+/// contract's padding rules, ARCHITECTURE.md §2).
+struct SelectionRow {
+  SmallVector<Value> block, keep;
+};
+SelectionRow loadSelectionRow(KernelBuilder &kb, Value indices, Value rowOffset,
+                              Value entryStride, int64_t entries, Value limit,
+                              Value blocks);
+
 /// Emits skim.topk for one row: `row[0 .. blocks)` holds the scores (it is
 /// overwritten), `own` is the query's own block (negative: nothing visible).
 /// Forced blocks first, then the best remaining scores that are neither −inf
