@@ -583,17 +583,10 @@ void AttentionEmitter::collectSelection() {
   if (rows.tokens == 1 && s.entries <= 64) {
     kb.ifThen(kb.cmp(P::sgt, validTokens, kb.c(0)), [&] {
       Value tq = kb.floorDiv(t0, kb.c(s.qBlock));
-      Value limit;
-      if (s.counts) {
-        Value cntG = kb.tensor(s.counts.id, s.counts.elementType);
-        Value cOff = kb.add(
-            kb.add(kb.mul(batch, kb.scalar(SizeExpr::stride(s.counts.id, 0))),
-                   kb.mul(tq, kb.scalar(SizeExpr::stride(s.counts.id, 1)))),
-            kb.mul(hs, kb.scalar(SizeExpr::stride(s.counts.id, 2))));
-        Value cnt = arith::IndexCastOp::create(
-            b, loc, index, memref::LoadOp::create(b, loc, cntG, ValueRange{cOff}));
-        limit = kb.max(kb.c(0), kb.min(kb.c(s.entries), cnt));
-      }
+      Value limit =
+          s.counts ? loadSelectionLimit(kb, kb.tensor(s.counts.id, s.counts.elementType),
+                                        s.counts.id, batch, tq, hs, s.entries)
+                   : Value();
       SelectionRow row = loadSelectionRow(kb, idxG, selectionRow(tq), ie,
                                           s.entries, limit, numKvBlocks);
       Value kept = kb.c(0);

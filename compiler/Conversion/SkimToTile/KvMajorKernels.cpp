@@ -136,18 +136,14 @@ KvMajorKernels::Entries KvMajorKernels::entriesOf(KernelBuilder &kb,
                     kb.mul(t, kb.scalar(SizeExpr::stride(a.indices.id, 1)))),
              kb.mul(owner, kb.scalar(SizeExpr::stride(a.indices.id, 2))));
   Value ie = kb.scalar(SizeExpr::stride(a.indices.id, 3));
-  Value limit = kb.c(a.entries);
-  if (a.counts) {
-    Value cntG = kb.tensor(a.counts.id, a.counts.elementType);
-    Value off = kb.add(
-        kb.add(kb.mul(batch, kb.scalar(SizeExpr::stride(a.counts.id, 0))),
-               kb.mul(t, kb.scalar(SizeExpr::stride(a.counts.id, 1)))),
-        kb.mul(owner, kb.scalar(SizeExpr::stride(a.counts.id, 2))));
-    limit = kb.max(kb.c(0), kb.min(limit, loadIndex(kb, cntG, off)));
-  }
+  Value limit =
+      a.counts
+          ? loadSelectionLimit(kb, kb.tensor(a.counts.id, a.counts.elementType),
+                               a.counts.id, batch, t, owner, a.entries)
+          : Value();
   Value blocks = numBlocks(kb);
-  SelectionRow row = loadSelectionRow(kb, idxG, rowOff, ie, a.entries,
-                                      a.counts ? limit : Value(), blocks);
+  SelectionRow row =
+      loadSelectionRow(kb, idxG, rowOff, ie, a.entries, limit, blocks);
   Entries out{row.block, row.keep};
   if (!a.causal)
     return out;

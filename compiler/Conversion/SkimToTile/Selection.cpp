@@ -16,6 +16,16 @@
 using namespace mlir;
 using namespace mlir::skim;
 
+Value mlir::skim::loadSelectionLimit(KernelBuilder &kb, Value counts, int buffer,
+                                     Value b, Value t, Value h, int64_t entries) {
+  Value off = kb.add(kb.add(kb.mul(b, kb.scalar(SizeExpr::stride(buffer, 0))),
+                            kb.mul(t, kb.scalar(SizeExpr::stride(buffer, 1)))),
+                     kb.mul(h, kb.scalar(SizeExpr::stride(buffer, 2))));
+  Value raw = memref::LoadOp::create(kb.b, kb.loc, counts, ValueRange{off});
+  Value cnt = arith::IndexCastOp::create(kb.b, kb.loc, kb.b.getIndexType(), raw);
+  return kb.max(kb.c(0), kb.min(kb.c(entries), cnt));
+}
+
 SelectionRow mlir::skim::loadSelectionRow(KernelBuilder &kb, Value indices,
                                           Value rowOffset, Value entryStride,
                                           int64_t entries, Value limit,
@@ -25,8 +35,8 @@ SelectionRow mlir::skim::loadSelectionRow(KernelBuilder &kb, Value indices,
   Location loc = kb.loc;
   SelectionRow row;
   for (int64_t e = 0; e < entries; ++e) {
-    Value raw = memref::LoadOp::create(
-        b, loc, indices, ValueRange{kb.add(rowOffset, kb.mul(kb.c(e), entryStride))});
+    Value at = kb.add(rowOffset, kb.mul(kb.c(e), entryStride));
+    Value raw = memref::LoadOp::create(b, loc, indices, ValueRange{at});
     row.block.push_back(arith::IndexCastOp::create(b, loc, b.getIndexType(), raw));
   }
   Value falseV = arith::ConstantIntOp::create(b, loc, 0, 1);

@@ -21,6 +21,10 @@ struct SelectionOut {
 struct SelectionRow {
   SmallVector<Value> block, keep;
 };
+/// counts[b, t, h] of a selection's counts tensor (plan buffer `buffer`),
+/// clamped to [0, entries].
+Value loadSelectionLimit(KernelBuilder &kb, Value counts, int buffer, Value b,
+                         Value t, Value h, int64_t entries);
 SelectionRow loadSelectionRow(KernelBuilder &kb, Value indices, Value rowOffset,
                               Value entryStride, int64_t entries, Value limit,
                               Value blocks);
