@@ -575,12 +575,15 @@ void AttentionEmitter::collectSelection() {
   auto selectionRow = [&](Value tq) {
     return kb.add(kb.add(kb.mul(batch, is.b), kb.mul(tq, is.s)), kb.mul(hs, is.h));
   };
-  // The row's entries once for the tile's one token, unrolled: all loads in
-  // flight together and duplicates found by comparisons in registers,
-  // where the loop below waits out one scratch round trip per entry
-  // (decode's CTAs spend most of their time here). One statement, as
-  // below.
-  if (rows.tokens == 1 && s.entries <= 64) {
+  // One selection row serves the whole tile (one token, or tokens of one
+  // query block): its entries unrolled, all loads in flight together and
+  // duplicates found by comparisons in registers, where the loop below
+  // waits out scratch round trips per token and entry (NSA-like's four
+  // tokens × 21 entries: ~1.8k on thread 0 while the other warps wait).
+  // Below 8 entries (MoBA's top-3) the loop costs little and the unrolled
+  // row only registers. One statement, as below.
+  bool oneSelection = rows.tokens == 1 || s.qBlock % rows.tokens == 0;
+  if (oneSelection && s.entries >= 8 && s.entries <= 64) {
     kb.ifThen(kb.cmp(P::sgt, validTokens, kb.c(0)), [&] {
       Value tq = kb.floorDiv(t0, kb.c(s.qBlock));
       Value limit =
@@ -594,11 +597,17 @@ void AttentionEmitter::collectSelection() {
         Value at = kept;
         kb.ifThen(row.keep[e], [&] {
           memref::StoreOp::create(b, loc, row.block[e], unionBlocks, ValueRange{at});
-          memref::StoreOp::create(b, loc, kb.f32(1.0), member, ValueRange{at});
         });
         kept = kb.select(row.keep[e], kb.add(kept, kb.c(1)), kept);
       }
       memref::StoreOp::create(b, loc, kept, count, ValueRange{kb.c(0)});
+      // Every token of the tile chose every entry.
+      kb.forLoop(kb.c(0), kb.c(rows.tokens), kb.c(1), [&](Value t) {
+        kb.forLoop(kb.c(0), kept, kb.c(1), [&](Value u) {
+          memref::StoreOp::create(b, loc, kb.f32(1.0), member,
+                                  ValueRange{kb.add(kb.mul(t, kb.c(unionCap)), u)});
+        });
+      });
     });
     numUnion = memref::LoadOp::create(b, loc, count, ValueRange{kb.c(0)});
     return;
