@@ -276,6 +276,28 @@ TEST_CASE("attention on given selections in the KV-major order",
         ir.schedule = schedules[combo++ % 2];
         checkSelection(ir, seed);
       }
+  // Queries past the keys (kv_tokens L > S): positions shift by L − T.
+  {
+    AttentionIR ir;
+    ir.hq = 4, ir.hkv = 2, ir.d = 64, ir.dv = 64;
+    ir.causal = true;
+    ir.selHeads = 2, ir.entries = 3, ir.kvBlock = 64, ir.qBlock = 1;
+    ir.kvTokens = KvTokens::DimOfRaw;
+    ir.schedule = "order = kv_major";
+    for (int64_t extra : {0, 37}) {
+      AttentionInputs in;
+      in.q = input({1, 100, ir.hq, ir.d}, seed++, ir.type, -2.f, 2.f);
+      in.k = input({1, 300, ir.hkv, ir.d}, seed++, ir.type);
+      in.v = input({1, 300, ir.hkv, ir.dv}, seed++, ir.type);
+      in.tokens = 300 + extra;
+      ref::IndexTensor indices, counts;
+      makeSelection(1, 100, ir.selHeads, ir.entries, ref::ceilDiv(300, ir.kvBlock),
+                    false, seed++, indices, counts);
+      in.indices = indices;
+      INFO(ir.describe() << " L=" << in.tokens);
+      CHECK(checkAttention(ir, in) == "");
+    }
+  }
   // NSA's shape (a group of 16, 16 entries), softcap and scale, bf16.
   AttentionIR ir;
   ir.hq = 16, ir.hkv = 1, ir.d = 64, ir.dv = 32;
