@@ -276,6 +276,31 @@ TEST_CASE("attention on given selections in the KV-major order",
         ir.schedule = schedules[combo++ % 2];
         checkSelection(ir, seed);
       }
+  // Empty sizes: no tokens, no keys, no batch (grids of zero programs,
+  // zero-length workspace).
+  {
+    AttentionIR ir;
+    ir.hq = 8, ir.hkv = 2, ir.d = 64, ir.dv = 64;
+    ir.causal = true;
+    ir.selHeads = 2, ir.entries = 4, ir.kvBlock = 64, ir.qBlock = 1;
+    ir.counts = true;
+    ir.schedule = "order = kv_major";
+    for (Lengths len : {Lengths{1, 0, 100}, Lengths{1, 20, 0}, Lengths{0, 5, 5}}) {
+      AttentionInputs in;
+      in.q = input({len.batch, len.rows, ir.hq, ir.d}, seed++, ir.type, -2.f, 2.f);
+      in.k = input({len.batch, len.keys, ir.hkv, ir.d}, seed++, ir.type);
+      in.v = input({len.batch, len.keys, ir.hkv, ir.dv}, seed++, ir.type);
+      ref::IndexTensor indices, counts;
+      makeSelection(len.batch, len.rows, ir.selHeads, ir.entries,
+                    ref::ceilDiv(len.keys, ir.kvBlock), true, seed++, indices,
+                    counts);
+      in.indices = indices;
+      in.counts = counts;
+      INFO(ir.describe() << " B=" << len.batch << " T=" << len.rows
+                         << " S=" << len.keys);
+      CHECK(checkAttention(ir, in) == "");
+    }
+  }
   // Queries past the keys (kv_tokens L > S): positions shift by L − T.
   {
     AttentionIR ir;
