@@ -7,7 +7,7 @@
 // mask) and a block is read once per run instead of once per token tile.
 //
 // A row's keys are now spread over many programs, so the softmax is made
-// exact in two passes instead of online (docs/TileLevel.md §7):
+// exact in two passes instead of online (docs/TileLevel.md §3.1):
 //   1. invert the selection: count the tokens per block, scan, list them;
 //   2. pass 1: per (token, head, slot) the log-sum-exp of the row over the
 //      chosen block, in base 2 (T·H·n floats);
@@ -348,7 +348,6 @@ PlanKernel KvMajorKernels::attend(StringRef name, bool statsPass) {
   Value L = a.kvTokens.empty() ? S : kb.scalar(a.kvTokens);
   Value blocks = numBlocks(kb);
 
-  // Tiles first (they are placed before the scalar scratch on GPUs).
   // Q lands in shared memory: a gather of whole rows copies 16 bytes at a
   // time (cp.async), where a register fragment would read 2-byte elements
   // scattered over the lanes (73% of pass 1's sectors wasted, ncu).
