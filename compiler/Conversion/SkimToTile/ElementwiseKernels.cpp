@@ -201,11 +201,9 @@ PlanKernel mlir::skim::emitSplitMergeKernel(ModuleOp module, StringRef name,
   // LSE parts are [B·parts, Hq, T]: part p's element of (b, head, token).
   Value lseG = kb.tensor(partLse.id, partLse.elementType);
   Value lsb = kb.scalar(SizeExpr::stride(partLse.id, 0));
-  Value lseOff = kb.add(kb.add(kb.mul(batch, lsb),
-                               kb.mul(head, kb.scalar(SizeExpr::stride(partLse.id, 1)))),
-                        kb.mul(token, kb.scalar(SizeExpr::stride(partLse.id, 2))));
   Value lses = kb.alloc({1, parts});
-  kb.load(lseG, lseOff, kb.mul(batches, lsb), kb.c(0), kb.c(parts), lses,
+  kb.load(lseG, kb.offset(partLse.id, batch, head, token), kb.mul(batches, lsb),
+          kb.c(0), kb.c(parts), lses,
           /*group=*/1, /*padding=*/kNegInf, /*transpose=*/true);
 
   // LSE = max + log Σ exp(lse_p − max); O = Σ exp(lse_p − LSE) · O_p.
@@ -228,10 +226,8 @@ PlanKernel mlir::skim::emitSplitMergeKernel(ModuleOp module, StringRef name,
   kb.gemm(weights, rows, acc, /*transposeB=*/false);
   Value lse = normalizeMerge(kb, acc, mx, sum, 1, "i");
   Value outLse = kb.tensor(spec.lse.id, spec.lse.elementType);
-  Value off = kb.add(kb.add(kb.mul(batch, kb.scalar(SizeExpr::stride(spec.lse.id, 0))),
-                            kb.mul(head, kb.scalar(SizeExpr::stride(spec.lse.id, 1)))),
-                     kb.mul(token, kb.scalar(SizeExpr::stride(spec.lse.id, 2))));
-  kb.store(lse, outLse, off, kb.c(0), kb.c(0), one);
+  kb.store(lse, outLse, kb.offset(spec.lse.id, batch, head, token), kb.c(0), kb.c(0),
+           one);
   Value outG = kb.tensor(spec.out.id, spec.out.elementType);
   kb.store(acc, outG, kb.offset(spec.out.id, batch, token, head), kb.c(0), kb.c(0), one);
   return kb.finish({SizeExpr::dim(spec.out.id, 1), SizeExpr::constant(spec.heads),

@@ -40,15 +40,6 @@ constexpr int64_t kTokensPerListProgram = 4;
 /// Loads thread 0 keeps in flight when it copies list entries.
 constexpr int64_t kLoadsInFlight = 16;
 
-/// The first three strides of a plan buffer, as kernel arguments.
-struct Strides {
-  Value b, s, h;
-  Strides(KernelBuilder &kb, int buffer)
-      : b(kb.scalar(SizeExpr::stride(buffer, 0))),
-        s(kb.scalar(SizeExpr::stride(buffer, 1))),
-        h(kb.scalar(SizeExpr::stride(buffer, 2))) {}
-};
-
 /// Values every kernel of the order derives from the spec.
 class KvMajorKernels {
 public:
@@ -80,7 +71,10 @@ private:
   Entries entriesOf(KernelBuilder &kb, Value batch, Value owner, Value t);
   /// The program's selection head, batch, first token and number of tokens
   /// in the counting and listing kernels (grid: tokenGrid).
-  std::array<Value, 4> tokenRun(KernelBuilder &kb) {
+  struct TokenRun {
+    Value owner, batch, t0, valid;
+  };
+  TokenRun tokenRun(KernelBuilder &kb) {
     Value t0 = kb.mul(kb.blockId(0), kb.c(kTokensPerListProgram));
     Value T = kb.scalar(SizeExpr::dim(a.q.id, 1));
     return {kb.blockId(1), kb.blockId(2), t0,
@@ -93,12 +87,9 @@ private:
   Value kvHead(KernelBuilder &kb, Value owner) {
     return a.selectionPerHead ? kb.floorDiv(owner, kb.c(g)) : owner;
   }
-  /// Element (b, o, i) of a rank-3 i32 workspace [B, H', X].
-  Value at3(KernelBuilder &kb, const BufferRef &buf, Value batch, Value owner,
-            Value i) {
-    return kb.add(kb.add(kb.mul(batch, kb.scalar(SizeExpr::stride(buf.id, 0))),
-                         kb.mul(owner, kb.scalar(SizeExpr::stride(buf.id, 1)))),
-                  kb.mul(i, kb.scalar(SizeExpr::stride(buf.id, 2))));
+  /// Stride `dim` of a plan buffer, as a kernel argument.
+  Value stride(KernelBuilder &kb, int buffer, unsigned dim) {
+    return kb.scalar(SizeExpr::stride(buffer, dim));
   }
   Value loadIndex(KernelBuilder &kb, Value memref, Value at) {
     Value v = memref::LoadOp::create(kb.b, loc, memref, ValueRange{at});
@@ -131,10 +122,7 @@ KvMajorKernels::Entries KvMajorKernels::entriesOf(KernelBuilder &kb,
                                                   Value batch, Value owner,
                                                   Value t) {
   Value idxG = kb.tensor(a.indices.id, a.indices.elementType);
-  Value rowOff =
-      kb.add(kb.add(kb.mul(batch, kb.scalar(SizeExpr::stride(a.indices.id, 0))),
-                    kb.mul(t, kb.scalar(SizeExpr::stride(a.indices.id, 1)))),
-             kb.mul(owner, kb.scalar(SizeExpr::stride(a.indices.id, 2))));
+  Value rowOff = kb.offset(a.indices.id, batch, t, owner);
   Value ie = kb.scalar(SizeExpr::stride(a.indices.id, 3));
   Value limit =
       a.counts
@@ -166,27 +154,26 @@ KvMajorKernels::Entries KvMajorKernels::entriesOf(KernelBuilder &kb,
 PlanKernel KvMajorKernels::count(StringRef name) {
   KernelBuilder kb(module, name, loc);
   OpBuilder &b = kb.b;
-  std::array<Value, 4> run = tokenRun(kb);
-  Value owner = run[0], batch = run[1], t0 = run[2], valid = run[3];
+  TokenRun run = tokenRun(kb);
   // Slot LSEs are [B, T·n, Hq]: the tokens' n·tokens rows, contiguous.
   Value slotG = kb.tensor(s.slotLse.id, s.slotLse.elementType);
-  Strides ls(kb, s.slotLse.id);
   Value empty = kb.alloc({kTokensPerListProgram * a.entries, rowsPerToken});
   kb.fill(empty, kNegInf);
   kb.store(empty, slotG,
-           kb.add(kb.add(kb.mul(batch, ls.b),
-                         kb.mul(kb.mul(t0, kb.c(a.entries)), ls.s)),
-                  kb.mul(firstHead(kb, owner), ls.h)),
-           ls.s, kb.c(0), kb.mul(valid, kb.c(a.entries)));
+           kb.offset(s.slotLse.id, run.batch, kb.mul(run.t0, kb.c(a.entries)),
+                     firstHead(kb, run.owner)),
+           stride(kb, s.slotLse.id, 1), kb.c(0),
+           kb.mul(run.valid, kb.c(a.entries)));
   Value countG = kb.tensor(s.blockCount.id, s.blockCount.elementType);
   Value one = arith::ConstantIntOp::create(b, loc, 1, 32);
-  kb.forLoop(kb.c(0), valid, kb.c(1), [&](Value i) {
-    Entries entries = entriesOf(kb, batch, owner, kb.add(t0, i));
+  kb.forLoop(kb.c(0), run.valid, kb.c(1), [&](Value i) {
+    Entries entries = entriesOf(kb, run.batch, run.owner, kb.add(run.t0, i));
     for (int64_t e = 0; e < a.entries; ++e)
       kb.ifThen(entries.keep[e], [&] {
         memref::AtomicRMWOp::create(
             b, loc, arith::AtomicRMWKind::addi, one, countG,
-            ValueRange{at3(kb, s.blockCount, batch, owner, entries.block[e])});
+            ValueRange{kb.offset(s.blockCount.id, run.batch, run.owner,
+                                 entries.block[e])});
       });
   });
   return kb.finish(tokenGrid(kTokensPerListProgram));
@@ -213,8 +200,8 @@ PlanKernel KvMajorKernels::scan(StringRef name) {
         SmallVector<Value> counts;
         for (int64_t i = 0; i < kLoadsInFlight; ++i) {
           Value blk = kb.min(kb.add(first, kb.c(i)), kb.sub(blocks, kb.c(1)));
-          counts.push_back(
-              loadIndex(kb, countG, at3(kb, s.blockCount, batch, owner, blk)));
+          counts.push_back(loadIndex(
+              kb, countG, kb.offset(s.blockCount.id, batch, owner, blk)));
         }
         Value run = acc[0], items = acc[1];
         for (int64_t i = 0; i < kLoadsInFlight; ++i) {
@@ -222,12 +209,12 @@ PlanKernel KvMajorKernels::scan(StringRef name) {
           Value inside = kb.cmp(P::slt, blk, blocks);
           kb.ifThen(inside, [&] {
             storeIndex(kb, run, startG,
-                       at3(kb, s.blockStart, batch, owner, blk));
+                       kb.offset(s.blockStart.id, batch, owner, blk));
             storeIndex(kb, items, itemG,
-                       at3(kb, s.itemStart, batch, owner, blk));
+                       kb.offset(s.itemStart.id, batch, owner, blk));
             memref::StoreOp::create(
                 kb.b, loc, zero32, countG,
-                ValueRange{at3(kb, s.blockCount, batch, owner, blk)});
+                ValueRange{kb.offset(s.blockCount.id, batch, owner, blk)});
           });
           Value cnt = kb.select(inside, counts[i], kb.c(0));
           run = kb.add(run, cnt);
@@ -237,8 +224,9 @@ PlanKernel KvMajorKernels::scan(StringRef name) {
         return {run, items};
       });
   storeIndex(kb, totals[0], startG,
-             at3(kb, s.blockStart, batch, owner, blocks));
-  storeIndex(kb, totals[1], itemG, at3(kb, s.itemStart, batch, owner, blocks));
+             kb.offset(s.blockStart.id, batch, owner, blocks));
+  storeIndex(kb, totals[1], itemG,
+             kb.offset(s.itemStart.id, batch, owner, blocks));
   return kb.finish({SizeExpr::constant(1), SizeExpr::constant(owners),
                     SizeExpr::dim(a.q.id, 0)});
 }
@@ -251,15 +239,18 @@ PlanKernel KvMajorKernels::items(StringRef name) {
   Value startG = kb.tensor(s.blockStart.id, s.blockStart.elementType);
   Value itemG = kb.tensor(s.itemStart.id, s.itemStart.elementType);
   Value workG = kb.tensor(s.work.id, s.work.elementType);
-  Value start = loadIndex(kb, startG, at3(kb, s.blockStart, batch, owner, blk));
-  Value end = loadIndex(
-      kb, startG, at3(kb, s.blockStart, batch, owner, kb.add(blk, kb.c(1))));
-  Value item0 = loadIndex(kb, itemG, at3(kb, s.itemStart, batch, owner, blk));
+  Value start =
+      loadIndex(kb, startG, kb.offset(s.blockStart.id, batch, owner, blk));
+  Value end =
+      loadIndex(kb, startG,
+                kb.offset(s.blockStart.id, batch, owner, kb.add(blk, kb.c(1))));
+  Value item0 =
+      loadIndex(kb, itemG, kb.offset(s.itemStart.id, batch, owner, blk));
   Value per = kb.c(s.tokensPerItem);
   Value fieldStride = kb.scalar(SizeExpr::stride(s.work.id, 3));
   kb.forLoop(start, end, per, [&](Value first) {
     Value item = kb.add(item0, kb.floorDiv(kb.sub(first, start), per));
-    Value at = at3(kb, s.work, batch, owner, item);
+    Value at = kb.offset(s.work.id, batch, owner, item);
     storeIndex(kb, blk, workG, at);
     storeIndex(kb, first, workG, kb.add(at, fieldStride));
     storeIndex(kb, kb.min(per, kb.sub(end, first)), workG,
@@ -278,17 +269,16 @@ PlanKernel KvMajorKernels::items(StringRef name) {
 PlanKernel KvMajorKernels::fill(StringRef name) {
   KernelBuilder kb(module, name, loc);
   OpBuilder &b = kb.b;
-  std::array<Value, 4> run = tokenRun(kb);
-  Value owner = run[0], batch = run[1], t0 = run[2], valid = run[3];
+  TokenRun run = tokenRun(kb);
   Value countG = kb.tensor(s.blockCount.id, s.blockCount.elementType);
   Value startG = kb.tensor(s.blockStart.id, s.blockStart.elementType);
   Value tokenG = kb.tensor(s.listToken.id, s.listToken.elementType);
   Value slotG = kb.tensor(s.listSlot.id, s.listSlot.elementType);
   Value one = arith::ConstantIntOp::create(b, loc, 1, 32);
   Type i32 = b.getI32Type();
-  kb.forLoop(kb.c(0), valid, kb.c(1), [&](Value i) {
-    Value t = kb.add(t0, i);
-    Entries entries = entriesOf(kb, batch, owner, t);
+  kb.forLoop(kb.c(0), run.valid, kb.c(1), [&](Value i) {
+    Value t = kb.add(run.t0, i);
+    Entries entries = entriesOf(kb, run.batch, run.owner, t);
     // All places, then all list starts, then the stores: the loads and
     // increments of one token are in flight together.
     SmallVector<Value> place, start;
@@ -306,21 +296,25 @@ PlanKernel KvMajorKernels::fill(StringRef name) {
       place.push_back(conditional(entries.keep[e], [&]() -> Value {
         return memref::AtomicRMWOp::create(
             b, loc, arith::AtomicRMWKind::addi, one, countG,
-            ValueRange{at3(kb, s.blockCount, batch, owner, entries.block[e])});
+            ValueRange{kb.offset(s.blockCount.id, run.batch, run.owner,
+                                 entries.block[e])});
       }));
     for (int64_t e = 0; e < a.entries; ++e)
       start.push_back(conditional(entries.keep[e], [&]() -> Value {
         return memref::LoadOp::create(
             b, loc, startG,
-            ValueRange{at3(kb, s.blockStart, batch, owner, entries.block[e])});
+            ValueRange{kb.offset(s.blockStart.id, run.batch, run.owner,
+                                 entries.block[e])});
       }));
     for (int64_t e = 0; e < a.entries; ++e)
       kb.ifThen(entries.keep[e], [&] {
         Value pos = arith::IndexCastOp::create(
             b, loc, b.getIndexType(),
             arith::AddIOp::create(b, loc, start[e], place[e]));
-        storeIndex(kb, t, tokenG, at3(kb, s.listToken, batch, owner, pos));
-        storeIndex(kb, kb.c(e), slotG, at3(kb, s.listSlot, batch, owner, pos));
+        storeIndex(kb, t, tokenG,
+                   kb.offset(s.listToken.id, run.batch, run.owner, pos));
+        storeIndex(kb, kb.c(e), slotG,
+                   kb.offset(s.listSlot.id, run.batch, run.owner, pos));
       });
   });
   return kb.finish(tokenGrid(kTokensPerListProgram));
@@ -366,16 +360,16 @@ PlanKernel KvMajorKernels::attend(StringRef name, bool statsPass) {
   Value acc = statsPass ? Value() : kb.alloc({rows, a.dv});
 
   Value numItems =
-      loadIndex(kb, itemG, at3(kb, s.itemStart, batch, owner, blocks));
+      loadIndex(kb, itemG, kb.offset(s.itemStart.id, batch, owner, blocks));
   kb.ifThen(kb.cmp(P::slt, item, numItems), [&] {
     Value fieldStride = kb.scalar(SizeExpr::stride(s.work.id, 3));
-    Value at = at3(kb, s.work, batch, owner, item);
+    Value at = kb.offset(s.work.id, batch, owner, item);
     Value blk = loadIndex(kb, workG, at);
     Value first = loadIndex(kb, workG, kb.add(at, fieldStride));
     Value len = loadIndex(kb, workG, kb.add(at, kb.mul(kb.c(2), fieldStride)));
     Value lo = kb.mul(blk, kb.c(a.kvBlock));
     Value hi = kb.min(S, kb.add(lo, kb.c(a.kvBlock)));
-    Value listBase = at3(kb, s.listToken, batch, owner, kb.c(0));
+    Value listBase = kb.offset(s.listToken.id, batch, owner, kb.c(0));
     Value positionShift = arith::SIToFPOp::create(
         b, loc, b.getF32Type(),
         arith::IndexCastOp::create(b, loc, b.getI64Type(), kb.sub(L, T)));
@@ -389,8 +383,16 @@ PlanKernel KvMajorKernels::attend(StringRef name, bool statsPass) {
                               b, loc, MemRefType::get({tpt}, b.getIndexType()))
                               .getResult()
                         : Value();
-    Strides q(kb, a.q.id);
-    Value qBase = kb.add(kb.mul(batch, q.b), kb.mul(h0, q.h));
+    // Where the row groups of a [B, tokens, heads, ...] buffer start for
+    // this program (tokens named by a gather's row groups), and the token
+    // and head strides.
+    struct TokenRows {
+      Value base, tokenStride, headStride;
+    };
+    auto tokenRows = [&](int buffer) {
+      return TokenRows{kb.offset(buffer, batch, kb.c(0), h0),
+                       stride(kb, buffer, 1), stride(kb, buffer, 2)};
+    };
 
     // Rows [c0, c0 + valid) of K (as Kᵀ, stage 0) or V (stage 1), also
     // named as a box for TMA.
@@ -474,7 +476,9 @@ PlanKernel KvMajorKernels::attend(StringRef name, bool statsPass) {
       }
       kb.load(tokenG, kb.add(listBase, tile0), kb.c(1), kb.c(0), tokens,
               tokenRow, rowsPerToken);
-      kb.gather(qG, qBase, q.s, q.h, rowToken, tokens, Q, rowsPerToken);
+      TokenRows q = tokenRows(a.q.id);
+      kb.gather(qG, q.base, q.tokenStride, q.headStride, rowToken, tokens, Q,
+                rowsPerToken);
       if (statsPass) {
         // The row's LSE over the block, online over its chunks.
         kb.fill(m, kNegInf);
@@ -503,17 +507,17 @@ PlanKernel KvMajorKernels::attend(StringRef name, bool statsPass) {
           return kb.select(emptyRow, kb.f32(kNegInf), v);
         });
         Value slotG = kb.tensor(s.slotLse.id, s.slotLse.elementType);
-        Strides ls(kb, s.slotLse.id);
-        kb.scatter(lse, slotG, kb.add(kb.mul(batch, ls.b), kb.mul(h0, ls.h)),
-                   ls.s, ls.h, rowSlot, tokens, rowsPerToken,
+        TokenRows slots = tokenRows(s.slotLse.id); // [B, T·n, Hq]
+        kb.scatter(lse, slotG, slots.base, slots.tokenStride, slots.headStride,
+                   rowSlot, tokens, rowsPerToken,
                    /*accumulate=*/false);
         return;
       }
       // Pass 2: the row's final LSE, then its share of O.
-      Strides r(kb, s.rowLse.id); // [B, T, Hq]
+      TokenRows r = tokenRows(s.rowLse.id); // [B, T, Hq]
       Value rowLseG = kb.tensor(s.rowLse.id, s.rowLse.elementType);
-      kb.gather(rowLseG, kb.add(kb.mul(batch, r.b), kb.mul(h0, r.h)), r.s, r.h,
-                rowToken, tokens, lse, rowsPerToken);
+      kb.gather(rowLseG, r.base, r.tokenStride, r.headStride, rowToken, tokens,
+                lse, rowsPerToken);
       kb.fill(acc, 0.0);
       kb.forLoop(lo, hi, kb.c(bn), [&](Value c0) {
         Value valid = scores(c0);
@@ -528,10 +532,10 @@ PlanKernel KvMajorKernels::attend(StringRef name, bool statsPass) {
           loadValues(c0, valid);
         kb.gemm(St, V, acc, /*transposeB=*/false);
       });
-      Strides o(kb, s.partialOut.id);
+      TokenRows o = tokenRows(s.partialOut.id);
       Value oG = kb.tensor(s.partialOut.id, s.partialOut.elementType);
-      kb.scatter(acc, oG, kb.add(kb.mul(batch, o.b), kb.mul(h0, o.h)), o.s, o.h,
-                 rowToken, tokens, rowsPerToken, /*accumulate=*/true);
+      kb.scatter(acc, oG, o.base, o.tokenStride, o.headStride, rowToken, tokens,
+                 rowsPerToken, /*accumulate=*/true);
     });
   });
   SizeExpr itemsBound =
@@ -553,12 +557,11 @@ PlanKernel KvMajorKernels::reduceLse(StringRef name) {
   // The token's n slot rows of [B, T·n, Hq], each hb heads wide, land
   // transposed: one tile row per head.
   Value slotG = kb.tensor(s.slotLse.id, s.slotLse.elementType);
-  Strides ls(kb, s.slotLse.id);
   Value slots = kb.alloc({hb, a.entries});
-  Value slotOff = kb.add(
-      kb.add(kb.mul(batch, ls.b), kb.mul(kb.mul(token, kb.c(a.entries)), ls.s)),
-      kb.mul(h0, ls.h));
-  kb.load(slotG, slotOff, ls.s, kb.c(0), kb.c(a.entries), slots, /*group=*/1,
+  Value slotOff =
+      kb.offset(s.slotLse.id, batch, kb.mul(token, kb.c(a.entries)), h0);
+  kb.load(slotG, slotOff, stride(kb, s.slotLse.id, 1), kb.c(0), kb.c(a.entries),
+          slots, /*group=*/1,
           /*padding=*/0.0, /*transpose=*/true);
   Value mx = kb.alloc({hb}), sum = kb.alloc({hb});
   kb.fill(mx, kNegInf);
@@ -585,11 +588,8 @@ PlanKernel KvMajorKernels::reduceLse(StringRef name) {
   });
   // The result's LSE is [B, Hq, T]; pass 2's base-2 copy [B, T, Hq].
   Value lseG = kb.tensor(a.lse.id, a.lse.elementType);
-  Strides lr(kb, a.lse.id);
-  kb.store(lse, lseG,
-           kb.add(kb.add(kb.mul(batch, lr.b), kb.mul(h0, lr.s)),
-                  kb.mul(token, lr.h)),
-           kb.c(0), lr.s, one, hb);
+  kb.store(lse, lseG, kb.offset(a.lse.id, batch, h0, token), kb.c(0),
+           stride(kb, a.lse.id, 1), one, hb);
   Value rowLseG = kb.tensor(s.rowLse.id, s.rowLse.elementType);
   kb.store(lse2, rowLseG, kb.offset(s.rowLse.id, batch, token, h0), kb.c(0),
            kb.scalar(SizeExpr::stride(s.rowLse.id, 2)), one, hb);

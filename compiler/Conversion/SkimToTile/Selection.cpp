@@ -18,10 +18,8 @@ using namespace mlir::skim;
 
 Value mlir::skim::loadSelectionLimit(KernelBuilder &kb, Value counts, int buffer,
                                      Value b, Value t, Value h, int64_t entries) {
-  Value off = kb.add(kb.add(kb.mul(b, kb.scalar(SizeExpr::stride(buffer, 0))),
-                            kb.mul(t, kb.scalar(SizeExpr::stride(buffer, 1)))),
-                     kb.mul(h, kb.scalar(SizeExpr::stride(buffer, 2))));
-  Value raw = memref::LoadOp::create(kb.b, kb.loc, counts, ValueRange{off});
+  Value raw = memref::LoadOp::create(kb.b, kb.loc, counts,
+                                     ValueRange{kb.offset(buffer, b, t, h)});
   Value cnt = arith::IndexCastOp::create(kb.b, kb.loc, kb.b.getIndexType(), raw);
   return kb.max(kb.c(0), kb.min(kb.c(entries), cnt));
 }

@@ -1200,29 +1200,32 @@ FragmentLowering::lowerPairedAccumulate(StoreOp op,
   Value four = cst(loc, 4);
   bool rowGuard = rowsPadded(shape);
   auto ptrType = LLVM::LLVMPointerType::get(b.getContext(), 1);
+  // A lane's rows are g and g + 8 of each slot: their start (a gather's
+  // row-group lookup) once per row, then the pairs of every n-tile.
   for (int64_t s = 0; s < shape.slots; ++s)
-    for (int64_t nt = 0; nt < shape.nTiles; ++nt)
-      for (int64_t k = 0; k < 4; k += 2) {
-        int64_t r = shape.index(s, nt, k);
-        Value row = rowOf(loc, s, k / 2), col = colOf(loc, nt, 0);
-        Value base, inBounds;
-        std::tie(base, inBounds) = globalRow(op, row);
-        if (rowGuard)
-          inBounds = arith::AndIOp::create(
-              b, loc, inBounds,
-              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row,
-                                    cst(loc, shape.rows)));
-        auto rowIf =
-            scf::IfOp::create(b, loc, inBounds, /*withElseRegion=*/false);
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(rowIf.thenBlock());
-        Value element = add(loc, base, col);
+    for (int64_t h = 0; h < 2; ++h) {
+      Value row = rowOf(loc, s, h);
+      Value base, inBounds;
+      std::tie(base, inBounds) = globalRow(op, row);
+      if (rowGuard)
+        inBounds = arith::AndIOp::create(
+            b, loc, inBounds,
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row,
+                                  cst(loc, shape.rows)));
+      auto rowIf =
+          scf::IfOp::create(b, loc, inBounds, /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(rowIf.thenBlock());
+      for (int64_t nt = 0; nt < shape.nTiles; ++nt) {
+        int64_t r = shape.index(s, nt, 2 * h);
+        Value element = add(loc, base, colOf(loc, nt, 0));
         Value address = add(loc, destBase, mul(loc, element, four));
         Value aligned = arith::CmpIOp::create(
             b, loc, arith::CmpIPredicate::eq,
             arith::AndIOp::create(b, loc, address, cst(loc, 7)), cst(loc, 0));
         auto pairIf =
             scf::IfOp::create(b, loc, aligned, /*withElseRegion=*/true);
+        OpBuilder::InsertionGuard pairGuard(b);
         b.setInsertionPointToStart(pairIf.thenBlock());
         Value address64 =
             arith::IndexCastOp::create(b, loc, b.getI64Type(), address);
@@ -1244,6 +1247,7 @@ FragmentLowering::lowerPairedAccumulate(StoreOp op,
               reg(loc, op.getSource(), r + i), dest,
               ValueRange{add(loc, element, cst(loc, i))});
       }
+    }
   b.eraseOp(op);
   return success();
 }
