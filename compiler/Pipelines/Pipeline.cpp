@@ -61,6 +61,24 @@ static std::string laneEmulatorTail() {
   return std::string("skim-emulate-lanes,canonicalize,cse,") + kHostLlvmTail;
 }
 
+ScheduleDefaults
+mlir::skim::scheduleDefaultsFor(const PipelineOptions &options) {
+  ScheduleDefaults defaults;
+  CudaTarget cuda;
+  if (!CudaTarget::parse(options.target, cuda))
+    return defaults;
+  // NSA's fused compressed stage is SIMT over shared-memory tiles: 32 × 32
+  // tiles fit three CTAs per SM where 64 × 64 fit one.
+  defaults.nsaScoresBlock = 32;
+  if (cuda.chip == "sm_90a") {
+    defaults.wgmmaRows = 64;
+    // The default tile is 64 query rows with TMA, 128 (two wgmma slices per
+    // warpgroup) with cp.async: each measured fastest (bench/NOTES.md).
+    defaults.tensorCoreBlockM = options.tma ? 64 : 128;
+  }
+  return defaults;
+}
+
 LogicalResult mlir::skim::buildSkimPipeline(OpPassManager &pm,
                                             const PipelineOptions &options,
                                             std::string *error) {
@@ -79,21 +97,19 @@ LogicalResult mlir::skim::buildSkimPipeline(OpPassManager &pm,
     // NVVM lowering to PTX or a cubin, or the lane emulator.
     bool wgmma = cuda.chip == "sm_90a";
     // On sm_90a K and V arrive by TMA (the lane emulator models it too).
-    // The default tile is 64 query rows with TMA, 128 (two wgmma slices per
-    // warpgroup) with cp.async: each measured fastest (bench/NOTES.md).
     bool tma = wgmma && options.tma;
-    // NSA's fused compressed stage is SIMT over shared-memory tiles: 32 × 32
-    // tiles fit three CTAs per SM where 64 × 64 fit one.
-    if (!wgmma)
-      pipeline = "skim-expand-variants,skim-tile{nsa-scores-block=32},"
-                 "skim-lower-tile-to-gpu";
-    else
-      pipeline = std::string("skim-expand-variants,skim-tile{wgmma-rows=64 "
-                             "nsa-scores-block=32 prefetch-selections=true") +
-                 (tma ? "" : " tensor-core-block-m=128") +
-                 (options.overlapSoftmax ? " overlap-softmax=true" : "") +
-                 "},skim-lower-tile-to-gpu{wgmma=true" +
-                 (tma ? " tma=true" : "") +
+    ScheduleDefaults defaults = scheduleDefaultsFor(options);
+    pipeline = "skim-expand-variants,skim-tile{nsa-scores-block=" +
+               std::to_string(defaults.nsaScoresBlock) +
+               " tensor-core-block-m=" +
+               std::to_string(defaults.tensorCoreBlockM);
+    if (wgmma)
+      pipeline += " wgmma-rows=" + std::to_string(defaults.wgmmaRows) +
+                  " prefetch-selections=true" +
+                  (options.overlapSoftmax ? " overlap-softmax=true" : "");
+    pipeline += "},skim-lower-tile-to-gpu";
+    if (wgmma)
+      pipeline = pipeline + "{wgmma=true" + (tma ? " tma=true" : "") +
                  (options.overlapSoftmax ? " overlap-wgmma=true" : "") +
                  (tma && options.warpSpecialize ? " warp-specialize=true" : "") +
                  "}";

@@ -8,6 +8,7 @@
 #ifndef SKIM_PIPELINES_PIPELINE_H
 #define SKIM_PIPELINES_PIPELINE_H
 
+#include "Conversion/SkimToTile/DefaultSchedule.h"
 #include "Target/CpuTarget.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -44,6 +45,10 @@ struct PipelineOptions {
   /// coordinates need memory the kernel writes stay unsplit.
   bool warpSpecialize = false;
 };
+
+/// What skim-tile's default schedules read for `options.target` (the
+/// options the pipeline gives it); the autotuner's baseline.
+ScheduleDefaults scheduleDefaultsFor(const PipelineOptions &options);
 
 /// skim-expand-variants → skim-tile → skim-lower-tile-to-cpu → LLVM dialect.
 LogicalResult buildSkimPipeline(OpPassManager &pm, const PipelineOptions &options,

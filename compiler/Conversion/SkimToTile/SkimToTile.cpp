@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Conversion/Passes.h"
+#include "Conversion/SkimToTile/DefaultSchedule.h"
 #include "Conversion/SkimToTile/Kernels.h"
 #include "Skim/IR/SkimOps.h"
 
@@ -113,51 +114,12 @@ private:
   std::string kernelName(StringRef what) {
     return ("skim_k" + std::to_string(plan.kernels.size()) + "_" + what).str();
   }
-  /// The op's schedule, or the default: block_m 64, or the target's
-  /// `tensorCoreBlockM` for a 16-bit attention over key ranges that is not
-  /// NSA's fused scoring stage (whose score rows grow with the tile).
-  /// Selections keep 64: their per-row masks spill at 128 rows on sm_90a.
-  /// NSA's fused stage takes `nsaScoresBlock` square tiles.
+  /// The op's schedule, or the target's default (DefaultSchedule.h).
   ScheduleAttr scheduleOf(AttentionOp op, bool nsaFused) const {
     if (auto s = op->getAttrOfType<ScheduleAttr>("schedule"))
       return s;
-    if (nsaFused)
-      return ScheduleAttr::get(op.getContext(), nsaScoresBlock, nsaScoresBlock, 4, 2,
-                               LoopOrder::query_major, true, 1, 1, Attribute());
-    Type type = cast<ShapedType>(op.getQuery().getType()).getElementType();
-    bool sixteenBit = type.isBF16() || type.isF16();
-    bool tensorCores = sixteenBit && !nsaFused && !op.getIndices();
-    // Per-token selections over a whole GQA group (NSA's: 16 rows a token)
-    // pack tokens up to wgmma's M; each row keeps its own selection (the
-    // tile walks the union).
-    // Smaller groups (FSA's setting) would pack 64 / G ≥ 16 tokens whose
-    // union of random selections is mostly masked work: the KV-major order
-    // instead (H200, G = 4, 64k tokens, n = 16: 51 ms against 180 on random
-    // selections, 46 against 42 on local ones; bench/NOTES.md).
-    int64_t tokensPerTile = 1;
-    LoopOrder order = LoopOrder::query_major;
-    auto shape = cast<ShapedType>(op.getQuery().getType()).getShape();
-    auto keys = cast<ShapedType>(op.getKey().getType()).getShape();
-    MaskAttr mask = op.getMaskOrDefault();
-    if (sixteenBit && wgmmaRows > 0 && op.getIndices() &&
-        op.getQBlock() == 1 && !ShapedType::isDynamic(shape[2]) &&
-        !ShapedType::isDynamic(keys[2])) {
-      int64_t group = shape[2] / keys[2];
-      auto idxShape = cast<ShapedType>(op.getIndices().getType()).getShape();
-      bool perHead = idxShape[2] == shape[2] && shape[2] != keys[2];
-      if (!perHead && group >= 8 && wgmmaRows % group == 0)
-        tokensPerTile = wgmmaRows / group;
-      else if (!perHead && group >= 2 && wgmmaRows % group == 0 &&
-               !mask.getWindow() && !mask.getSink() &&
-               !ShapedType::isDynamic(idxShape[3]) && idxShape[3] <= 64)
-        order = LoopOrder::kv_major;
-    }
-    int64_t blockM = order == LoopOrder::kv_major ? wgmmaRows
-                     : tensorCores                ? tensorCoreBlockM
-                                                  : 64;
-    return ScheduleAttr::get(op.getContext(), blockM, 64, 4, 2, order, true,
-                             tokensPerTile, 1,
-                             Attribute());
+    return defaultSchedule(op, nsaFused,
+                           {tensorCoreBlockM, wgmmaRows, nsaScoresBlock});
   }
 
   ModuleOp module;
@@ -330,8 +292,11 @@ LogicalResult PlanBuilder::visitAttention(AttentionOp op) {
   spec.packGqa = schedule.getPackGqa();
   spec.tokensPerTile = schedule.getTokensPerTile();
   spec.splitKv = schedule.getSplitKv();
-  spec.overlapSoftmax = overlapSoftmax;
-  spec.prefetchSelections = prefetchSelections;
+  // The pass options say what the target can do; the schedule, whether
+  // this stage does it.
+  spec.overlapSoftmax = overlapSoftmax ||
+                        (wgmmaRows > 0 && schedule.getOverlap());
+  spec.prefetchSelections = prefetchSelections && schedule.getPrefetch();
   // GPU lowerings give every CTA of the module the most warps an attention
   // schedule asks for (other kernels loop over any thread count); without
   // the attribute they use their default (4).
@@ -400,9 +365,16 @@ LogicalResult PlanBuilder::visitAttention(AttentionOp op) {
   if (fuse && spec.splitKv > 1)
     return op.emitOpError("split_kv does not apply to NSA's compressed stage, "
                           "whose fused top-n needs every key of a row");
+  // What the sm_90a lowering reads off the kernel: the warpgroup split and
+  // whether its wgmmas overlap the softmax (the schedule's `overlap`).
   auto markSm90 = [&](const PlanKernel &kernel) {
-    if (sm90 && module)
-      module.lookupSymbol<func::FuncOp>(kernel.name)->setAttr("skim.sm90", sm90);
+    if (!module)
+      return;
+    auto func = module.lookupSymbol<func::FuncOp>(kernel.name);
+    if (sm90)
+      func->setAttr("skim.sm90", sm90);
+    if (spec.overlapSoftmax)
+      func->setAttr("skim.overlap_wgmma", UnitAttr::get(ctx));
   };
   if (spec.splitKv == 1) {
     plan.kernels.push_back(emitAttentionKernel(

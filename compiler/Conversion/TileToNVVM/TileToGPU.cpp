@@ -574,7 +574,7 @@ struct SkimLowerTileToGpuPass
     std::string simtReason;
     bool useFragments =
         planFragments(func, threads, wgmma, tma, plan, simtReason);
-    plan.overlapWgmma = overlapWgmma;
+    plan.overlapWgmma = overlapWgmma || kernel->hasAttr("skim.overlap_wgmma");
     if (useFragments && !plan.tmaTiles.empty())
       addTensorMaps(func, plan, boxSources,
                     readPlanArgs(planText ? planText.getValue() : "",

@@ -2,6 +2,7 @@
 //
 //   skim compile (FILE.mlir | --variant ...) --target host -o out.skim
 //   skim run     (FILE.mlir | --variant ... | --artifact F) [--check]
+//   skim tune    (FILE.mlir | --variant ...) --target T [--budget N|Ns] [--dry-run]
 //   skim info
 //
 // IR errors print as file:line:col: error: ...; everything else as one line
@@ -11,6 +12,7 @@
 
 #include "Check.h"
 #include "Presets.h"
+#include "Tune.h"
 
 #include "Jit/Jit.h"
 #include "Pipelines/Pipeline.h"
@@ -45,50 +47,74 @@ using skim::tool::Preset;
 static cl::SubCommand compileCmd("compile", "Compile a variant into an artifact");
 static cl::SubCommand runCmd("run", "Compile (or load) a variant and run it on the host");
 static cl::SubCommand infoCmd("info", "Show the host target skim compiles for");
+static cl::SubCommand tuneCmd("tune", "Search schedules for a variant on this device and cache the best");
 
 static cl::OptionCategory variantCat("Variant (a .mlir file or a preset)");
 static cl::opt<std::string> inputFile(cl::Positional, cl::desc("[variant.mlir]"),
-                                      cl::init(""), cl::sub(compileCmd), cl::sub(runCmd));
+                                      cl::init(""), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(tuneCmd));
 static cl::opt<std::string> presetName("variant", cl::desc("Preset: nsa, moba, window or causal"),
-                                       cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd));
+                                       cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(tuneCmd));
 static cl::opt<int64_t> batchOpt("batch", cl::desc("Batch size B"), cl::init(1),
-                                 cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd));
+                                 cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(tuneCmd));
 static cl::opt<int64_t> seqOpt("seq", cl::desc("Query tokens T"), cl::init(1024),
-                               cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd));
+                               cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(tuneCmd));
 static cl::opt<int64_t> kvSeqOpt("kv-seq", cl::desc("Key tokens S (default T; S > T is decode / chunked prefill)"),
-                                 cl::init(0), cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd));
+                                 cl::init(0), cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(tuneCmd));
 static cl::opt<std::string> headsOpt("heads", cl::desc("Query/KV heads, e.g. 64/4"), cl::init("8/1"),
-                                     cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd));
+                                     cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(tuneCmd));
 static cl::opt<int64_t> dimOpt("dim", cl::desc("Head dim D of Q and K"), cl::init(64),
-                               cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd));
+                               cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(tuneCmd));
 static cl::opt<int64_t> dvOpt("dv", cl::desc("Head dim of V (default D)"), cl::init(0),
-                              cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd));
+                              cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(tuneCmd));
 static cl::opt<std::string> dtypeOpt("dtype", cl::desc("Input type: f32, bf16 or f16"), cl::init("f32"),
-                                     cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd));
+                                     cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(tuneCmd));
 static cl::opt<int64_t> windowOpt("window", cl::desc("Window w (window, nsa)"), cl::init(512),
-                                  cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd));
+                                  cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(tuneCmd));
 static cl::opt<int64_t> sinkOpt("sink", cl::desc("Sink tokens (window, causal)"), cl::init(0),
-                                cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd));
+                                cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(tuneCmd));
 static cl::opt<int64_t> blockOpt("block", cl::desc("MoBA block size"), cl::init(512),
-                                 cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd));
+                                 cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(tuneCmd));
 static cl::opt<int64_t> topKOpt("top-k", cl::desc("MoBA blocks per query, the current one included"),
-                                cl::init(3), cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd));
+                                cl::init(3), cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(tuneCmd));
 static cl::opt<int64_t> cmpBlockOpt("cmp-block", cl::desc("NSA compression block l"), cl::init(32),
-                                    cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd));
+                                    cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(tuneCmd));
 static cl::opt<int64_t> cmpStrideOpt("cmp-stride", cl::desc("NSA compression stride d"), cl::init(16),
-                                     cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd));
+                                     cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(tuneCmd));
 static cl::opt<int64_t> selBlockOpt("sel-block", cl::desc("NSA selection block l'"), cl::init(64),
-                                    cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd));
+                                    cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(tuneCmd));
 static cl::opt<int64_t> selectedOpt("selected", cl::desc("NSA selected blocks n"), cl::init(16),
-                                    cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd));
+                                    cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(tuneCmd));
 static cl::opt<std::string> targetOpt("target", cl::desc("Target to compile for: host, or sm_80/sm_90/sm_90a (NVIDIA, compile only)"),
-                                      cl::init("host"), cl::sub(compileCmd), cl::sub(runCmd));
+                                      cl::init("host"), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(tuneCmd));
 static cl::opt<bool> tmaOpt("tma", cl::desc("sm_90a: load K and V with TMA (default); --tma=false keeps cp.async"),
-                            cl::init(true), cl::sub(compileCmd), cl::sub(runCmd));
+                            cl::init(true), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(tuneCmd));
 static cl::opt<bool> overlapOpt("overlap-softmax", cl::desc("sm_90a: software-pipeline key loops so the softmax overlaps the matmuls (off by default)"),
-                                cl::init(false), cl::sub(compileCmd), cl::sub(runCmd));
+                                cl::init(false), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(tuneCmd));
 static cl::opt<bool> warpSpecializeOpt("warp-specialize", cl::desc("sm_90a with TMA: a producer warpgroup issues the copies, setmaxnreg gives its registers to the consumers (off by default)"),
-                                        cl::init(false), cl::sub(compileCmd), cl::sub(runCmd));
+                                        cl::init(false), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(tuneCmd));
+static cl::OptionCategory tuningCat("Tuning (skim tune; the cache compile and run consult)");
+static cl::opt<std::string> budgetOpt("budget", cl::desc("tune: stop after N trials (e.g. 40) or N seconds (e.g. 20s); default: every candidate"),
+                                      cl::cat(tuningCat), cl::sub(tuneCmd));
+static cl::opt<bool> dryRunOpt("dry-run", cl::desc("tune: list each stage's pruned search space with predicted times, measure nothing"),
+                               cl::cat(tuningCat), cl::sub(tuneCmd));
+static cl::opt<bool> noStoreOpt("no-store", cl::desc("tune: do not write the result to the tuning cache"),
+                                cl::cat(tuningCat), cl::sub(tuneCmd));
+static cl::opt<std::string> jsonOpt("json", cl::desc("tune: write every trial and the search space to this JSON file"),
+                                    cl::cat(tuningCat), cl::sub(tuneCmd));
+static cl::opt<std::string> exportOpt("export", cl::desc("tune: compile the pruned space into this folder for skim-tune-measure on a machine without the compiler; measure nothing"),
+                                      cl::value_desc("dir"), cl::cat(tuningCat), cl::sub(tuneCmd));
+static cl::opt<unsigned> compileThreadsOpt("compile-threads", cl::desc("tune: threads compiling ahead of the measurement (default 2)"),
+                                           cl::init(2), cl::cat(tuningCat), cl::sub(tuneCmd));
+static cl::opt<bool> noProgressOpt("no-progress", cl::desc("tune: no progress bar"),
+                                   cl::cat(tuningCat), cl::sub(tuneCmd));
+static cl::opt<std::string> tuningDirOpt("tuning-dir", cl::desc("Tuning cache folder (default $SKIM_TUNING_DIR, else $SKIM_CACHE_DIR/tuning, else ~/.cache/skim/tuning)"),
+                                         cl::cat(tuningCat), cl::sub(tuneCmd), cl::sub(compileCmd), cl::sub(runCmd));
+static cl::opt<bool> noTuningOpt("no-tuning", cl::desc("compile/run: ignore the tuning cache (use the schedules in the variant and the defaults)"),
+                                 cl::cat(tuningCat), cl::sub(compileCmd), cl::sub(runCmd));
+static cl::opt<std::string> deviceNameOpt("device-name", cl::desc("Device the tuning cache entry is for, when it is not this machine's (with --driver), e.g. \"NVIDIA H200\""),
+                                          cl::cat(tuningCat), cl::sub(tuneCmd), cl::sub(compileCmd), cl::sub(runCmd));
+static cl::opt<std::string> driverOpt("driver", cl::desc("Driver of --device-name, e.g. \"CUDA 13.0\""),
+                                      cl::cat(tuningCat), cl::sub(tuneCmd), cl::sub(compileCmd), cl::sub(runCmd));
 static cl::opt<std::string> outputFile("o", cl::desc("Artifact to write"), cl::value_desc("file"),
                                        cl::sub(compileCmd));
 
@@ -105,8 +131,8 @@ static cl::opt<bool> checkOpt("check", cl::desc("Compare sampled rows with the r
                               cl::cat(runCat), cl::sub(runCmd));
 static cl::opt<int64_t> checkRowsOpt("check-rows", cl::desc("Evenly spaced rows --check samples"),
                                      cl::init(8), cl::cat(runCat), cl::sub(runCmd));
-static cl::opt<unsigned> repeatOpt("repeat", cl::desc("Timed runs (median is printed)"), cl::init(3),
-                                   cl::cat(runCat), cl::sub(runCmd));
+static cl::opt<unsigned> repeatOpt("repeat", cl::desc("Timed runs (the median counts), after two untimed ones for tune"), cl::init(3),
+                                   cl::cat(runCat), cl::sub(runCmd), cl::sub(tuneCmd));
 static cl::opt<bool> noCacheOpt("no-cache",
                                 cl::desc("Compile even if $SKIM_CACHE_DIR (default ~/.cache/skim) has the variant, and do not store it"),
                                 cl::cat(runCat), cl::sub(runCmd));
@@ -175,6 +201,42 @@ bool variantSource(std::string &source, std::string &bufferName, Preset &preset,
   return true;
 }
 
+/// The sizes a tuning cache entry is looked up (or tuned) for.
+skim::tune::ProblemSizes sizesFromFlags() {
+  skim::tune::ProblemSizes sizes;
+  sizes.batch = batchOpt;
+  sizes.tokens = seqOpt;
+  sizes.keyTokens = kvSeqOpt;
+  return sizes;
+}
+
+/// Puts the tuning cache's schedules for this device and size bucket onto
+/// the variant's stages that have none, saying which; a cache entry that
+/// cannot be used is a warning, never an error.
+bool attachTunedSchedules(mlir::ModuleOp module) {
+  std::string why;
+  skim::tune::DeviceIdentity id =
+      skim::tool::identityFor(targetOpt, deviceNameOpt, driverOpt, why);
+  if (id.name.empty())
+    return true;
+  skim::tune::TuningCache cache(tuningDirOpt);
+  skim::tune::TuningKey key = skim::tune::tuningKey(module, id, sizesFromFlags());
+  std::vector<std::string> warnings;
+  auto stages = skim::tune::attachCachedSchedules(module, key, cache, warnings);
+  for (const std::string &w : warnings)
+    errs() << "skim: warning: " << w << "\n";
+  if (failed(stages))
+    return false;
+  if (!stages->empty()) {
+    errs() << "skim: using tuned schedules from " << cache.pathOf(key)
+           << " for stage(s):";
+    for (const std::string &s : *stages)
+      errs() << " " << s;
+    errs() << "\n";
+  }
+  return true;
+}
+
 /// Compiles source to an artifact; IR diagnostics go to stderr with locations.
 bool compileSource(const std::string &source, const std::string &bufferName,
                    std::string &artifact) {
@@ -189,6 +251,8 @@ bool compileSource(const std::string &source, const std::string &bufferName,
   mlir::OwningOpRef<mlir::ModuleOp> module =
       mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
   if (!module)
+    return false;
+  if (!noTuningOpt && !attachTunedSchedules(*module))
     return false;
   mlir::skim::PipelineOptions options;
   options.target = targetOpt;
@@ -469,6 +533,32 @@ int compileCommand() {
   return 0;
 }
 
+int tuneCommand() {
+  skim::tool::TuneArgs args;
+  Preset preset;
+  bool isPreset;
+  std::string error;
+  if (!variantSource(args.source, args.bufferName, preset, isPreset, error))
+    return fail(error);
+  args.sizes = sizesFromFlags();
+  args.pipeline.target = targetOpt;
+  args.pipeline.tma = tmaOpt;
+  args.pipeline.overlapSoftmax = overlapOpt;
+  args.pipeline.warpSpecialize = warpSpecializeOpt;
+  args.budget = budgetOpt;
+  args.dryRun = dryRunOpt;
+  args.noStore = noStoreOpt;
+  args.cacheDir = tuningDirOpt;
+  args.deviceName = deviceNameOpt;
+  args.driver = driverOpt;
+  args.jsonOut = jsonOpt;
+  args.exportDir = exportOpt;
+  args.compileThreads = compileThreadsOpt;
+  args.measure.repeats = std::max(1u, unsigned(repeatOpt));
+  args.progress = !noProgressOpt;
+  return skim::tool::tuneCommand(args);
+}
+
 int infoCommand() {
   mlir::skim::HostCpu host = mlir::skim::HostCpu::detect();
   outs() << mlir::skim::compilerVersion() << "\n"
@@ -502,7 +592,7 @@ int infoCommand() {
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
-  cl::HideUnrelatedOptions({&variantCat, &runCat});
+  cl::HideUnrelatedOptions({&variantCat, &runCat, &tuningCat});
   if (!cl::ParseCommandLineOptions(argc, argv, "skim: block-sparse attention compiler\n",
                                    &errs()))
     return 1;
@@ -512,5 +602,7 @@ int main(int argc, char **argv) {
     return runCommand();
   if (infoCmd)
     return infoCommand();
-  return fail("give a subcommand: compile, run or info (see skim --help)");
+  if (tuneCmd)
+    return tuneCommand();
+  return fail("give a subcommand: compile, run, tune or info (see skim --help)");
 }

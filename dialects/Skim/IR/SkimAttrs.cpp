@@ -110,7 +110,8 @@ LogicalResult
 ScheduleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                      int64_t blockM, int64_t blockN, int64_t warps,
                      int64_t stages, LoopOrder order, bool packGqa,
-                     int64_t tokensPerTile, int64_t splitKv, Attribute target) {
+                     int64_t tokensPerTile, int64_t splitKv, bool prefetch,
+                     bool overlap, Attribute target) {
   const StringRef name = "#skim.schedule";
   if (failed(checkPositive(emitError, name, "block_m", blockM)) ||
       failed(checkPositive(emitError, name, "block_n", blockN)) ||

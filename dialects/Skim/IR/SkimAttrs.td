@@ -66,6 +66,14 @@ def Skim_ScheduleAttr : Skim_Attr<"Schedule", "schedule"> {
     exact LSE merge kernel: decode and other small-T shapes fill the device
     that way. NSA's compressed stage, whose fused top-n needs whole rows,
     rejects it.
+
+    `prefetch` (on where the target can: sm_90a) walks a selection's blocks
+    as one flattened (entry, chunk) loop that asks for the next chunk's K
+    as soon as Q·Kᵀ is done with this one's, in tiles of 64 rows or more;
+    `prefetch = false` keeps the nested loop. `overlap` (sm_90a; other
+    targets ignore it) software-pipelines the key loop so that the softmax
+    of one chunk runs under the matmuls of its neighbours (FlashAttention-3's
+    order), at the cost of a second score tile of registers.
   }];
   let parameters = (ins
     DefaultValuedParameter<"int64_t", "64">:$block_m,
@@ -77,6 +85,8 @@ def Skim_ScheduleAttr : Skim_Attr<"Schedule", "schedule"> {
     DefaultValuedParameter<"bool", "true">:$pack_gqa,
     DefaultValuedParameter<"int64_t", "1">:$tokens_per_tile,
     DefaultValuedParameter<"int64_t", "1">:$split_kv,
+    DefaultValuedParameter<"bool", "true">:$prefetch,
+    DefaultValuedParameter<"bool", "false">:$overlap,
     OptionalParameter<"::mlir::Attribute">:$target);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

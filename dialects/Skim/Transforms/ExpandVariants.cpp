@@ -51,6 +51,13 @@ ScheduleAttr stageSchedule(DictionaryAttr schedules, StringRef stage) {
 
 IntegerAttr i64(OpBuilder &b, int64_t v) { return b.getI64IntegerAttr(v); }
 
+/// Names the variant stage an expanded attention came from, so that tools
+/// working on the expanded IR (the autotuner) can put a schedule back under
+/// the right key of the variant's `schedules`.
+void markStage(Operation *op, StringRef stage) {
+  op->setAttr(kStageAttrName, StringAttr::get(op->getContext(), stage));
+}
+
 /// A causal attention with the given mask fields and optional selection.
 AttentionOp buildAttention(OpBuilder &b, Location loc, Value q, Value k,
                            Value v, Value indices, Value counts,
@@ -91,6 +98,7 @@ struct ExpandNsa : OpRewritePattern<NsaOp> {
     auto cmp = buildAttention(rewriter, loc, q, kCmp, vCmp, Value(), Value(),
                               tokens, causal, scale, softcap, d, l - 1,
                               IntegerAttr(), cmpSchedule);
+    markStage(cmp, "compressed");
 
     // Selection: compressed probabilities remapped to l'-blocks (Eq. 9),
     // summed over the group (Eq. 10), then the top n with forced blocks.
@@ -110,6 +118,7 @@ struct ExpandNsa : OpRewritePattern<NsaOp> {
                               topk.getIndices(), topk.getCounts(), Value(),
                               causal, scale, softcap, 1, 0, i64(rewriter, lsel),
                               stageSchedule(schedules, "selected"));
+    markStage(slc, "selected");
 
     // Sliding window over the raw keys.
     auto window = MaskAttr::get(ctx, /*causal=*/true, op.getWindow(), 0);
@@ -117,6 +126,7 @@ struct ExpandNsa : OpRewritePattern<NsaOp> {
                               op.getWindowValue(), Value(), Value(), Value(),
                               window, scale, softcap, 1, 0, IntegerAttr(),
                               stageSchedule(schedules, "window"));
+    markStage(win, "window");
 
     Value out = CombineOp::create(
         rewriter, loc, ValueRange{cmp.getOut(), slc.getOut(), win.getOut()},
@@ -153,6 +163,7 @@ struct ExpandMoba : OpRewritePattern<MobaOp> {
         topk.getCounts(), Value(), MaskAttr::get(op.getContext(), true, 0, 0),
         op.getScaleAttr(), FloatAttr(), 1, 0, i64(rewriter, block),
         stageSchedule(schedules, "selected"));
+    markStage(attn, "selected");
     rewriter.replaceOp(op, attn.getResults());
     return success();
   }

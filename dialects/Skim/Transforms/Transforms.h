@@ -7,8 +7,13 @@
 
 namespace mlir::skim {
 
-/// Patterns that rewrite skim.nsa and skim.moba into primitive ops.
+/// Patterns that rewrite skim.nsa and skim.moba into primitive ops. Each
+/// attention they create carries `kStageAttrName`: the name of the variant
+/// stage whose schedule it takes.
 void populateExpandVariantsPatterns(RewritePatternSet &patterns);
+
+/// The discardable attribute naming an expanded attention's stage.
+inline constexpr llvm::StringLiteral kStageAttrName = "skim.stage";
 
 } // namespace mlir::skim
 

@@ -10,11 +10,11 @@
 // CHECK-NEXT: %[[S:.+]] = arith.constant 1000 : index
 // CHECK-NEXT: %[[KC:.+]] = skim.pool mean %[[K]] {block = 32 : i64, stride = 16 : i64} : tensor<1x1000x2x64xf32>
 // CHECK-NEXT: %[[VC:.+]] = skim.pool mean %[[V]] {block = 32 : i64, stride = 16 : i64} : tensor<1x1000x2x32xf32>
-// CHECK-NEXT: %[[OC:.+]], %[[LC:.+]] = skim.attention %[[Q]], %[[KC]], %[[VC]] kv_tokens(%[[S]]) {key_offset = 31 : i64, key_stride = 16 : i64, mask = #skim.mask<causal>} : tensor<1x1000x8x64xf32>, tensor<1x61x2x64xf32>, tensor<1x61x2x32xf32>
+// CHECK-NEXT: %[[OC:.+]], %[[LC:.+]] = skim.attention %[[Q]], %[[KC]], %[[VC]] kv_tokens(%[[S]]) {key_offset = 31 : i64, key_stride = 16 : i64, mask = #skim.mask<causal>, skim.stage = "compressed"} : tensor<1x1000x8x64xf32>, tensor<1x61x2x64xf32>, tensor<1x61x2x32xf32>
 // CHECK-NEXT: %[[SC:.+]] = skim.block_scores nsa %[[Q]], %[[KC]] lse(%[[LC]] : tensor<1x8x1000xf32>) kv_tokens(%[[S]]) {block = 64 : i64, cmp_block = 32 : i64, cmp_stride = 16 : i64} : tensor<1x1000x8x64xf32>, tensor<1x61x2x64xf32> -> tensor<1x1000x2x16xf32>
 // CHECK-NEXT: %[[IDX:.+]], %[[CNT:.+]] = skim.topk %[[SC]] kv_tokens(%[[S]]) {block = 64 : i64, force_first = 1 : i64, force_last = 2 : i64, n = 16 : i64} : tensor<1x1000x2x16xf32>
-// CHECK-NEXT: %[[OS:.+]], %{{.+}} = skim.attention %[[Q]], %[[K]], %[[V]] indices(%[[IDX]] : tensor<1x1000x2x16xi32>) counts(%[[CNT]] : tensor<1x1000x2xi32>) {kv_block = 64 : i64, mask = #skim.mask<causal>} : tensor<1x1000x8x64xf32>, tensor<1x1000x2x64xf32>, tensor<1x1000x2x32xf32>
-// CHECK-NEXT: %[[OW:.+]], %{{.+}} = skim.attention %[[Q]], %[[K]], %[[V]] {mask = #skim.mask<causal, window = 512>} : tensor<1x1000x8x64xf32>, tensor<1x1000x2x64xf32>, tensor<1x1000x2x32xf32>
+// CHECK-NEXT: %[[OS:.+]], %{{.+}} = skim.attention %[[Q]], %[[K]], %[[V]] indices(%[[IDX]] : tensor<1x1000x2x16xi32>) counts(%[[CNT]] : tensor<1x1000x2xi32>) {kv_block = 64 : i64, mask = #skim.mask<causal>, skim.stage = "selected"} : tensor<1x1000x8x64xf32>, tensor<1x1000x2x64xf32>, tensor<1x1000x2x32xf32>
+// CHECK-NEXT: %[[OW:.+]], %{{.+}} = skim.attention %[[Q]], %[[K]], %[[V]] {mask = #skim.mask<causal, window = 512>, skim.stage = "window"} : tensor<1x1000x8x64xf32>, tensor<1x1000x2x64xf32>, tensor<1x1000x2x32xf32>
 // CHECK-NEXT: %[[O:.+]] = skim.combine(%[[OC]], %[[OS]], %[[OW]]) gates(%[[GC]], %[[GS]], %[[GW]])
 // CHECK-NEXT: return %[[O]]
 // CHECK-NOT: skim.nsa
@@ -40,12 +40,12 @@ func.func @nsa_defaults(%q: tensor<1x1000x8x64xf32>, %k: tensor<1x1000x2x64xf32>
 // CHECK-NEXT: %[[PK:.+]] = skim.pool linear %[[KC]] weights(%[[WK]] : tensor<1024x64xf32>) {block = 16 : i64, schedule = #skim.schedule<warps = 1>, stride = 8 : i64}
 // CHECK-NEXT: %[[PV:.+]] = skim.pool linear %[[VC]] weights(%[[WV]] : tensor<1024x64xf32>) {block = 16 : i64, schedule = #skim.schedule<warps = 1>, stride = 8 : i64}
 // CHECK-NEXT: %[[S:.+]] = tensor.dim %[[KC]], %[[C1]]
-// CHECK-NEXT: %[[OC:.+]], %[[LC:.+]] = skim.attention %[[Q]], %[[PK]], %[[PV]] kv_tokens(%[[S]]) {key_offset = 15 : i64, key_stride = 8 : i64, mask = #skim.mask<causal>, scale = 2.500000e-01 : f32, schedule = #skim.schedule<block_n = 32>}
+// CHECK-NEXT: %[[OC:.+]], %[[LC:.+]] = skim.attention %[[Q]], %[[PK]], %[[PV]] kv_tokens(%[[S]]) {key_offset = 15 : i64, key_stride = 8 : i64, mask = #skim.mask<causal>, scale = 2.500000e-01 : f32, schedule = #skim.schedule<block_n = 32>, skim.stage = "compressed"}
 // CHECK-NEXT: %[[SS:.+]] = tensor.dim %[[KS]], %[[C1]]
 // CHECK-NEXT: %[[SC:.+]] = skim.block_scores nsa %[[Q]], %[[PK]] lse(%[[LC]] : tensor<1x16x?xf32>) kv_tokens(%[[SS]]) {block = 32 : i64, cmp_block = 16 : i64, cmp_stride = 8 : i64, scale = 2.500000e-01 : f32, schedule = #skim.schedule<block_n = 32>} : tensor<1x?x16x64xf32>, tensor<1x?x1x64xf32> -> tensor<1x?x1x?xf32>
 // CHECK-NEXT: %[[IDX:.+]], %[[CNT:.+]] = skim.topk %[[SC]] kv_tokens(%[[SS]]) {block = 32 : i64, force_first = 2 : i64, force_last = 1 : i64, n = 4 : i64}
-// CHECK-NEXT: %[[OS:.+]], %{{.+}} = skim.attention %[[Q]], %[[KS]], %[[VS]] indices(%[[IDX]] : tensor<1x?x1x4xi32>) counts(%[[CNT]] : tensor<1x?x1xi32>) {kv_block = 32 : i64, mask = #skim.mask<causal>, scale = 2.500000e-01 : f32, schedule = #skim.schedule<block_m = 16, tokens_per_tile = 4>}
-// CHECK-NEXT: %[[OW:.+]], %{{.+}} = skim.attention %[[Q]], %[[KW]], %[[VW]] {mask = #skim.mask<causal, window = 100>, scale = 2.500000e-01 : f32, schedule = #skim.schedule<block_m = 128>}
+// CHECK-NEXT: %[[OS:.+]], %{{.+}} = skim.attention %[[Q]], %[[KS]], %[[VS]] indices(%[[IDX]] : tensor<1x?x1x4xi32>) counts(%[[CNT]] : tensor<1x?x1xi32>) {kv_block = 32 : i64, mask = #skim.mask<causal>, scale = 2.500000e-01 : f32, schedule = #skim.schedule<block_m = 16, tokens_per_tile = 4>, skim.stage = "selected"}
+// CHECK-NEXT: %[[OW:.+]], %{{.+}} = skim.attention %[[Q]], %[[KW]], %[[VW]] {mask = #skim.mask<causal, window = 100>, scale = 2.500000e-01 : f32, schedule = #skim.schedule<block_m = 128>, skim.stage = "window"}
 // CHECK-NEXT: skim.combine(%[[OC]], %[[OS]], %[[OW]]) gates(%[[G]], %[[G]], %[[G]])
 func.func @nsa_per_branch(%q: tensor<1x?x16x64xf32>,
     %kc: tensor<1x?x1x64xf32>, %ks: tensor<1x?x1x64xf32>, %kw: tensor<1x?x1x64xf32>,
@@ -79,7 +79,7 @@ func.func @nsa_per_branch(%q: tensor<1x?x16x64xf32>,
 // CHECK-NEXT: %[[KM:.+]] = skim.pool mean %[[K]] {block = 512 : i64, stride = 512 : i64} : tensor<1x8192x8x128xbf16>
 // CHECK-NEXT: %[[SC:.+]] = skim.block_scores moba %[[Q]], %[[KM]] kv_tokens(%[[S]]) {block = 512 : i64, schedule = #skim.schedule<block_n = 16>} : tensor<1x8192x32x128xbf16>, tensor<1x16x8x128xbf16> -> tensor<1x8192x32x16xf32>
 // CHECK-NEXT: %[[IDX:.+]], %[[CNT:.+]] = skim.topk %[[SC]] kv_tokens(%[[S]]) {block = 512 : i64, force_last = 1 : i64, n = 3 : i64} : tensor<1x8192x32x16xf32>
-// CHECK-NEXT: %[[O:.+]], %[[L:.+]] = skim.attention %[[Q]], %[[K]], %[[V]] indices(%[[IDX]] : tensor<1x8192x32x3xi32>) counts(%[[CNT]] : tensor<1x8192x32xi32>) {kv_block = 512 : i64, mask = #skim.mask<causal>, scale = 1.250000e-01 : f32}
+// CHECK-NEXT: %[[O:.+]], %[[L:.+]] = skim.attention %[[Q]], %[[K]], %[[V]] indices(%[[IDX]] : tensor<1x8192x32x3xi32>) counts(%[[CNT]] : tensor<1x8192x32xi32>) {kv_block = 512 : i64, mask = #skim.mask<causal>, scale = 1.250000e-01 : f32, skim.stage = "selected"}
 // CHECK-NEXT: return %[[O]], %[[L]]
 // CHECK-NOT: skim.moba
 func.func @moba(%q: tensor<1x8192x32x128xbf16>, %k: tensor<1x8192x8x128xbf16>,

@@ -24,7 +24,7 @@ func.func @attention_every_field(%q: tensor<2x100x16x128xbf16>,
   // CHECK-SAME: mask = #skim.mask<causal, window = 512, sink = 4>
   // CHECK-SAME: q_block = 128 : i64
   // CHECK-SAME: scale = 1.250000e-01 : f32
-  // CHECK-SAME: schedule = #skim.schedule<block_m = 128, order = kv_major, pack_gqa = false, tokens_per_tile = 4, split_kv = 2, target = #skim.sm90<consumer_warpgroups = 3, cluster = 2>>
+  // CHECK-SAME: schedule = #skim.schedule<block_m = 128, order = kv_major, pack_gqa = false, tokens_per_tile = 4, split_kv = 2, prefetch = false, overlap = true, target = #skim.sm90<consumer_warpgroups = 3, cluster = 2>>
   // CHECK-SAME: softcap = 5.000000e+01 : f32
   // CHECK-SAME: : tensor<2x100x16x128xbf16>, tensor<2x700x4x128xbf16>, tensor<2x700x4x128xbf16>
   %o, %lse = skim.attention %q, %k, %v
@@ -34,7 +34,7 @@ func.func @attention_every_field(%q: tensor<2x100x16x128xbf16>,
        softcap = 50.0 : f32, kv_block = 128, q_block = 128,
        schedule = #skim.schedule<block_m = 128, order = kv_major,
                                  pack_gqa = false, tokens_per_tile = 4,
-                                 split_kv = 2,
+                                 split_kv = 2, overlap = true, prefetch = false,
                                  target = #skim.sm90<consumer_warpgroups = 3,
                                                      cluster = 2>>}
       : tensor<2x100x16x128xbf16>, tensor<2x700x4x128xbf16>, tensor<2x700x4x128xbf16>

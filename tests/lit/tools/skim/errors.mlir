@@ -28,7 +28,7 @@
 // TARGET: error: target 'gfx942' has no lowering yet (supported: host, sm_80, sm_90, sm_90a)
 // SUBCOMMAND: skim: Unknown subcommand 'frobnicate'
 // RUN: not skim 2>&1 | FileCheck %s --check-prefix=NONE
-// NONE: skim: error: give a subcommand: compile, run or info (see skim --help)
+// NONE: skim: error: give a subcommand: compile, run, tune or info (see skim --help)
 // FLAG: Unknown command line argument '--bogus-flag'
 
 func.func @f(%q: tensor<?x?x2x8xf32>, %k: tensor<?x?x1x8xf32>, %v: tensor<?x?x1x8xf32>)

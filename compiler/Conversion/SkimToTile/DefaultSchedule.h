@@ -1,0 +1,35 @@
+//===- DefaultSchedule.h - a stage's schedule when none is given -*- C++
+//-*-===//
+//
+// The heuristic table of ARCHITECTURE.md §3: what skim-tile uses for an
+// attention without `#skim.schedule`. The autotuner starts from it, measures
+// it as the baseline and predicts its cost, so it lives apart from the pass.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SKIM_CONVERSION_SKIMTOTILE_DEFAULTSCHEDULE_H
+#define SKIM_CONVERSION_SKIMTOTILE_DEFAULTSCHEDULE_H
+
+#include "Skim/IR/SkimOps.h"
+
+namespace mlir::skim {
+
+/// The target's numbers the heuristic reads (skim-tile's options of the
+/// same names; Pipeline.h's scheduleDefaultsFor gives each target's).
+struct ScheduleDefaults {
+  /// block_m of 16-bit attention over key ranges.
+  int64_t tensorCoreBlockM = 64;
+  /// Rows of one warpgroup MMA (64 on sm_90a), 0 for none.
+  int64_t wgmmaRows = 0;
+  /// block_m = block_n of NSA's fused compressed stage.
+  int64_t nsaScoresBlock = 64;
+};
+
+/// The schedule skim-tile gives `op` when it has none. `nsaFused`: the op is
+/// NSA's compressed attention fused with its block scores and top-n.
+ScheduleAttr defaultSchedule(AttentionOp op, bool nsaFused,
+                             const ScheduleDefaults &defaults);
+
+} // namespace mlir::skim
+
+#endif // SKIM_CONVERSION_SKIMTOTILE_DEFAULTSCHEDULE_H
