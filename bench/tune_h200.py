@@ -102,8 +102,12 @@ def run(args):
     os.makedirs(args.outdir, exist_ok=True)
     with open(os.path.join(WORK, "prepare.json")) as f:
         prepared = json.load(f)
+    subprocess.run(["cp", os.path.join(WORK, "prepare.json"), args.outdir])
     for name in args.shapes.split(",") if args.shapes else prepared["shapes"]:
         folder = os.path.join(WORK, name)
+        if not os.path.isdir(folder):
+            print(f"{name}: not carried here, skipped")
+            continue
         for kind, extra in (("exhaustive", []), ("tuned", ["--budget", BUDGET])):
             out = os.path.join(args.outdir, f"{name}-{kind}.json")
             start = time.time()
@@ -114,7 +118,6 @@ def run(args):
                   flush=True)
             if r.returncode:
                 print(r.stderr[-2000:])
-    subprocess.run(["cp", os.path.join(WORK, "prepare.json"), args.outdir])
 
 
 def spearman(a, b):
