@@ -6,6 +6,7 @@
 #include "Skim/IR/SkimOps.h"
 
 #include "skim/runtime/Artifact.h"
+#include "skim/runtime/Device.h"
 
 #include "mlir/AsmParser/AsmParser.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -49,6 +50,43 @@ func::FuncOp variantFunction(ModuleOp module) {
 }
 
 } // namespace
+
+DeviceIdentity deviceIdentityFor(const std::string &target,
+                                 const std::string &name,
+                                 const std::string &driver, std::string &why) {
+  DeviceIdentity id;
+  id.arch = target;
+  if (!name.empty() || !driver.empty()) {
+    if (name.empty() || driver.empty()) {
+      why = "a device name and a driver go together (--device-name, --driver)";
+      return id;
+    }
+    id.name = name;
+    id.driver = driver;
+    return id;
+  }
+  std::vector<std::string> notes;
+  auto devices = ::skim::rt::discoverDevices(&notes);
+  if (!devices) {
+    why = devices.message();
+    return id;
+  }
+  bool cuda = target.rfind("sm_", 0) == 0;
+  for (const auto &d : *devices) {
+    bool match = target == "host" ? d->kind() == ::skim::rt::DeviceKind::Cpu
+                 : cuda           ? d->kind() == ::skim::rt::DeviceKind::Cuda
+                                  : d->kind() == ::skim::rt::DeviceKind::Hip;
+    if (match) {
+      id.name = d->name();
+      id.driver = d->driver();
+      return id;
+    }
+  }
+  why = "no device for target " + target + " here";
+  for (const std::string &note : notes)
+    why += "; " + note;
+  return id;
+}
 
 std::string variantSignature(ModuleOp module) {
   OwningOpRef<ModuleOp> clone(cast<ModuleOp>(module->clone()));

@@ -30,6 +30,14 @@ struct DeviceIdentity {
   std::string driver;
 };
 
+/// The device a compile for `target` will run on: `name` and `driver` when
+/// given (both or neither), else the first device of the target's kind on
+/// this machine. An empty name, with `why` set, when there is none: then
+/// there is nothing to look tuned schedules up for.
+DeviceIdentity deviceIdentityFor(const std::string &target,
+                                 const std::string &name,
+                                 const std::string &driver, std::string &why);
+
 /// Hash (hex) of the variant's IR without its schedules: two variants that
 /// differ only in schedules, or in their dynamic sizes, share it.
 std::string variantSignature(mlir::ModuleOp module);

@@ -57,7 +57,9 @@ std::string Manifest::serialize() const {
   os << "skim-tune-manifest 1\n"
      << "variant " << variant << "\n"
      << "target " << target << "\n"
-     << "bucket " << bucket << "\n";
+     << "bucket " << bucket << "\n"
+     << "signature " << signature << "\n"
+     << "skim_version " << skimVersion << "\n";
   for (const InputSpec &in : inputs) {
     os << "input " << in.name << " " << skim::rt::dtypeName(in.dtype) << " "
        << fillName(in.fill) << " " << in.kvBlock << " " << in.qBlock << " "
@@ -104,11 +106,14 @@ skim::rt::Expected<Manifest> Manifest::parse(const std::string &text) {
         return bad("not a skim-tune-manifest 1 file");
       continue;
     }
-    if (kind == "variant" || kind == "target" || kind == "bucket") {
+    if (kind == "variant" || kind == "target" || kind == "bucket" ||
+        kind == "signature" || kind == "skim_version") {
       std::string value = restAfter(line, 1);
-      (kind == "variant"  ? m.variant
-       : kind == "target" ? m.target
-                          : m.bucket) = value;
+      (kind == "variant"     ? m.variant
+       : kind == "target"    ? m.target
+       : kind == "bucket"    ? m.bucket
+       : kind == "signature" ? m.signature
+                             : m.skimVersion) = value;
     } else if (kind == "input") {
       InputSpec in;
       std::string dtype, fill;

@@ -8,6 +8,7 @@
 //
 //   skim-tune-manifest 1
 //   variant <name>            target <chip>            bucket <bucket>
+//   signature <hex>           skim_version <version>
 //   input <name> <dtype> <fill> <kv_block> <q_block> <tokens> <keys> <dims...>
 //   candidate <stage> <index> <predicted ms> <artifact | -> <schedule |
 //   default> error <stage> <index> <message>
@@ -39,6 +40,9 @@ struct ManifestCandidate {
 
 struct Manifest {
   std::string variant, target, bucket;
+  /// The variant's signature and the compiler's version: what
+  /// `skim tune --import` checks the measured results against.
+  std::string signature, skimVersion;
   std::vector<InputSpec> inputs;
   /// In stage order, each stage's candidates in index order.
   std::vector<ManifestCandidate> candidates;

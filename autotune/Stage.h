@@ -12,6 +12,7 @@
 #ifndef SKIM_AUTOTUNE_STAGE_H
 #define SKIM_AUTOTUNE_STAGE_H
 
+#include "autotune/ProblemSizes.h"
 #include "Conversion/SkimToTile/DefaultSchedule.h"
 #include "Skim/IR/SkimAttrs.h"
 
@@ -22,15 +23,6 @@
 #include <vector>
 
 namespace skim::tune {
-
-/// Batch and token counts for the dimensions a variant leaves dynamic.
-struct ProblemSizes {
-  int64_t batch = 1;
-  int64_t tokens = 1024;
-  /// Keys; 0 means `tokens`.
-  int64_t keyTokens = 0;
-  int64_t keys() const { return keyTokens ? keyTokens : tokens; }
-};
 
 /// One stage, as the search space and the cost model see it.
 struct StageProblem {

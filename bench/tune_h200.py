@@ -37,6 +37,9 @@ import h200_cases as cases  # noqa: E402
 
 WORK = os.path.join(ROOT, ".gputune")
 BUDGET = "20s"
+# Timed runs per candidate (the median counts): 3 keeps the exhaustive
+# searches inside the device time; the tuner runs with the same count.
+REPEAT = "3"
 N = 65536
 PRESET = ["--heads", f"{cases.HQ}/{cases.HKV}", "--dim", str(cases.D), "--dtype", "bf16"]
 
@@ -111,8 +114,8 @@ def run(args):
         for kind, extra in (("exhaustive", []), ("tuned", ["--budget", BUDGET])):
             out = os.path.join(args.outdir, f"{name}-{kind}.json")
             start = time.time()
-            r = subprocess.run([tool, folder, "--out", out, *extra], capture_output=True,
-                               text=True)
+            r = subprocess.run([tool, folder, "--out", out, "--repeat", REPEAT, *extra],
+                               capture_output=True, text=True)
             print(f"{name} {kind}: rc {r.returncode}, {time.time() - start:.1f} s "
                   f"{r.stderr.strip().splitlines()[-1] if r.stderr.strip() else ''}",
                   flush=True)
@@ -183,7 +186,7 @@ def report(args):
         rows.append(row)
     date = time.strftime("%Y-%m-%d")
     result = {"date": date, "commit": prepared["commit"], "compiler_dirty": prepared["dirty"],
-              "budget": BUDGET, "shapes": rows}
+              "budget": BUDGET, "repeat": int(REPEAT), "shapes": rows}
     path = os.path.join(ROOT, "bench", "results", f"{date}-h200-tune.json")
     with open(path, "w") as f:
         json.dump(result, f, indent=1)

@@ -183,6 +183,8 @@ int main(int argc, char **argv) {
   json << "{\n  \"variant\": " << quote(manifest->variant)
        << ",\n  \"target\": " << quote(manifest->target)
        << ",\n  \"bucket\": " << quote(manifest->bucket)
+       << ",\n  \"signature\": " << quote(manifest->signature)
+       << ",\n  \"skim_version\": " << quote(manifest->skimVersion)
        << ",\n  \"device\": " << quote(device->name())
        << ",\n  \"driver\": " << quote(device->driver())
        << ",\n  \"budget\": " << quote(budget.empty() ? "all" : budget)

@@ -108,14 +108,23 @@ char *skim_preset(const char *spec, char **error) {
   return copyString(mlir);
 }
 
-skim_kernel *skim_compile(const char *mlir, const char *target, char **error) {
+} // extern "C"
+
+namespace {
+
+/// skim_compile and skim_compile_tuned: `sizes` null compiles the variant
+/// as written.
+skim_kernel *compileFor(const char *mlir, const char *target,
+                        const skim::tune::ProblemSizes *sizes, const char *what,
+                        char **error) {
   if (!mlir) {
-    setError(error, "skim_compile: mlir is NULL");
+    setError(error, std::string(what) + ": mlir is NULL");
     return nullptr;
   }
   std::string chip = target ? target : "host";
   if (chip == "host") {
-    auto exe = jit(chip).getCpuExecutable(mlir);
+    auto exe = sizes ? jit(chip).getCpuExecutable(mlir, *sizes)
+                     : jit(chip).getCpuExecutable(mlir);
     if (!exe) {
       setError(error, exe.message());
       return nullptr;
@@ -129,12 +138,36 @@ skim_kernel *skim_compile(const char *mlir, const char *target, char **error) {
                         "' has no lowering yet (supported: host, sm_80, sm_90, sm_90a)");
     return nullptr;
   }
-  auto artifact = jit(chip).getArtifact(mlir);
+  auto artifact = sizes ? jit(chip).getArtifact(mlir, *sizes) : jit(chip).getArtifact(mlir);
   if (!artifact) {
     setError(error, artifact.message());
     return nullptr;
   }
   return loadArtifact(*artifact, "the " + chip + " artifact", error);
+}
+
+} // namespace
+
+extern "C" {
+
+skim_kernel *skim_compile(const char *mlir, const char *target, char **error) {
+  return compileFor(mlir, target, nullptr, "skim_compile", error);
+}
+
+skim_kernel *skim_compile_tuned(const char *mlir, const char *target, int64_t batch,
+                                int64_t tokens, int64_t key_tokens, char **error) {
+  if (batch < 1 || tokens < 1 || key_tokens < 0) {
+    setError(error, "skim_compile_tuned: sizes must be batch >= 1, tokens >= 1, "
+                    "key_tokens >= 0; got " +
+                        std::to_string(batch) + ", " + std::to_string(tokens) + ", " +
+                        std::to_string(key_tokens));
+    return nullptr;
+  }
+  skim::tune::ProblemSizes sizes;
+  sizes.batch = batch;
+  sizes.tokens = tokens;
+  sizes.keyTokens = key_tokens;
+  return compileFor(mlir, target, &sizes, "skim_compile_tuned", error);
 }
 
 } // extern "C"

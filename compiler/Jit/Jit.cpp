@@ -3,6 +3,8 @@
 #include "Jit/Jit.h"
 
 #include "Jit/Log.h"
+#include "autotune/Autotune.h"
+#include "autotune/Passes.h"
 #include "Pipelines/Pipeline.h"
 #include "Registration/RegisterSkim.h"
 
@@ -10,6 +12,7 @@
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
@@ -238,6 +241,72 @@ rt::Expected<std::string> Jit::getArtifact(const std::string &mlir) {
     }
   }
   return finish(artifact);
+}
+
+rt::Expected<std::string>
+Jit::withTunedSchedules(const std::string &mlir, const ::skim::tune::ProblemSizes &sizes) {
+  std::call_once(tuningDeviceOnce, [&] {
+    std::string why;
+    ::skim::tune::DeviceIdentity device = ::skim::tune::deviceIdentityFor(
+        options.target, options.tuningDeviceName, options.tuningDriver, why);
+    tuningDeviceName = device.name;
+    tuningDriver = device.driver;
+    if (device.name.empty())
+      log(LogLevel::Info, "no tuned schedules for " + options.target + ": " + why);
+  });
+  if (tuningDeviceName.empty())
+    return mlir;
+  VariantModule variant(mlir, MLIRContext::Threading::DISABLED);
+  if (!variant.module)
+    return rt::Error{variant.diagnostics};
+  // Remarks (the pass names what it attached) and warnings (unusable cache
+  // entries) go to the log; errors reach the variant's handler, with their
+  // locations.
+  bool attached = false;
+  ScopedDiagnosticHandler toLog(&variant.context, [&](Diagnostic &diagnostic) {
+    if (diagnostic.getSeverity() == DiagnosticSeverity::Error)
+      return failure();
+    attached |= diagnostic.getSeverity() == DiagnosticSeverity::Remark;
+    log(diagnostic.getSeverity() == DiagnosticSeverity::Warning ? LogLevel::Warning
+                                                                 : LogLevel::Info,
+        diagnostic.str());
+    return success();
+  });
+  ::skim::tune::SkimAttachSchedulePassOptions attach;
+  attach.tuningDir = options.tuningDir;
+  attach.deviceName = tuningDeviceName;
+  attach.arch = options.target;
+  attach.driver = tuningDriver;
+  attach.batch = sizes.batch;
+  attach.tokens = sizes.tokens;
+  attach.keyTokens = sizes.keyTokens;
+  PassManager pm(&variant.context);
+  pm.addPass(::skim::tune::createSkimAttachSchedulePass(attach));
+  if (failed(pm.run(*variant.module)))
+    return rt::Error{variant.diagnostics.empty() ? "skim-attach-schedule failed"
+                                                 : variant.diagnostics};
+  if (!attached)
+    return mlir;
+  std::string text;
+  llvm::raw_string_ostream out(text);
+  variant.module->print(out);
+  return text;
+}
+
+rt::Expected<std::string> Jit::getArtifact(const std::string &mlir,
+                                           const ::skim::tune::ProblemSizes &sizes) {
+  rt::Expected<std::string> tuned = withTunedSchedules(mlir, sizes);
+  if (!tuned)
+    return rt::Error{tuned.message()};
+  return getArtifact(*tuned);
+}
+
+rt::Expected<std::shared_ptr<rt::CpuExecutable>>
+Jit::getCpuExecutable(const std::string &mlir, const ::skim::tune::ProblemSizes &sizes) {
+  rt::Expected<std::string> tuned = withTunedSchedules(mlir, sizes);
+  if (!tuned)
+    return rt::Error{tuned.message()};
+  return getCpuExecutable(*tuned);
 }
 
 rt::Expected<std::shared_ptr<rt::CpuExecutable>>

@@ -14,6 +14,7 @@
 #ifndef SKIM_JIT_JIT_H
 #define SKIM_JIT_JIT_H
 
+#include "autotune/ProblemSizes.h"
 #include "skim/runtime/CpuExecutable.h"
 
 #include <atomic>
@@ -30,6 +31,13 @@ struct JitOptions {
   std::string target = "host";
   /// Skip the disk cache (still deduplicates within the process).
   bool useDiskCache = true;
+  /// Where compiles that give their sizes look up tuned schedules
+  /// (skim-attach-schedule): the tuning cache folder (empty: its default,
+  /// docs/Autotuner.md) and the device they were tuned on (both empty: the
+  /// first device of the target's kind here, found on first use).
+  std::string tuningDir;
+  std::string tuningDeviceName;
+  std::string tuningDriver;
 };
 
 class Jit {
@@ -43,6 +51,21 @@ public:
   /// The artifact bytes of a variant, compiled on first use.
   ::skim::rt::Expected<std::string> getArtifact(const std::string &mlir);
 
+  /// As above, with the tuning cache's schedules for this JIT's device and
+  /// `sizes` on the stages that have none (withTunedSchedules).
+  ::skim::rt::Expected<std::shared_ptr<::skim::rt::CpuExecutable>>
+  getCpuExecutable(const std::string &mlir, const ::skim::tune::ProblemSizes &sizes);
+  ::skim::rt::Expected<std::string> getArtifact(const std::string &mlir,
+                                                const ::skim::tune::ProblemSizes &sizes);
+
+  /// The variant with the tuned schedules for this JIT's device and `sizes`
+  /// (skim-attach-schedule), printed; `mlir` itself when no device is known
+  /// or the cache holds nothing for them. A cache entry that cannot be used
+  /// is a warning in the log, never an error. The artifact's cache key sees
+  /// the schedules, so a later tuning run gives a new compile.
+  ::skim::rt::Expected<std::string>
+  withTunedSchedules(const std::string &mlir, const ::skim::tune::ProblemSizes &sizes);
+
   /// The cache key of a variant for this JIT's target (hex).
   ::skim::rt::Expected<std::string> cacheKey(const std::string &mlir);
   const std::string &cacheDir() const { return dir; }
@@ -55,6 +78,9 @@ private:
   JitOptions options;
   std::string dir;
   std::string targetDescription;
+  /// The device tuned schedules are looked up for; resolved once.
+  std::once_flag tuningDeviceOnce;
+  std::string tuningDeviceName, tuningDriver;
   std::mutex mutex;
   std::map<std::string, std::shared_ptr<Entry>> entries;
   std::atomic<unsigned> compileCount{0};

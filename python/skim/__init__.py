@@ -136,6 +136,8 @@ def _declare(name, restype, *argtypes):
 _version = _declare("skim_version", ctypes.c_char_p)
 _preset = _declare("skim_preset", ctypes.c_void_p, ctypes.c_char_p, _c_error)
 _compile = _declare("skim_compile", _c_kernel_p, ctypes.c_char_p, ctypes.c_char_p, _c_error)
+_compile_tuned = _declare("skim_compile_tuned", _c_kernel_p, ctypes.c_char_p, ctypes.c_char_p,
+                          ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, _c_error)
 _load_file = _declare("skim_load", _c_kernel_p, ctypes.c_char_p, _c_error)
 _load_bytes = _declare("skim_load_bytes", _c_kernel_p, ctypes.c_char_p, ctypes.c_size_t,
                        _c_error)
@@ -212,15 +214,30 @@ def preset(variant, heads="8/1", dim=64, dtype="f32", **params):
     return _take_string(text)
 
 
-def compile(mlir, target="host"):  # noqa: A001 - the natural name here
+def compile(mlir, target="host", sizes=None):  # noqa: A001 - the natural name here
     """Compiles a variant (MLIR text in the skim dialect, one function) for
     `target` ("host", or an NVIDIA chip: "sm_80", "sm_90", "sm_90a"), or
     loads it from the JIT cache ($SKIM_CACHE_DIR, default ~/.cache/skim).
-    Returns a Kernel."""
+
+    `sizes` = (batch, tokens) or (batch, tokens, key_tokens), the sizes the
+    kernel will mostly run at: stages without a schedule then get the ones
+    `skim tune` stored for this machine's device and that shape bucket
+    (docs/Autotuner.md), else the target's defaults. The kernel still runs
+    at any size. Returns a Kernel."""
     if isinstance(mlir, bytes):
         mlir = mlir.decode()
     error = ctypes.c_void_p()
-    handle = _compile(mlir.encode(), target.encode() if target else None, ctypes.byref(error))
+    chip = target.encode() if target else None
+    if sizes is None:
+        handle = _compile(mlir.encode(), chip, ctypes.byref(error))
+    else:
+        sizes = tuple(sizes)
+        if len(sizes) not in (2, 3) or not all(isinstance(n, int) for n in sizes):
+            raise ValueError("sizes are (batch, tokens) or (batch, tokens, key_tokens) "
+                             f"integers, got {sizes!r}")
+        batch, tokens, key_tokens = (sizes + (0,))[:3]
+        handle = _compile_tuned(mlir.encode(), chip, batch, tokens, key_tokens,
+                                ctypes.byref(error))
     if not handle:
         _raise_error(error, "skim_compile failed")
     return Kernel(handle)

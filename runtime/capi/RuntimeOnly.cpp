@@ -39,4 +39,10 @@ skim_kernel *skim_compile(const char *, const char *, char **error) {
   return nullptr;
 }
 
+skim_kernel *skim_compile_tuned(const char *, const char *, int64_t, int64_t,
+                                int64_t, char **error) {
+  needsCompiler("skim_compile_tuned", error);
+  return nullptr;
+}
+
 } // extern "C"

@@ -3,6 +3,11 @@
 #include "Harness.h"
 
 #include "Jit/Jit.h"
+#include "Registration/RegisterSkim.h"
+#include "autotune/Autotune.h"
+
+#include "mlir/InitAllDialects.h"
+#include "mlir/Parser/Parser.h"
 
 #include <catch2/catch.hpp>
 
@@ -195,4 +200,74 @@ TEST_CASE("cache keys see the variant, not its spelling", "[jit]") {
   auto bad = jit.getArtifact("func.func @f() { skim.flash }");
   REQUIRE_FALSE(bad);
   CHECK_THAT(bad.message(), Catch::Contains("variant.mlir:1:"));
+}
+
+TEST_CASE("a compile that gives its sizes uses the tuned schedule", "[jit][tuning]") {
+  mlir::skim::JitOptions options;
+  options.cacheDir = freshDir("tuned");
+  options.tuningDir = options.cacheDir + "/tuning";
+  options.tuningDeviceName = "Test CPU";
+  options.tuningDriver = "test 1";
+  mlir::skim::Jit jit(options);
+
+  // The entry `skim tune` would store for this device and 33 tokens.
+  tune::ProblemSizes sizes;
+  sizes.tokens = 33;
+  tune::TuningCache cache(options.tuningDir);
+  tune::TuningKey key;
+  {
+    mlir::DialectRegistry registry;
+    mlir::registerAllDialects(registry);
+    mlir::skim::registerSkimDialects(registry);
+    mlir::MLIRContext context(registry);
+    auto module = mlir::parseSourceString<mlir::ModuleOp>(kVariant, &context);
+    REQUIRE(module);
+    key = tune::tuningKey(*module, {"Test CPU", "host", "test 1"}, sizes);
+  }
+  tune::TuningEntry entry;
+  entry.key = key;
+  entry.stages = {{"attention", "#skim.schedule<block_m = 16, block_n = 32>"}};
+  entry.date = "2026-12-02T00:00:00Z";
+  REQUIRE_FALSE(llvm::errorToBool(cache.store(entry)));
+
+  auto tuned = jit.withTunedSchedules(kVariant, sizes);
+  REQUIRE(tuned);
+  CHECK_THAT(*tuned, Catch::Contains("schedule = #skim.schedule<block_m = 16, block_n = 32>"));
+
+  // The same bucket (33 and 64 tokens round to 64) finds it; another does not.
+  sizes.tokens = 64;
+  CHECK_THAT(*jit.withTunedSchedules(kVariant, sizes), Catch::Contains("block_m = 16"));
+  sizes.tokens = 65;
+  CHECK_THAT(*jit.withTunedSchedules(kVariant, sizes),
+             !Catch::Contains("#skim.schedule"));
+  // A schedule written in the variant wins over the cache's.
+  sizes.tokens = 33;
+  std::string scheduled = kVariant;
+  scheduled.replace(scheduled.find("window = 9>}"), 12,
+                    "window = 9>, schedule = #skim.schedule<block_m = 32>}");
+  auto own = jit.withTunedSchedules(scheduled, sizes);
+  REQUIRE(own);
+  CHECK_THAT(*own, Catch::Contains("#skim.schedule<block_m = 32>"));
+  CHECK_THAT(*own, !Catch::Contains("block_n = 32"));
+
+  // The tuned variant compiles to its own cache entry and computes the same.
+  auto exe = jit.getCpuExecutable(kVariant, sizes);
+  REQUIRE(exe);
+  expectCorrect(**exe, 11);
+  CHECK(jit.compiles() == 1);
+  auto plain = jit.getCpuExecutable(kVariant);
+  REQUIRE(plain);
+  CHECK(jit.compiles() == 2);
+  CHECK(*jit.cacheKey(*tuned) != *jit.cacheKey(kVariant));
+
+  // A corrupt entry is skipped (a warning in the log): the defaults compile.
+  {
+    std::ofstream(cache.pathOf(key)) << "{ not json";
+  }
+  auto skipped = jit.withTunedSchedules(kVariant, sizes);
+  REQUIRE(skipped);
+  CHECK(*skipped == kVariant);
+  auto fallback = jit.getCpuExecutable(kVariant, sizes);
+  REQUIRE(fallback);
+  CHECK(jit.compiles() == 2); // the plain variant's artifact
 }

@@ -1,6 +1,7 @@
 //===- skim-opt.cpp - mlir-opt with the skim dialects and passes ----------===//
 
 #include "Registration/RegisterSkim.h"
+#include "autotune/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -13,6 +14,7 @@
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::skim::registerSkimPassesOnce();
+  skim::tune::registerSkimAutotunePasses();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

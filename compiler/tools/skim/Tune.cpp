@@ -14,6 +14,7 @@
 
 #include "Tune.h"
 
+#include "autotune/Import.h"
 #include "autotune/Manifest.h"
 #include "skim/runtime/Device.h"
 
@@ -118,6 +119,8 @@ int exportSpace(const TuneArgs &args, mlir::ModuleOp module,
   manifest.variant = args.bufferName;
   manifest.target = args.pipeline.target;
   manifest.bucket = tune::shapeBucket(args.sizes);
+  manifest.signature = tune::variantSignature(module);
+  manifest.skimVersion = mlir::skim::compilerVersion();
   manifest.inputs = *inputs;
   std::vector<tune::StageCandidates> stages = tune::candidatesOf(spaces);
   for (const tune::StageCandidates &s : stages)
@@ -175,40 +178,29 @@ int exportSpace(const TuneArgs &args, mlir::ModuleOp module,
 
 } // namespace
 
-tune::DeviceIdentity identityFor(const std::string &target,
-                                 const std::string &deviceName,
-                                 const std::string &driver, std::string &why) {
-  tune::DeviceIdentity id;
-  id.arch = target;
-  if (!deviceName.empty() || !driver.empty()) {
-    if (deviceName.empty() || driver.empty()) {
-      why = "--device-name and --driver go together";
-      return id;
-    }
-    id.name = deviceName;
-    id.driver = driver;
-    return id;
-  }
-  std::vector<std::string> notes;
-  auto devices = rt::discoverDevices(&notes);
-  if (!devices) {
-    why = devices.message();
-    return id;
-  }
-  for (const auto &d : *devices) {
-    bool match = target == "host"       ? d->kind() == rt::DeviceKind::Cpu
-                 : isCudaTarget(target) ? d->kind() == rt::DeviceKind::Cuda
-                                        : d->kind() == rt::DeviceKind::Hip;
-    if (match) {
-      id.name = d->name();
-      id.driver = d->driver();
-      return id;
-    }
-  }
-  why = "no device for target " + target + " here";
-  for (const std::string &note : notes)
-    why += "; " + note;
-  return id;
+/// `--import FILE`: skim-tune-measure's results stored as the cache entry.
+int importResults(const TuneArgs &args, mlir::ModuleOp module) {
+  auto file = MemoryBuffer::getFile(args.importFile);
+  if (!file)
+    return fail("cannot read '" + args.importFile +
+                "': " + file.getError().message());
+  Expected<tune::TuningEntry> entry = tune::entryFromMeasurement(
+      module, args.pipeline.target, args.sizes, (*file)->getBuffer());
+  if (!entry)
+    return fail(args.importFile + ": " + toString(entry.takeError()));
+  entry->date = isoDate();
+  outs() << "measured on " << entry->key.deviceName << " ("
+         << entry->key.driver << "), " << entry->trials << " trials\n";
+  for (const tune::TunedStage &stage : entry->stages)
+    outs() << "  " << stage.stage << ": "
+           << (stage.schedule.empty() ? "default" : stage.schedule) << "\n";
+  if (args.noStore)
+    return 0;
+  tune::TuningCache cache(args.cacheDir);
+  if (Error e = cache.store(*entry))
+    return fail(toString(std::move(e)));
+  outs() << "stored in " << cache.pathOf(entry->key) << "\n";
+  return 0;
 }
 
 int tuneCommand(const TuneArgs &args) {
@@ -225,6 +217,9 @@ int tuneCommand(const TuneArgs &args) {
       mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
   if (!module)
     return 1;
+
+  if (!args.importFile.empty())
+    return importResults(args, *module);
 
   const std::string &target = args.pipeline.target;
   std::optional<tune::TargetModel> model = tune::TargetModel::forTarget(target);
@@ -251,7 +246,9 @@ int tuneCommand(const TuneArgs &args) {
   outs() << "tuning " << args.bufferName << " for " << target << " at "
          << tune::shapeBucket(args.sizes) << ": " << spaces->size()
          << " stage(s), " << candidates << " candidates of " << enumerated
-         << " schedules after pruning\n";
+         << " schedules after pruning\n"
+         << "variant signature " << tune::variantSignature(*module) << ", "
+         << mlir::skim::compilerVersion() << "\n";
 
   if (args.dryRun) {
     for (const tune::SearchSpace &s : *spaces) {
@@ -279,7 +276,7 @@ int tuneCommand(const TuneArgs &args) {
   // The device to measure on, and the cache key it gives.
   std::string why;
   tune::DeviceIdentity id =
-      identityFor(target, args.deviceName, args.driver, why);
+      tune::deviceIdentityFor(target, args.deviceName, args.driver, why);
   std::vector<std::string> notes;
   auto devices = rt::discoverDevices(&notes);
   if (!devices)

@@ -26,19 +26,14 @@ struct TuneArgs {
   /// Compile the whole pruned space into this folder with a manifest for
   /// skim-tune-measure, and measure nothing here.
   std::string exportDir;
+  /// Store skim-tune-measure's results from this file, measure nothing.
+  std::string importFile;
   unsigned compileThreads = 0;
   tune::MeasureOptions measure;
   bool progress = true;
 };
 
 int tuneCommand(const TuneArgs &args);
-
-/// The device identity the compile path looks up tuned schedules for:
-/// the flags' when given, else the first device of the target's kind here.
-/// Empty name: nothing to look up for (with `why`).
-tune::DeviceIdentity identityFor(const std::string &target,
-                                 const std::string &deviceName,
-                                 const std::string &driver, std::string &why);
 
 } // namespace skim::tool
 

@@ -103,6 +103,8 @@ static cl::opt<std::string> jsonOpt("json", cl::desc("tune: write every trial an
                                     cl::cat(tuningCat), cl::sub(tuneCmd));
 static cl::opt<std::string> exportOpt("export", cl::desc("tune: compile the pruned space into this folder for skim-tune-measure on a machine without the compiler; measure nothing"),
                                       cl::value_desc("dir"), cl::cat(tuningCat), cl::sub(tuneCmd));
+static cl::opt<std::string> importOpt("import", cl::desc("tune: store skim-tune-measure's results (its --out JSON) for this variant, target and sizes in the tuning cache; measure nothing"),
+                                      cl::value_desc("file"), cl::cat(tuningCat), cl::sub(tuneCmd));
 static cl::opt<unsigned> compileThreadsOpt("compile-threads", cl::desc("tune: threads compiling ahead of the measurement (default 2)"),
                                            cl::init(2), cl::cat(tuningCat), cl::sub(tuneCmd));
 static cl::opt<bool> noProgressOpt("no-progress", cl::desc("tune: no progress bar"),
@@ -216,7 +218,7 @@ skim::tune::ProblemSizes sizesFromFlags() {
 bool attachTunedSchedules(mlir::ModuleOp module) {
   std::string why;
   skim::tune::DeviceIdentity id =
-      skim::tool::identityFor(targetOpt, deviceNameOpt, driverOpt, why);
+      skim::tune::deviceIdentityFor(targetOpt, deviceNameOpt, driverOpt, why);
   if (id.name.empty())
     return true;
   skim::tune::TuningCache cache(tuningDirOpt);
@@ -553,6 +555,7 @@ int tuneCommand() {
   args.driver = driverOpt;
   args.jsonOut = jsonOpt;
   args.exportDir = exportOpt;
+  args.importFile = importOpt;
   args.compileThreads = compileThreadsOpt;
   args.measure.repeats = std::max(1u, unsigned(repeatOpt));
   args.progress = !noProgressOpt;

@@ -44,6 +44,15 @@ SKIM_API char *skim_preset(const char *spec, char **error);
  * loads it from the cache ($SKIM_CACHE_DIR, default ~/.cache/skim). */
 SKIM_API skim_kernel *skim_compile(const char *mlir, const char *target, char **error);
 
+/* As skim_compile, for the sizes the kernel will run at: stages without a
+ * schedule get the ones `skim tune` stored for this machine's device of the
+ * target's kind and the sizes' bucket (tuning cache: $SKIM_TUNING_DIR, else
+ * $SKIM_CACHE_DIR/tuning, else ~/.cache/skim/tuning), else the target's
+ * defaults. key_tokens 0 means as many as tokens. */
+SKIM_API skim_kernel *skim_compile_tuned(const char *mlir, const char *target,
+                                         int64_t batch, int64_t tokens,
+                                         int64_t key_tokens, char **error);
+
 /* Loads a compiled artifact: a file from `skim compile -o`, or its bytes.
  * Needs no compiler. A GPU artifact needs no driver until its first run,
  * which loads its image on the tensors' device. */
