@@ -23,8 +23,18 @@ namespace {
 
 /// GPU core clock, GHz (H100/H200 boost; close enough for MI300 and A100).
 constexpr double kClockGHz = 1.8;
-/// L2 serves tiles at this multiple of DRAM bandwidth.
-constexpr double kL2OverDram = 2.5;
+/// L2 serves tiles streaming the same keys (dense and windowed loops) at
+/// this multiple of DRAM bandwidth (H200: ≈ 6 TB/s, from the 16-row tiles
+/// of dense causal, which are copy-bound).
+constexpr double kL2OverDram = 1.3;
+/// Selection walks gather scattered blocks: the rate a packed tile gets
+/// (its neighbours in the grid read the same blocks, so most come from L2),
+/// and the rate when each head's tile walks a selection its GQA group
+/// shares (the other heads' tiles run far away in the grid and re-read the
+/// blocks from DRAM), both × DRAM bandwidth, measured on the H200
+/// (bench/NOTES.md, 2026-12-02).
+constexpr double kGatherOverDram = 0.65;
+constexpr double kUnsharedGatherOverDram = 0.14;
 /// What a chunk waits for besides its work (barriers, mbarrier or cp.async
 /// completion, the loop's scalar code), µs.
 constexpr double kChunkWaitUs = 0.35;
@@ -32,6 +42,17 @@ constexpr double kChunkWaitUs = 0.35;
 constexpr double kSoftmaxOpsPerScore = 10;
 /// Per tile: loading Q, storing O and LSE, the selection walk's setup, µs.
 constexpr double kTileSetupUs = 1.5;
+/// Tiles of more than one 64-row wgmma slice: a chunk costs (rows / 64)^e
+/// times what the parts above say. Measured, not derived: skim's 128- and
+/// 256-row kernels run fewer rows a second than its 64-row ones on the
+/// H200 (more registers, fewer resident blocks, slices issued in turn), by
+/// more on selection walks (bench/NOTES.md, 2026-12-02).
+constexpr double kWideTileExponent = 0.7;
+constexpr double kWideSelectionTileExponent = 1.4;
+/// The model's pick replaces the default only when predicted this much
+/// faster: near the top its error is larger than the gaps it would chase,
+/// and the default is itself a measured heuristic.
+constexpr double kPickMargin = 0.85;
 /// How much of a random selection union a packed tile keeps: U = n · t^α.
 constexpr double kUnionGrowth = 0.75;
 
@@ -119,8 +140,13 @@ double predictStageMs(const StageProblem &p, const TileGeometry &g,
       (g.matmulUnits ? t.matmulTflops : t.simtTflops) * 1e6 / t.processors;
   double mmaUs = flops / (peakPerProc * matmulEfficiency(g, t));
   double copyBytes = bn * (p.headDim + p.valueDim) * bytes;
-  double l2PerProc = t.bandwidthGBs * 1e3 * (gpu ? kL2OverDram : 4) /
-                     t.processors; // bytes per µs
+  double copyRate = gpu ? kL2OverDram : 4;
+  if (gpu && p.selection && !g.kvMajor)
+    copyRate = g.heads == 1 && group > 1 && !p.perHeadSelection
+                   ? kUnsharedGatherOverDram
+                   : kGatherOverDram;
+  double l2PerProc =
+      t.bandwidthGBs * 1e3 * copyRate / t.processors; // bytes per µs
   double copyUs = copyBytes / l2PerProc;
   double aluUs = gpu ? g.rows * bn * kSoftmaxOpsPerScore /
                            (double(g.threads) * kClockGHz * 1e3)
@@ -136,6 +162,12 @@ double predictStageMs(const StageProblem &p, const TileGeometry &g,
       mmaUs + exposedAluUs + waitUs + (g.warpSpecialized ? 0 : copyUs / 2);
   double resident = double(std::max<int64_t>(1, g.blocksPerProcessor));
   double perChunkUs = std::max({mmaUs, copyUs, aluUs, serialUs / resident});
+  if (g.rows > 64 && t.unit == MatmulUnit::Wgmma && g.matmulUnits) {
+    double wide = std::pow(g.rows / 64.0, p.selection ? kWideSelectionTileExponent
+                                                      : kWideTileExponent);
+    perChunkUs *= wide;
+    serialUs *= wide;
+  }
 
   double tileUs = chunks * perChunkUs + kTileSetupUs / resident;
   double workUs = tiles * tileUs / t.processors;
@@ -162,6 +194,18 @@ double predictStageMs(const StageProblem &p, const TileGeometry &g,
     extraUs += 6 * t.launchUs +
                pairs * group * p.valueDim * 4 * 2 / (t.bandwidthGBs * 1e3);
   return (std::max(gridUs, dramUs) + extraUs) / 1000.0;
+}
+
+size_t modelPick(const SearchSpace &space) {
+  if (space.candidates.empty())
+    return 0;
+  size_t best = 0;
+  for (size_t i = 1; i < space.candidates.size(); ++i)
+    if (space.candidates[i].predictedMs < space.candidates[best].predictedMs)
+      best = i;
+  // candidates[0] is the default.
+  double defaultMs = space.candidates[0].predictedMs;
+  return space.candidates[best].predictedMs < kPickMargin * defaultMs ? best : 0;
 }
 
 double spearman(const std::vector<double> &a, const std::vector<double> &b) {

@@ -24,6 +24,11 @@ namespace skim::tune {
 double predictStageMs(const StageProblem &stage, const TileGeometry &geometry,
                       const TargetModel &target);
 
+/// The candidate the model chooses with no device to measure on: the one it
+/// predicts fastest when that beats the default (candidates[0]) by a margin
+/// wider than its error near the top, else the default.
+size_t modelPick(const SearchSpace &space);
+
 /// Spearman's rank correlation of two equally long series (ties get their
 /// average rank); 0 for fewer than two points.
 double spearman(const std::vector<double> &a, const std::vector<double> &b);

@@ -6,6 +6,7 @@ rank correlation with the measured times, tuned vs default.
   python3 bench/tune_h200.py prepare            # here, with the compiler
   python3 bench/tune_h200.py run OUTDIR         # there: runtime only
   python3 bench/tune_h200.py report OUTDIR      # here: the numbers
+  python3 bench/tune_h200.py rescore RESULTS    # here: today's model on them
 
 `prepare` exports each shape's pruned search space (`skim tune --export`:
 every candidate compiled for sm_90a, with a manifest) into .gputune/
@@ -17,7 +18,10 @@ its own fresh inputs. `report` reads both, computes Spearman's rank
 correlation of predicted and measured times over every candidate that ran,
 the tuned result's gap to the exhaustive best, the speedup over the default
 schedule, and what the model's own pick (no device) measured, and writes
-bench/results/<date>-h200-tune.json plus a Markdown table.
+bench/results/<date>-h200-tune.json plus a Markdown table. `rescore`
+prices the candidates measured in a results file with the cost model as it is now (`skim
+tune --dry-run --json`) and prints the same correlations and model picks:
+how a change to the model is checked against measurements already taken.
 
 The shapes are the anchors' (bf16, B 1, Hq 64, Hkv 4, D 128, 64k tokens;
 decode: 16 sequences, one token each, 64k keys). Selections are the
@@ -54,14 +58,26 @@ SHAPES = {
     "decode": (cases.selected_mlir(16, cases.BS, 1),
                ["--batch", str(cases.DECODE_BATCH), "--seq", "1", "--kv-seq",
                 str(cases.DECODE_KEYS)]),
+    # Held out: other sizes of the same patterns, for checking a cost model
+    # calibrated on the anchors (`prepare --shapes` / `report --label`).
+    "causal_16k": (["--variant", "causal"] + PRESET, ["--seq", "16384"]),
+    "window2048": (["--variant", "window", "--window", "2048"] + PRESET, ["--seq", str(N)]),
+    "nsa_like_16k": (cases.selected_mlir(1 + 4 + 15 + 1, cases.BS, cases.BS),
+                     ["--seq", "16384"]),
+    "moba_16k": (cases.selected_mlir(3, 512, cases.BS), ["--seq", "16384"]),
+    "nsa_selected_16k": (cases.selected_mlir(cases.SELECTED, cases.SEL_BLOCK, 1),
+                         ["--seq", "16384"]),
+    "decode_b64": (cases.selected_mlir(16, cases.BS, 1),
+                   ["--batch", "64", "--seq", "1", "--kv-seq", "32768"]),
 }
+ANCHORS = ["causal", "window512", "nsa_like", "moba", "nsa_selected", "decode"]
 
 
 def prepare(args):
     skim = os.path.join(ROOT, "build", "bin", "skim")
     os.makedirs(WORK, exist_ok=True)
     record = {}
-    for name in args.shapes.split(",") if args.shapes else SHAPES:
+    for name in args.shapes.split(",") if args.shapes else ANCHORS:
         variant, sizes = SHAPES[name]
         out = os.path.join(WORK, name)
         subprocess.run(["rm", "-rf", out], check=True)
@@ -187,7 +203,8 @@ def report(args):
     date = time.strftime("%Y-%m-%d")
     result = {"date": date, "commit": prepared["commit"], "compiler_dirty": prepared["dirty"],
               "budget": BUDGET, "repeat": int(REPEAT), "shapes": rows}
-    path = os.path.join(ROOT, "bench", "results", f"{date}-h200-tune.json")
+    label = f"-{args.label}" if args.label else ""
+    path = os.path.join(ROOT, "bench", "results", f"{date}-h200-tune{label}.json")
     with open(path, "w") as f:
         json.dump(result, f, indent=1)
     print(f"wrote {path}\n")
@@ -203,6 +220,42 @@ def report(args):
               f"{(r['tuned_speedup_over_default'] or 0):.2f}x | {fmt(r['model_pick_ms'])} |")
 
 
+def variant_args(name):
+    variant, sizes = SHAPES[name]
+    if isinstance(variant, str):
+        path = os.path.join(WORK, name + ".mlir")
+        with open(path, "w") as f:
+            f.write(variant)
+        variant = [path]
+    return [*variant, *sizes]
+
+
+def rescore(args):
+    skim = os.path.join(ROOT, "build", "bin", "skim")
+    print("| shape | Spearman | default ms | model pick ms | pick |")
+    print("| --- | --- | --- | --- | --- |")
+    with open(args.results) as f:
+        rows = {r["shape"]: r for r in json.load(f)["shapes"]}
+    for name in SHAPES:
+        if name not in rows:
+            continue
+        measured = {t["schedule"]: t["ms"] for t in rows[name]["trials"]
+                    if t["ms"] is not None}
+        out = os.path.join(WORK, name + "-space.json")
+        r = subprocess.run([skim, "tune", *variant_args(name), "--target", "sm_90a",
+                            "--dry-run", "--json", out], capture_output=True, text=True)
+        if r.returncode:
+            sys.exit(r.stdout + r.stderr)
+        with open(out) as f:
+            dry = json.load(f)
+        space = {c["schedule"]: c["predicted_ms"] for c in dry["space"]}
+        both = [s for s in space if s in measured]
+        rho = spearman([space[s] for s in both], [measured[s] for s in both])
+        pick = list(dry["model_pick"].values())[0]
+        print(f"| {name} | {rho:.2f} ({len(both)} of {len(measured)}) | {measured['']:.3f} | "
+              f"{measured[pick]:.3f} | {pick or 'default'} |")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -213,8 +266,11 @@ def main():
     a.add_argument("--shapes", default="")
     a = sub.add_parser("report")
     a.add_argument("outdir")
+    a.add_argument("--label", default="", help="results file suffix (validation, ...)")
+    a = sub.add_parser("rescore")
+    a.add_argument("results", help="a bench/results/*-h200-tune.json")
     args = p.parse_args()
-    {"prepare": prepare, "run": run, "report": report}[args.cmd](args)
+    {"prepare": prepare, "run": run, "report": report, "rescore": rescore}[args.cmd](args)
 
 
 if __name__ == "__main__":

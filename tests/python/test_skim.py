@@ -5,6 +5,7 @@ numerics against a float64 NumPy reference, errors, and the JIT's disk cache.
 """
 
 import ctypes
+import json
 import os
 import subprocess
 import sys
@@ -376,3 +377,65 @@ def test_missing_library_is_a_clear_error(tmp_path):
     assert result.returncode != 0
     assert "cannot load libskim.so" in result.stderr
     assert str(tmp_path / "libskim.so") + " (missing)" in result.stderr
+
+
+# --- tuned schedules ----------------------------------------------------------
+
+
+def test_compile_with_sizes_uses_the_tuned_schedule(tmp_path):
+    tool = os.environ.get("SKIM") or os.path.join(
+        os.path.dirname(os.path.dirname(skim.library_path())), "bin", "skim")
+    if not os.path.exists(tool):
+        pytest.skip("needs the skim tool next to libskim.so (or $SKIM)")
+    tuning = tmp_path / "tuning"
+    # A short search on this machine's CPU stores an entry for the 64-token
+    # bucket; the schedule in it is then made one the defaults never are,
+    # so that its use shows.
+    tuned = subprocess.run(
+        [tool, "tune", "--variant", "window", "--heads", "2/1", "--dim", "16", "--window", "8",
+         "--target", "host", "--seq", "64", "--budget", "2", "--no-progress",
+         "--tuning-dir", str(tuning)], capture_output=True, text=True, timeout=300)
+    assert tuned.returncode == 0, tuned.stdout + tuned.stderr
+    entries = list(tuning.glob("*/*.json"))
+    assert len(entries) == 1, tuned.stdout
+    entry = json.loads(entries[0].read_text())
+    assert entry["key"]["shape_bucket"] == "B1-T64-S64"
+    entry["stages"][0]["schedule"] = "#skim.schedule<block_m = 16, block_n = 16>"
+    entries[0].write_text(json.dumps(entry))
+
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(skim.__file__)))
+    env = dict(os.environ, SKIM_CACHE_DIR=str(tmp_path / "cache"), SKIM_LOG="info",
+               SKIM_TUNING_DIR=str(tuning), SKIM_LIBRARY=skim.library_path(),
+               PYTHONPATH=os.pathsep.join(filter(None, [package_root,
+                                                        os.environ.get("PYTHONPATH")])))
+    code = ("import sys, numpy as np, skim\n"
+            "mlir = skim.preset('window', heads='2/1', dim=16, window=8)\n"
+            "k = skim.compile(mlir, sizes=tuple(map(int, sys.argv[1:])))\n"
+            "x = np.random.default_rng(0).standard_normal((1, 50, 2, 16), dtype=np.float32)\n"
+            "o, lse = k(x, x[:, :, :1].copy(), x[:, :, 1:].copy())\n"
+            "print(repr(o.astype(np.float64).tolist()))\n")
+
+    def run(*sizes):
+        return subprocess.run([sys.executable, "-c", code, *map(str, sizes)], env=env,
+                              capture_output=True, text=True, timeout=120, cwd=tmp_path)
+
+    hit = run(1, 50)  # 50 tokens: the 64 bucket
+    assert hit.returncode == 0, hit.stderr
+    assert "tuned schedules from " + str(entries[0]) + " for stage(s): attention" in hit.stderr
+    miss = run(1, 50, 4096)  # keys in another bucket
+    assert miss.returncode == 0, miss.stderr
+    assert "tuned schedules" not in miss.stderr
+    x = np.random.default_rng(0).standard_normal((1, 50, 2, 16), dtype=np.float32)
+    ref_out, _ = attention_reference(x, x[:, :, :1], x[:, :, 1:], window=8)
+    assert_close(np.array(eval(hit.stdout)), ref_out)
+    assert_close(np.array(eval(miss.stdout)), ref_out)
+
+
+def test_compile_sizes_are_checked():
+    mlir = skim.preset("causal", heads="2/1", dim=16)
+    with pytest.raises(ValueError, match="sizes are"):
+        skim.compile(mlir, sizes=(1,))
+    with pytest.raises(ValueError, match="sizes are"):
+        skim.compile(mlir, sizes=(1, 2.5))
+    with pytest.raises(RuntimeError, match="batch >= 1, tokens >= 1"):
+        skim.compile(mlir, sizes=(1, 0))

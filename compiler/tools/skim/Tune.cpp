@@ -14,6 +14,7 @@
 
 #include "Tune.h"
 
+#include "autotune/CostModel.h"
 #include "autotune/Import.h"
 #include "autotune/Manifest.h"
 #include "skim/runtime/Device.h"
@@ -267,6 +268,36 @@ int tuneCommand(const TuneArgs &args) {
         outs() << formatv("  {0,9:f3}   {1}\n", c.predictedMs, text);
       }
     }
+    if (args.jsonOut.empty())
+      return 0;
+    // The space with the model's times at full precision (the table rounds
+    // them), for scoring the model against measurements.
+    json::Array space;
+    for (const tune::StageCandidates &s : tune::candidatesOf(*spaces))
+      for (size_t i = 0; i < s.schedules.size(); ++i)
+        space.push_back(json::Object{{"stage", s.stage},
+                                     {"schedule", s.schedules[i]},
+                                     {"predicted_ms", s.predictedMs[i]}});
+    std::error_code ec;
+    raw_fd_ostream os(args.jsonOut, ec);
+    if (ec)
+      return fail("cannot write '" + args.jsonOut + "': " + ec.message());
+    json::Object picks;
+    for (const tune::SearchSpace &s : *spaces) {
+      std::string text;
+      if (mlir::skim::ScheduleAttr pick =
+              s.candidates[tune::modelPick(s)].schedule) {
+        raw_string_ostream os(text);
+        os << pick;
+      }
+      picks[s.stage] = text;
+    }
+    os << formatv("{0:2}", json::Value(json::Object{
+                               {"target", target},
+                               {"bucket", tune::shapeBucket(args.sizes)},
+                               {"model_pick", std::move(picks)},
+                               {"space", std::move(space)}}))
+       << "\n";
     return 0;
   }
 
@@ -299,10 +330,7 @@ int tuneCommand(const TuneArgs &args) {
            << (why.empty() ? "" : " (" + why + ")")
            << ": choosing by the cost model alone\n";
     for (const tune::SearchSpace &s : *spaces) {
-      size_t best = 0;
-      for (size_t i = 1; i < s.candidates.size(); ++i)
-        if (s.candidates[i].predictedMs < s.candidates[best].predictedMs)
-          best = i;
+      size_t best = tune::modelPick(s);
       std::string text;
       if (s.candidates[best].schedule) {
         raw_string_ostream os(text);

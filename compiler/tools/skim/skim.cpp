@@ -99,7 +99,7 @@ static cl::opt<bool> dryRunOpt("dry-run", cl::desc("tune: list each stage's prun
                                cl::cat(tuningCat), cl::sub(tuneCmd));
 static cl::opt<bool> noStoreOpt("no-store", cl::desc("tune: do not write the result to the tuning cache"),
                                 cl::cat(tuningCat), cl::sub(tuneCmd));
-static cl::opt<std::string> jsonOpt("json", cl::desc("tune: write every trial and the search space to this JSON file"),
+static cl::opt<std::string> jsonOpt("json", cl::desc("tune: write every trial and the search space (with --dry-run: the space) to this JSON file"),
                                     cl::cat(tuningCat), cl::sub(tuneCmd));
 static cl::opt<std::string> exportOpt("export", cl::desc("tune: compile the pruned space into this folder for skim-tune-measure on a machine without the compiler; measure nothing"),
                                       cl::value_desc("dir"), cl::cat(tuningCat), cl::sub(tuneCmd));

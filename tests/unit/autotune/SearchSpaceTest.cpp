@@ -208,6 +208,27 @@ TEST_CASE("the cost model prices the shapes it is meant to tell apart",
   CHECK(causal.candidates[0].predictedMs < 10 * peakMs);
 }
 
+TEST_CASE("the model's own pick needs a margin over the default",
+          "[autotune]") {
+  SearchSpace s;
+  s.candidates.resize(3);
+  s.candidates[0].predictedMs = 10;
+  s.candidates[1].predictedMs = 9;
+  s.candidates[2].predictedMs = 9.5;
+  CHECK(modelPick(s) == 0); // 10% faster: within the model's error
+  s.candidates[2].predictedMs = 8;
+  CHECK(modelPick(s) == 2); // 20% faster
+  s.candidates[0].predictedMs = 7;
+  CHECK(modelPick(s) == 0); // the default is the fastest itself
+  CHECK(modelPick(SearchSpace()) == 0);
+  // The H200 calibration: dense causal keeps its default, decode splits.
+  TestContext t;
+  SearchSpace causal = onlySpace(t, kCausal, {1, 65536, 0});
+  CHECK(modelPick(causal) == 0);
+  SearchSpace decode = onlySpace(t, kSelected, {16, 1, 65536});
+  CHECK(decode.candidates[modelPick(decode)].geometry.splitKv > 1);
+}
+
 TEST_CASE("spearman ranks with ties", "[autotune]") {
   CHECK(spearman({1, 2, 3, 4}, {10, 20, 30, 40}) == Approx(1));
   CHECK(spearman({1, 2, 3, 4}, {4, 3, 2, 1}) == Approx(-1));
