@@ -104,7 +104,9 @@ double predictStageMs(const StageProblem &p, const TileGeometry &g,
     tiles = double(p.batch) * headTiles * ceilDiv(p.tokens, g.tokens);
     if (p.selection) {
       double available = std::max(1.0, ceilDiv(p.keys, p.kvBlock) / 2);
-      double tokensSharing = p.qBlock > 1 ? 1 : g.tokens;
+      // A tile packs at most the tokens there are (decode has one).
+      double tokensSharing =
+          p.qBlock > 1 ? 1 : double(std::min(g.tokens, p.tokens));
       double unionBlocks = std::min(
           available, p.entries * std::pow(tokensSharing, kUnionGrowth));
       unionBlocks =

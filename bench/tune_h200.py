@@ -199,25 +199,33 @@ def report(args):
             "compile_cores_here": prepared["shapes"][name]["cores"],
             "trials": stage["trials"],
         }
+        # The model as built now (it may have been calibrated on these very
+        # measurements: say so where the numbers are used).
+        row["model_now"] = score_now(name, {t["schedule"]: t["ms"] for t in ran})
         rows.append(row)
     date = time.strftime("%Y-%m-%d")
+    now = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                         capture_output=True, text=True).stdout.strip()
     result = {"date": date, "commit": prepared["commit"], "compiler_dirty": prepared["dirty"],
-              "budget": BUDGET, "repeat": int(REPEAT), "shapes": rows}
+              "model_now_commit": now, "budget": BUDGET, "repeat": int(REPEAT),
+              "shapes": rows}
     label = f"-{args.label}" if args.label else ""
     path = os.path.join(ROOT, "bench", "results", f"{date}-h200-tune{label}.json")
     with open(path, "w") as f:
         json.dump(result, f, indent=1)
     print(f"wrote {path}\n")
     print("| shape | candidates (ran) | Spearman | default ms | exhaustive best ms | tuned ms "
-          "(trials, s) | gap | tuned / default | model pick ms |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+          "(trials, s) | gap | tuned / default | model pick ms | model now: Spearman, "
+          "pick ms |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         fmt = lambda v: "—" if v is None else f"{v:.3f}"  # noqa: E731
         print(f"| {r['shape']} | {r['candidates']} ({r['ran']}) | {r['spearman']:.2f} | "
               f"{fmt(r['default_ms'])} | {fmt(r['exhaustive_best_ms'])} | "
               f"{fmt(r['tuned_ms'])} ({r['tuned_trials']}, {r['tuned_seconds']:.1f}) | "
               f"{r['tuned_gap_percent']:+.1f}% | "
-              f"{(r['tuned_speedup_over_default'] or 0):.2f}x | {fmt(r['model_pick_ms'])} |")
+              f"{(r['tuned_speedup_over_default'] or 0):.2f}x | {fmt(r['model_pick_ms'])} | "
+              f"{r['model_now']['spearman']:.2f}, {fmt(r['model_now']['model_pick_ms'])} |")
 
 
 def variant_args(name):
@@ -230,30 +238,41 @@ def variant_args(name):
     return [*variant, *sizes]
 
 
-def rescore(args):
+def score_now(name, measured):
+    """Today's cost model (`skim tune --dry-run --json`) against `measured`
+    (schedule -> ms): Spearman over the candidates both have, and the
+    model's own pick (CostModel.cpp's modelPick, margin included)."""
     skim = os.path.join(ROOT, "build", "bin", "skim")
-    print("| shape | Spearman | default ms | model pick ms | pick |")
-    print("| --- | --- | --- | --- | --- |")
+    out = os.path.join(WORK, name + "-space.json")
+    r = subprocess.run([skim, "tune", *variant_args(name), "--target", "sm_90a",
+                        "--dry-run", "--json", out], capture_output=True, text=True)
+    if r.returncode:
+        sys.exit(r.stdout + r.stderr)
+    with open(out) as f:
+        dry = json.load(f)
+    space = {c["schedule"]: c["predicted_ms"] for c in dry["space"]}
+    both = [s for s in space if s in measured]
+    pick = list(dry["model_pick"].values())[0]
+    return {"spearman": spearman([space[s] for s in both], [measured[s] for s in both]),
+            "candidates": len(both), "model_pick": pick,
+            "model_pick_ms": measured.get(pick)}
+
+
+def rescore(args):
     with open(args.results) as f:
         rows = {r["shape"]: r for r in json.load(f)["shapes"]}
+    print("| shape | Spearman | default ms | model pick ms | pick |")
+    print("| --- | --- | --- | --- | --- |")
     for name in SHAPES:
         if name not in rows:
             continue
         measured = {t["schedule"]: t["ms"] for t in rows[name]["trials"]
                     if t["ms"] is not None}
-        out = os.path.join(WORK, name + "-space.json")
-        r = subprocess.run([skim, "tune", *variant_args(name), "--target", "sm_90a",
-                            "--dry-run", "--json", out], capture_output=True, text=True)
-        if r.returncode:
-            sys.exit(r.stdout + r.stderr)
-        with open(out) as f:
-            dry = json.load(f)
-        space = {c["schedule"]: c["predicted_ms"] for c in dry["space"]}
-        both = [s for s in space if s in measured]
-        rho = spearman([space[s] for s in both], [measured[s] for s in both])
-        pick = list(dry["model_pick"].values())[0]
-        print(f"| {name} | {rho:.2f} ({len(both)} of {len(measured)}) | {measured['']:.3f} | "
-              f"{measured[pick]:.3f} | {pick or 'default'} |")
+        now = score_now(name, measured)
+        picked = now["model_pick_ms"]
+        print(f"| {name} | {now['spearman']:.2f} ({now['candidates']} of {len(measured)}) | "
+              f"{measured['']:.3f} | {'—' if picked is None else f'{picked:.3f}'} | "
+              f"{now['model_pick'] or 'default'} |")
 
 
 def main():
