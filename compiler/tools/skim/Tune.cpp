@@ -385,7 +385,14 @@ int tuneCommand(const TuneArgs &args) {
                       describeConfig(result.best));
     outs() << formatv("  {0,-8} {1,12}  {2}\n", "default",
                       msText(result.defaultMs), "the compiler's defaults");
-    outs() << formatv("  {0,-8} {1,12}\n", "worst", msText(result.worstMs));
+    const tune::Trial *worst = nullptr;
+    for (const tune::Trial &t : result.trials)
+      if (t.error.empty() && (!worst || t.ms > worst->ms))
+        worst = &t;
+    outs() << formatv("  {0,-8} {1,12}  {2}\n", "worst", msText(result.worstMs),
+                      worst ? describeConfig({{worst->stage,
+                                               worst->config.at(worst->stage)}})
+                            : std::string());
     if (std::isfinite(result.bestMs) && std::isfinite(result.defaultMs))
       outs() << formatv("  speedup over the default: {0:f2}x\n",
                         result.defaultMs / result.bestMs);

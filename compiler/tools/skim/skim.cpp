@@ -214,8 +214,9 @@ skim::tune::ProblemSizes sizesFromFlags() {
 
 /// Puts the tuning cache's schedules for this device and size bucket onto
 /// the variant's stages that have none, saying which; a cache entry that
-/// cannot be used is a warning, never an error.
-bool attachTunedSchedules(mlir::ModuleOp module) {
+/// cannot be used is a warning, never an error. `attached` (when given)
+/// says whether any stage got one.
+bool attachTunedSchedules(mlir::ModuleOp module, bool *attached = nullptr) {
   std::string why;
   skim::tune::DeviceIdentity id =
       skim::tune::deviceIdentityFor(targetOpt, deviceNameOpt, driverOpt, why);
@@ -229,12 +230,41 @@ bool attachTunedSchedules(mlir::ModuleOp module) {
     errs() << "skim: warning: " << w << "\n";
   if (failed(stages))
     return false;
+  if (attached)
+    *attached = !stages->empty();
   if (!stages->empty()) {
     errs() << "skim: using tuned schedules from " << cache.pathOf(key)
            << " for stage(s):";
     for (const std::string &s : *stages)
       errs() << " " << s;
     errs() << "\n";
+  }
+  return true;
+}
+
+/// `source` with the tuning cache's schedules on it, as text for the JIT
+/// (whose key then sees them); `source` itself when none apply.
+bool withTunedSchedules(const std::string &source, const std::string &bufferName,
+                        std::string &tuned) {
+  tuned = source;
+  mlir::DialectRegistry registry;
+  mlir::registerAllDialects(registry);
+  mlir::skim::registerSkimDialects(registry);
+  mlir::MLIRContext context(registry);
+  SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(MemoryBuffer::getMemBufferCopy(source, bufferName), SMLoc());
+  mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
+  if (!module)
+    return false;
+  bool attached = false;
+  if (!attachTunedSchedules(*module, &attached))
+    return false;
+  if (attached) {
+    tuned.clear();
+    raw_string_ostream os(tuned);
+    module->print(os);
   }
   return true;
 }
@@ -367,7 +397,10 @@ int runCommand() {
     } else {
       // The JIT: compile once, then every later run loads the cached artifact.
       mlir::skim::Jit jit;
-      auto bytes = jit.getArtifact(source);
+      std::string tuned = source;
+      if (!noTuningOpt && !withTunedSchedules(source, bufferName, tuned))
+        return 1;
+      auto bytes = jit.getArtifact(tuned);
       if (!bytes) {
         errs() << bytes.message();
         return 1;

@@ -25,6 +25,23 @@
 // RUN:   --tuning-dir %t/cache -o %t/tuned.skim 2>&1 | FileCheck %s --check-prefix=COMPILE
 // COMPILE: skim: using tuned schedules from {{.*}}.json for stage(s): attention
 //
+// `skim run` (through the JIT cache) too, for a preset on the CPU; the
+// tuned kernel still matches the reference, and --no-tuning turns it off.
+// RUN: skim tune --variant causal --heads 2/1 --dim 16 --target host --seq 64 --dry-run > %t/dry-host.txt
+// RUN: %python %S/Inputs/measured_results.py %t/dry-host.txt attention \
+// RUN:   "#skim.schedule<block_m = 16, block_n = 16>" > %t/host.json
+// RUN: skim tune --variant causal --heads 2/1 --dim 16 --target host --seq 64 \
+// RUN:   --import %t/host.json --tuning-dir %t/cache > /dev/null
+// RUN: skim run --variant causal --heads 2/1 --dim 16 --seq 64 --device-name TestGPU \
+// RUN:   --driver cuda-0 --tuning-dir %t/cache --check 2>&1 | FileCheck %s --check-prefix=JIT
+// RUN: skim run --variant causal --heads 2/1 --dim 16 --seq 64 --device-name TestGPU \
+// RUN:   --driver cuda-0 --tuning-dir %t/cache --check --no-tuning 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=UNTUNED
+// JIT-LABEL: skim: using tuned schedules from {{.*}}.json for stage(s): attention
+// JIT: check: {{.*}} PASSED
+// UNTUNED-NOT: tuned schedules
+// UNTUNED: PASSED
+//
 // Another bucket, device or driver: nothing is attached, no diagnostics.
 // RUN: skim-opt %s --skim-attach-schedule="tuning-dir=%t/cache device-name=TestGPU arch=sm_90a driver=cuda-0 tokens=8192" \
 // RUN:   2>&1 | FileCheck %s --check-prefix=MISS
