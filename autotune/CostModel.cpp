@@ -165,8 +165,9 @@ double predictStageMs(const StageProblem &p, const TileGeometry &g,
   double resident = double(std::max<int64_t>(1, g.blocksPerProcessor));
   double perChunkUs = std::max({mmaUs, copyUs, aluUs, serialUs / resident});
   if (g.rows > 64 && t.unit == MatmulUnit::Wgmma && g.matmulUnits) {
-    double wide = std::pow(g.rows / 64.0, p.selection ? kWideSelectionTileExponent
-                                                      : kWideTileExponent);
+    double wide =
+        std::pow(g.rows / 64.0,
+                 p.selection ? kWideSelectionTileExponent : kWideTileExponent);
     perChunkUs *= wide;
     serialUs *= wide;
   }
@@ -207,7 +208,8 @@ size_t modelPick(const SearchSpace &space) {
       best = i;
   // candidates[0] is the default.
   double defaultMs = space.candidates[0].predictedMs;
-  return space.candidates[best].predictedMs < kPickMargin * defaultMs ? best : 0;
+  return space.candidates[best].predictedMs < kPickMargin * defaultMs ? best
+                                                                      : 0;
 }
 
 double spearman(const std::vector<double> &a, const std::vector<double> &b) {

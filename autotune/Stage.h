@@ -12,9 +12,9 @@
 #ifndef SKIM_AUTOTUNE_STAGE_H
 #define SKIM_AUTOTUNE_STAGE_H
 
-#include "autotune/ProblemSizes.h"
 #include "Conversion/SkimToTile/DefaultSchedule.h"
 #include "Skim/IR/SkimAttrs.h"
+#include "autotune/ProblemSizes.h"
 
 #include "mlir/IR/BuiltinOps.h"
 

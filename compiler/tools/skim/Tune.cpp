@@ -190,8 +190,8 @@ int importResults(const TuneArgs &args, mlir::ModuleOp module) {
   if (!entry)
     return fail(args.importFile + ": " + toString(entry.takeError()));
   entry->date = isoDate();
-  outs() << "measured on " << entry->key.deviceName << " ("
-         << entry->key.driver << "), " << entry->trials << " trials\n";
+  outs() << "measured on " << entry->key.deviceName << " (" << entry->key.driver
+         << "), " << entry->trials << " trials\n";
   for (const tune::TunedStage &stage : entry->stages)
     outs() << "  " << stage.stage << ": "
            << (stage.schedule.empty() ? "default" : stage.schedule) << "\n";
@@ -389,10 +389,10 @@ int tuneCommand(const TuneArgs &args) {
     for (const tune::Trial &t : result.trials)
       if (t.error.empty() && (!worst || t.ms > worst->ms))
         worst = &t;
-    outs() << formatv("  {0,-8} {1,12}  {2}\n", "worst", msText(result.worstMs),
-                      worst ? describeConfig({{worst->stage,
-                                               worst->config.at(worst->stage)}})
-                            : std::string());
+    outs() << formatv(
+        "  {0,-8} {1,12}  {2}\n", "worst", msText(result.worstMs),
+        worst ? describeConfig({{worst->stage, worst->config.at(worst->stage)}})
+              : std::string());
     if (std::isfinite(result.bestMs) && std::isfinite(result.defaultMs))
       outs() << formatv("  speedup over the default: {0:f2}x\n",
                         result.defaultMs / result.bestMs);
