@@ -342,12 +342,19 @@ def test_torch_bfloat16():
 # --- the JIT's disk cache ---------------------------------------------------
 
 
-def test_disk_cache_across_processes(tmp_path):
+def child_env(tmp_path, **extra):
+    """The environment of a child Python that imports this skim, with its own
+    JIT cache under tmp_path and the log at info."""
     package_root = os.path.dirname(os.path.dirname(os.path.abspath(skim.__file__)))
-    env = dict(os.environ, SKIM_CACHE_DIR=str(tmp_path / "cache"), SKIM_LOG="info",
-               SKIM_LIBRARY=skim.library_path(),
-               PYTHONPATH=os.pathsep.join(filter(None, [package_root,
-                                                        os.environ.get("PYTHONPATH")])))
+    return dict(os.environ, SKIM_CACHE_DIR=str(tmp_path / "cache"), SKIM_LOG="info",
+                SKIM_LIBRARY=skim.library_path(),
+                PYTHONPATH=os.pathsep.join(filter(None, [package_root,
+                                                         os.environ.get("PYTHONPATH")])),
+                **extra)
+
+
+def test_disk_cache_across_processes(tmp_path):
+    env = child_env(tmp_path)
     code = ("import numpy as np, skim\n"
             "k = skim.compile(skim.preset('window', heads='2/1', dim=16, window=8))\n"
             "x = np.random.default_rng(0).standard_normal((1, 12, 2, 16), dtype=np.float32)\n"
@@ -403,11 +410,7 @@ def test_compile_with_sizes_uses_the_tuned_schedule(tmp_path):
     entry["stages"][0]["schedule"] = "#skim.schedule<block_m = 16, block_n = 16>"
     entries[0].write_text(json.dumps(entry))
 
-    package_root = os.path.dirname(os.path.dirname(os.path.abspath(skim.__file__)))
-    env = dict(os.environ, SKIM_CACHE_DIR=str(tmp_path / "cache"), SKIM_LOG="info",
-               SKIM_TUNING_DIR=str(tuning), SKIM_LIBRARY=skim.library_path(),
-               PYTHONPATH=os.pathsep.join(filter(None, [package_root,
-                                                        os.environ.get("PYTHONPATH")])))
+    env = child_env(tmp_path, SKIM_TUNING_DIR=str(tuning))
     code = ("import sys, numpy as np, skim\n"
             "mlir = skim.preset('window', heads='2/1', dim=16, window=8)\n"
             "k = skim.compile(mlir, sizes=tuple(map(int, sys.argv[1:])))\n"

@@ -14,6 +14,8 @@
 
 #include "Tune.h"
 
+#include "ParsedVariant.h"
+
 #include "autotune/CostModel.h"
 #include "autotune/Import.h"
 #include "autotune/Manifest.h"
@@ -205,17 +207,8 @@ int importResults(const TuneArgs &args, mlir::ModuleOp module) {
 }
 
 int tuneCommand(const TuneArgs &args) {
-  mlir::DialectRegistry registry;
-  mlir::registerAllDialects(registry);
-  mlir::registerAllExtensions(registry);
-  mlir::skim::registerSkimDialects(registry);
-  mlir::MLIRContext context(registry);
-  SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(
-      MemoryBuffer::getMemBufferCopy(args.source, args.bufferName), SMLoc());
-  mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
-  mlir::OwningOpRef<mlir::ModuleOp> module =
-      mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
+  ParsedVariant variant(args.source, args.bufferName);
+  mlir::OwningOpRef<mlir::ModuleOp> &module = variant.module;
   if (!module)
     return 1;
 

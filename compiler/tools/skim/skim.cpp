@@ -12,6 +12,7 @@
 
 #include "Check.h"
 #include "Presets.h"
+#include "ParsedVariant.h"
 #include "Tune.h"
 
 #include "Jit/Jit.h"
@@ -247,24 +248,16 @@ bool attachTunedSchedules(mlir::ModuleOp module, bool *attached = nullptr) {
 bool withTunedSchedules(const std::string &source, const std::string &bufferName,
                         std::string &tuned) {
   tuned = source;
-  mlir::DialectRegistry registry;
-  mlir::registerAllDialects(registry);
-  mlir::skim::registerSkimDialects(registry);
-  mlir::MLIRContext context(registry);
-  SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(MemoryBuffer::getMemBufferCopy(source, bufferName), SMLoc());
-  mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
-  mlir::OwningOpRef<mlir::ModuleOp> module =
-      mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
-  if (!module)
+  skim::tool::ParsedVariant variant(source, bufferName);
+  if (!variant.module)
     return false;
   bool attached = false;
-  if (!attachTunedSchedules(*module, &attached))
+  if (!attachTunedSchedules(*variant.module, &attached))
     return false;
   if (attached) {
     tuned.clear();
     raw_string_ostream os(tuned);
-    module->print(os);
+    variant.module->print(os);
   }
   return true;
 }
@@ -272,16 +265,8 @@ bool withTunedSchedules(const std::string &source, const std::string &bufferName
 /// Compiles source to an artifact; IR diagnostics go to stderr with locations.
 bool compileSource(const std::string &source, const std::string &bufferName,
                    std::string &artifact) {
-  mlir::DialectRegistry registry;
-  mlir::registerAllDialects(registry);
-  mlir::registerAllExtensions(registry);
-  mlir::skim::registerSkimDialects(registry);
-  mlir::MLIRContext context(registry);
-  SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(MemoryBuffer::getMemBufferCopy(source, bufferName), SMLoc());
-  mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
-  mlir::OwningOpRef<mlir::ModuleOp> module =
-      mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
+  skim::tool::ParsedVariant variant(source, bufferName);
+  mlir::OwningOpRef<mlir::ModuleOp> &module = variant.module;
   if (!module)
     return false;
   if (!noTuningOpt && !attachTunedSchedules(*module))

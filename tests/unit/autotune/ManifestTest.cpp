@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "../TestContext.h"
+#include "Variants.h"
 
 #include "autotune/Import.h"
 #include "autotune/Manifest.h"
@@ -17,6 +18,7 @@
 
 using mlir::skim::testing::TestContext;
 using namespace skim::tune;
+using skim::tune::testing::kSelected;
 
 namespace {
 
@@ -51,16 +53,6 @@ Manifest sampleManifest() {
   m.candidates = {a, b, c};
   return m;
 }
-
-const char *kSelected = R"(
-func.func @selected(%q: tensor<?x?x64x128xbf16>, %k: tensor<?x?x4x128xbf16>,
-                    %v: tensor<?x?x4x128xbf16>, %idx: tensor<?x?x4x16xi32>)
-    -> (tensor<?x?x64x128xbf16>, tensor<?x64x?xf32>) {
-  %o, %lse = skim.attention %q, %k, %v indices(%idx : tensor<?x?x4x16xi32>)
-      {mask = #skim.mask<causal>, kv_block = 64, q_block = 1}
-      : tensor<?x?x64x128xbf16>, tensor<?x?x4x128xbf16>, tensor<?x?x4x128xbf16>
-  return %o, %lse : tensor<?x?x64x128xbf16>, tensor<?x64x?xf32>
-})";
 
 /// skim-tune-measure's results for `module` at 64k tokens, with `edit`
 /// applied to the fields before they are written.

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "../TestContext.h"
+#include "Variants.h"
 
 #include "autotune/Autotune.h"
 #include "autotune/CostModel.h"
@@ -23,39 +24,9 @@
 
 using namespace skim::tune;
 using mlir::skim::testing::TestContext;
+using namespace skim::tune::testing;
 
 namespace {
-
-const char *kCausal = R"(
-func.func @causal(%q: tensor<?x?x64x128xbf16>, %k: tensor<?x?x4x128xbf16>,
-                  %v: tensor<?x?x4x128xbf16>)
-    -> (tensor<?x?x64x128xbf16>, tensor<?x64x?xf32>) {
-  %o, %lse = skim.attention %q, %k, %v {mask = #skim.mask<causal>}
-      : tensor<?x?x64x128xbf16>, tensor<?x?x4x128xbf16>, tensor<?x?x4x128xbf16>
-  return %o, %lse : tensor<?x?x64x128xbf16>, tensor<?x64x?xf32>
-})";
-
-const char *kSelected = R"(
-func.func @selected(%q: tensor<?x?x64x128xbf16>, %k: tensor<?x?x4x128xbf16>,
-                    %v: tensor<?x?x4x128xbf16>, %idx: tensor<?x?x4x16xi32>)
-    -> (tensor<?x?x64x128xbf16>, tensor<?x64x?xf32>) {
-  %o, %lse = skim.attention %q, %k, %v indices(%idx : tensor<?x?x4x16xi32>)
-      {mask = #skim.mask<causal>, kv_block = 64, q_block = 1}
-      : tensor<?x?x64x128xbf16>, tensor<?x?x4x128xbf16>, tensor<?x?x4x128xbf16>
-  return %o, %lse : tensor<?x?x64x128xbf16>, tensor<?x64x?xf32>
-})";
-
-const char *kNsa = R"(
-func.func @nsa(%q: tensor<1x?x16x64xbf16>, %k: tensor<1x?x1x64xbf16>,
-               %v: tensor<1x?x1x64xbf16>, %g0: tensor<1x?x16xbf16>,
-               %g1: tensor<1x?x16xbf16>, %g2: tensor<1x?x16xbf16>)
-    -> tensor<1x?x16x64xbf16> {
-  %o = skim.nsa %q, keys(%k), values(%v), gates(%g0, %g1, %g2)
-      {schedules = {window = #skim.schedule<block_m = 128>}}
-      : tensor<1x?x16x64xbf16>, keys(tensor<1x?x1x64xbf16>),
-        values(tensor<1x?x1x64xbf16>), gates tensor<1x?x16xbf16>
-  return %o : tensor<1x?x16x64xbf16>
-})";
 
 mlir::OwningOpRef<mlir::ModuleOp> parse(TestContext &t, const char *text) {
   auto module = mlir::parseSourceString<mlir::ModuleOp>(text, &t.context);
