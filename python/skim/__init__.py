@@ -223,9 +223,17 @@ def compile(mlir, target="host", sizes=None):  # noqa: A001 - the natural name h
     kernel will mostly run at: stages without a schedule then get the ones
     `skim tune` stored for this machine's device and that shape bucket
     (docs/Autotuner.md), else the target's defaults. The kernel still runs
-    at any size. Returns a Kernel."""
+    at any size. Returns a Kernel.
+
+    `sizes="auto"` returns a TunedKernel instead, which compiles once per
+    shape bucket of the inputs it is called with, each time with that
+    bucket's tuned schedules."""
     if isinstance(mlir, bytes):
         mlir = mlir.decode()
+    if isinstance(sizes, str):
+        if sizes != "auto":
+            raise ValueError(f'sizes is a tuple or "auto", got {sizes!r}')
+        return TunedKernel(mlir, target)
     error = ctypes.c_void_p()
     chip = target.encode() if target else None
     if sizes is None:
@@ -474,3 +482,79 @@ class Kernel:
         if rc:
             _raise_error(error, "skim_kernel_run failed")
         return tuple(outputs)
+
+
+def _pow2_ceil(n):
+    p = 1
+    while p < n:
+        p *= 2
+    return p
+
+
+class TunedKernel:
+    """A variant compiled per shape bucket (`skim.compile(mlir, target,
+    sizes="auto")`). A call takes the kernel for its inputs' bucket: batch
+    exactly, tokens and key tokens rounded up to powers of two, as `skim
+    tune` buckets them; the first call of a bucket compiles it (or loads it
+    from the JIT cache) with that bucket's tuned schedules. The sizes are
+    read as every preset lays its inputs out: batch and tokens from input #0
+    (the queries, [B, T, H, D]), key tokens from input #1 (the keys); a
+    variant whose inputs come in another order still computes the right
+    thing, with another bucket's schedules."""
+
+    def __init__(self, mlir, target):
+        self._mlir = mlir
+        self._target = target
+        self._kernels = {}
+        self._any = None
+
+    def _sizes(self, inputs):
+        if len(inputs) < 2:
+            raise Error("a TunedKernel reads its sizes from inputs #0 (queries) and #1 "
+                        "(keys): got %d input(s)" % len(inputs))
+        q, k = (getattr(x, "shape", None) for x in inputs[:2])
+        if q is None or k is None or len(q) != 4 or len(k) != 4:
+            raise Error("a TunedKernel reads its sizes from inputs #0 and #1 as [B, T, H, D] "
+                        "tensors: got shapes %s and %s" % (q, k))
+        return int(q[0]), int(q[1]), int(k[1])
+
+    def kernel_for(self, *inputs):
+        """The Kernel these inputs run with, compiled on first use."""
+        batch, tokens, keys = self._sizes(inputs)
+        bucket = (batch, _pow2_ceil(tokens), _pow2_ceil(keys))
+        kernel = self._kernels.get(bucket)
+        if kernel is None:
+            kernel = compile(self._mlir, self._target, sizes=(batch, tokens, keys))
+            self._kernels[bucket] = kernel
+            self._any = self._any or kernel
+        return kernel
+
+    def _some_kernel(self):
+        # Properties that do not depend on the sizes: any bucket's kernel,
+        # else the variant as written.
+        if self._any is None:
+            self._any = compile(self._mlir, self._target)
+        return self._any
+
+    num_inputs = property(lambda self: self._some_kernel().num_inputs)
+    num_outputs = property(lambda self: self._some_kernel().num_outputs)
+    device = property(lambda self: self._some_kernel().device)
+    output_dtypes = property(lambda self: self._some_kernel().output_dtypes)
+    target = property(lambda self: self._some_kernel().target)
+
+    @property
+    def buckets(self):
+        """The (batch, tokens, key tokens) buckets compiled so far."""
+        return sorted(self._kernels)
+
+    def output_shapes(self, *inputs):
+        return self.kernel_for(*inputs).output_shapes(*inputs)
+
+    def workspace_bytes(self, *inputs):
+        return self.kernel_for(*inputs).workspace_bytes(*inputs)
+
+    def __call__(self, *inputs, out=None, stream=None):
+        return self.kernel_for(*inputs)(*inputs, out=out, stream=stream)
+
+    def __repr__(self):
+        return "<skim.TunedKernel for %s, buckets %s>" % (self._target, self.buckets)

@@ -413,7 +413,8 @@ def test_compile_with_sizes_uses_the_tuned_schedule(tmp_path):
     env = child_env(tmp_path, SKIM_TUNING_DIR=str(tuning))
     code = ("import sys, numpy as np, skim\n"
             "mlir = skim.preset('window', heads='2/1', dim=16, window=8)\n"
-            "k = skim.compile(mlir, sizes=tuple(map(int, sys.argv[1:])))\n"
+            "sizes = 'auto' if sys.argv[1] == 'auto' else tuple(map(int, sys.argv[1:]))\n"
+            "k = skim.compile(mlir, sizes=sizes)\n"
             "x = np.random.default_rng(0).standard_normal((1, 50, 2, 16), dtype=np.float32)\n"
             "o, lse = k(x, x[:, :, :1].copy(), x[:, :, 1:].copy())\n"
             "print(repr(o.astype(np.float64).tolist()))\n")
@@ -428,10 +429,30 @@ def test_compile_with_sizes_uses_the_tuned_schedule(tmp_path):
     miss = run(1, 50, 4096)  # keys in another bucket
     assert miss.returncode == 0, miss.stderr
     assert "tuned schedules" not in miss.stderr
+    auto = run("auto")  # 50 tokens and keys, read from the inputs
+    assert auto.returncode == 0, auto.stderr
+    assert "tuned schedules from " + str(entries[0]) in auto.stderr
     x = np.random.default_rng(0).standard_normal((1, 50, 2, 16), dtype=np.float32)
     ref_out, _ = attention_reference(x, x[:, :, :1], x[:, :, 1:], window=8)
-    assert_close(np.array(eval(hit.stdout)), ref_out)
-    assert_close(np.array(eval(miss.stdout)), ref_out)
+    for result in (hit, miss, auto):
+        assert_close(np.array(eval(result.stdout)), ref_out)
+
+
+def test_tuned_kernel_compiles_once_per_bucket():
+    kernel = skim.compile(skim.preset("causal", heads="2/1", dim=16), sizes="auto")
+    assert kernel.buckets == []
+    for t_len, seed in ((40, 1), (60, 2), (100, 3)):  # 40 and 60 share the 64 bucket
+        q, k, v = random_inputs(seed, batch=1, t_len=t_len, s_len=t_len, hq=2, hkv=1, dim=16)
+        out, lse = kernel(q, k, v)
+        ref_out, ref_lse = attention_reference(q, k, v)
+        assert_close(out, ref_out)
+        assert_close(lse, ref_lse)
+    assert kernel.buckets == [(1, 64, 64), (1, 128, 128)]
+    assert kernel.num_inputs == 3 and kernel.output_dtypes == ("float32", "float32")
+    with pytest.raises(skim.Error, match="reads its sizes from inputs #0 and #1"):
+        kernel(np.zeros((4, 16), np.float32), np.zeros((4, 16), np.float32))
+    with pytest.raises(ValueError, match='sizes is a tuple or "auto"'):
+        skim.compile(skim.preset("causal"), sizes="bucketed")
 
 
 def test_compile_sizes_are_checked():
