@@ -50,6 +50,8 @@ SearchResult search(const std::vector<StageCandidates> &stages,
                        ? std::min<size_t>(total, size_t(options.maxTrials))
                        : total;
   size_t done = 0;
+  // How long the last measured trial took, compile wait included.
+  double lastTrialSeconds = 0;
   int64_t trialsLeft = options.maxTrials;
 
   for (size_t si = 0; si < stages.size(); ++si) {
@@ -92,14 +94,16 @@ SearchResult search(const std::vector<StageCandidates> &stages,
     for (size_t ci = 0; ci < configs.size(); ++ci) {
       std::string key = configKey(configs[ci]);
       bool again = measured.count(key) != 0;
+      // A trial starts only if one as long as the last still ends in time.
       bool overBudget = stageTrials >= trialCap ||
                         (options.maxTrials > 0 && trialsLeft <= 0) ||
-                        clock.seconds() >= deadline;
+                        clock.seconds() + lastTrialSeconds > deadline;
       if (overBudget && !again) {
         result.budgetExhausted = true;
         break;
       }
       issue();
+      double trialStart = clock.seconds();
       Expected<std::string> artifact = std::string();
       if (!again) {
         if (options.compileThreads > 0) {
@@ -132,6 +136,7 @@ SearchResult search(const std::vector<StageCandidates> &stages,
         measured[key] = trial.ms;
         ++stageTrials;
         --trialsLeft;
+        lastTrialSeconds = clock.seconds() - trialStart;
       }
       if (si == 0 && ci == 0)
         result.defaultMs = trial.ms;

@@ -128,6 +128,8 @@ def run(args):
             print(f"{name}: not carried here, skipped")
             continue
         for kind, extra in (("exhaustive", []), ("tuned", ["--budget", BUDGET])):
+            if args.only and kind != args.only:
+                continue
             out = os.path.join(args.outdir, f"{name}-{kind}.json")
             start = time.time()
             r = subprocess.run([tool, folder, "--out", out, "--repeat", REPEAT, *extra],
@@ -283,6 +285,7 @@ def main():
     a = sub.add_parser("run")
     a.add_argument("outdir")
     a.add_argument("--shapes", default="")
+    a.add_argument("--only", choices=["exhaustive", "tuned"], default="")
     a = sub.add_parser("report")
     a.add_argument("outdir")
     a.add_argument("--label", default="", help="results file suffix (validation, ...)")
