@@ -47,8 +47,9 @@ LogicalResult LoadOp::verify() {
     return emitOpError("takes `coords` and `row_dim` together");
   if (!getCoords().empty()) {
     int64_t rank = getCoords().size();
-    if (*getRowDim() < 0 || *getRowDim() >= rank - 1)
-      return emitOpError() << "row_dim " << *getRowDim()
+    int64_t rowDim = static_cast<int64_t>(*getRowDim());
+    if (rowDim < 0 || rowDim >= rank - 1)
+      return emitOpError() << "row_dim " << rowDim
                            << " must name an outer dimension of the rank-"
                            << rank << " coordinates";
     if (getGroup() != 1)

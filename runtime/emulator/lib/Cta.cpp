@@ -248,6 +248,8 @@ bool Cta::tryWarp(int first, int last, bool &executed) {
   }
   case WarpOp::Sync:
     break;
+  case WarpOp::Wgmma:
+    break; // a warpgroup op: tryWarpgroup runs it (returned above)
   }
   for (int i = first; i < last; ++i)
     if (lanes[i].state == Lane::State::AtWarpOp)

@@ -89,6 +89,9 @@
 // RUN: not skim tune %s --target sm_90a --seq 4096 --import %t/junk.json \
 // RUN:   --tuning-dir %t/refused 2>&1 | FileCheck %s --check-prefix=JUNK
 // JUNK: measured results: not JSON:
+// RUN: not skim tune %s --target sm_90a --seq 4096 --import %t/missing.json 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=MISSING
+// MISSING: skim: error: cannot read '{{.*}}missing.json': No such file or directory
 // RUN: not ls %t/refused
 //
 // A corrupt entry is skipped with a warning naming the file; not an error.
