@@ -14,6 +14,7 @@
 
 #include "Jit/Jit.h"
 #include "Pipelines/Pipeline.h"
+#include "Target/AmdTarget.h"
 #include "Target/CudaTarget.h"
 #include "../tools/skim/Presets.h"
 
@@ -133,9 +134,12 @@ skim_kernel *compileFor(const char *mlir, const char *target,
     return wrapCpuExecutable(*exe, "host");
   }
   mlir::skim::CudaTarget cuda;
-  if (!mlir::skim::CudaTarget::parse(chip, cuda)) {
+  mlir::skim::AmdTarget amd;
+  if (!mlir::skim::CudaTarget::parse(chip, cuda) &&
+      !mlir::skim::AmdTarget::parse(chip, amd)) {
     setError(error, "target '" + chip +
-                        "' has no lowering yet (supported: host, sm_80, sm_90, sm_90a)");
+                        "' has no lowering yet (supported: " +
+                        mlir::skim::kSupportedTargets + ")");
     return nullptr;
   }
   auto artifact = sizes ? jit(chip).getArtifact(mlir, *sizes) : jit(chip).getArtifact(mlir);

@@ -42,6 +42,12 @@ def SkimTilePass : Pass<"skim-tile", "::mlir::ModuleOp"> {
            "all live in shared memory, 155.6 KB at 64 (one CTA per SM), 72 KB "
            "at 32 (three), measured 1.52 -> 1.15 s for the NSA preset at 64k "
            "on the H200 (bench/NOTES.md)">,
+    Option<"simtSharedBudget", "simt-shared-budget", "int64_t",
+           /*default=*/"0",
+           "targets whose kernels are all SIMT (AMD until its MFMA/WMMA "
+           "lowering exists): the shared memory a block may use; default "
+           "schedules halve block_n, then block_m, from 64 until the tiles "
+           "fit (0: no limit)">,
     Option<"prefetchSelections", "prefetch-selections", "bool",
            /*default=*/"false",
            "walk selection loops as one flattened (entry, chunk) loop that "
@@ -142,6 +148,10 @@ def SkimLowerTileToGpuPass : Pass<"skim-lower-tile-to-gpu", "::mlir::ModuleOp"> 
     Option<"blockSize", "block-size", "int64_t", /*default=*/"128",
            "threads per CTA, unless the module's `skim.gpu_warps` (set by "
            "skim-tile from a schedule's `warps`) says otherwise">,
+    Option<"vendor", "vendor", "std::string", /*default=*/"\"nvidia\"",
+           "nvidia, or amd: every kernel SIMT (the MFMA/WMMA distribution is "
+           "not built yet), exp2 and log2 as llvm.amdgcn.exp2 / log, for "
+           "convert-gpu-to-rocdl">,
     Option<"scratchSlots", "scratch-slots", "int64_t", /*default=*/"1024",
            "most global scratch slots of a kernel (one per resident CTA "
            "suffices; more only cost memory)">,

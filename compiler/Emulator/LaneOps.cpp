@@ -507,11 +507,14 @@ LogicalResult LaneLowering::lower(Operation *op) {
       .Case<LLVM::CallIntrinsicOp>([&](auto o) -> LogicalResult {
         StringRef name = o.getIntrin();
         // ftz differs only for subnormal inputs and results.
-        if (name == "llvm.nvvm.ex2.approx.f32" || name == "llvm.nvvm.ex2.approx.ftz.f32")
+        // AMD's v_exp_f32 / v_log_f32 are the same base-2 approximations.
+        if (name == "llvm.nvvm.ex2.approx.f32" || name == "llvm.nvvm.ex2.approx.ftz.f32" ||
+            name == "llvm.amdgcn.exp2.f32")
           return unary(o, "skim_emu_ex2");
-        if (name == "llvm.nvvm.lg2.approx.f" || name == "llvm.nvvm.lg2.approx.ftz.f")
+        if (name == "llvm.nvvm.lg2.approx.f" || name == "llvm.nvvm.lg2.approx.ftz.f" ||
+            name == "llvm.amdgcn.log.f32")
           return unary(o, "skim_emu_lg2");
-        if (name.starts_with("llvm.nvvm."))
+        if (name.starts_with("llvm.nvvm.") || name.starts_with("llvm.amdgcn."))
           return o.emitOpError("lane emulator: no emulation for ") << name;
         return success(); // a target-independent intrinsic: the CPU has it
       })

@@ -7,6 +7,7 @@
 #include "skim/runtime/Artifact.h"
 
 #include "Registration/RegisterSkim.h"
+#include "Target/AmdTarget.h"
 #include "Target/CudaTarget.h"
 
 #include "mlir/InitAllPasses.h"
@@ -64,6 +65,15 @@ static std::string laneEmulatorTail() {
 ScheduleDefaults
 mlir::skim::scheduleDefaultsFor(const PipelineOptions &options) {
   ScheduleDefaults defaults;
+  AmdTarget amd;
+  if (AmdTarget::parse(options.target, amd)) {
+    // SIMT kernels keep every tile in LDS: NSA's fused stage at 32 needs
+    // 72 KB (measured on the NVIDIA lowering), over the 64 KB a workgroup
+    // has; attention tiles shrink to fit (defaultSchedule).
+    defaults.nsaScoresBlock = 16;
+    defaults.simtSharedBudget = amd.ldsBytes();
+    return defaults;
+  }
   CudaTarget cuda;
   if (!CudaTarget::parse(options.target, cuda))
     return defaults;
@@ -84,15 +94,29 @@ LogicalResult mlir::skim::buildSkimPipeline(OpPassManager &pm,
                                             std::string *error) {
   CudaTarget cuda;
   bool isCuda = CudaTarget::parse(options.target, cuda);
-  if (options.target != "host" && !isCuda) {
+  AmdTarget amd;
+  bool isAmd = AmdTarget::parse(options.target, amd);
+  if (options.target != "host" && !isCuda && !isAmd) {
     if (error)
-      *error = "target '" + options.target +
-               "' has no lowering yet (supported: host, sm_80, sm_90, sm_90a)";
+      *error = "target '" + options.target + "' has no lowering yet (supported: " +
+               kSupportedTargets + ")";
     return failure();
   }
   registerPassesOnce();
   std::string pipeline;
-  if (isCuda) {
+  if (isAmd) {
+    // Every kernel SIMT until the MFMA/WMMA distribution exists; tiles sized
+    // to the 64 KB of LDS a workgroup has; upstream's ROCDL lowering and an
+    // HSA code object linked by LLVM 22's lld.
+    ScheduleDefaults defaults = scheduleDefaultsFor(options);
+    pipeline = "skim-expand-variants,skim-tile{nsa-scores-block=" +
+               std::to_string(defaults.nsaScoresBlock) + " simt-shared-budget=" +
+               std::to_string(defaults.simtSharedBudget) +
+               "},skim-lower-tile-to-gpu{vendor=amd},canonicalize,cse,";
+    pipeline += options.emulateLanes
+                    ? laneEmulatorTail()
+                    : "lower-affine,convert-scf-to-cf," + amdPipelineTail(amd);
+  } else if (isCuda) {
     // Tiles to mma.sync (or wgmma on sm_90a) or SIMT loops, then upstream's
     // NVVM lowering to PTX or a cubin, or the lane emulator.
     bool wgmma = cuda.chip == "sm_90a";
@@ -256,11 +280,19 @@ FailureOr<std::string> mlir::skim::compileToArtifact(ModuleOp module,
                                                      const PipelineOptions &options) {
   CudaTarget cuda;
   bool isCuda = CudaTarget::parse(options.target, cuda);
-  if (isCuda) {
+  AmdTarget amd;
+  bool isAmd = AmdTarget::parse(options.target, amd);
+  if (isCuda || isAmd) {
     DialectRegistry registry;
     registerCudaTargetInterfaces(registry);
+    registerAmdTargetInterfaces(registry);
     module.getContext()->appendDialectRegistry(registry);
   }
+  if (isAmd && !options.emulateLanes && !amd.missingLinker().empty())
+    return module.emitError() << "no LLVM 22 ld.lld at " << amd.missingLinker()
+                              << " to link the " << amd.chip
+                              << " code object: set SKIM_ROCM_TOOLKIT to a folder "
+                                 "with llvm/bin/ld.lld";
   PassManager pm(module.getContext());
   std::string error;
   if (failed(buildSkimPipeline(pm, options, &error)))
@@ -270,7 +302,7 @@ FailureOr<std::string> mlir::skim::compileToArtifact(ModuleOp module,
   auto planAttr = module->getAttrOfType<StringAttr>("skim.plan");
   if (!planAttr)
     return module.emitError("the pipeline produced no launch plan");
-  if (isCuda && options.emulateLanes) {
+  if ((isCuda || isAmd) && options.emulateLanes) {
     // The GPU kernels' plan (with their launch shape and extra arguments),
     // as a CPU plan: the kernels live in the artifact's cpu.so.
     FailureOr<std::string> plan = gpuPlan(module, planAttr.getValue().str(), "");
@@ -281,10 +313,33 @@ FailureOr<std::string> mlir::skim::compileToArtifact(ModuleOp module,
     for (std::string line; std::getline(lines, line);)
       if (line.rfind("binary", 0) != 0)
         cpuPlan += line + "\n";
-    return hostArtifact(module, cpuPlan, options.host, cuda.describe());
+    return hostArtifact(module, cpuPlan, options.host,
+                        isAmd ? amd.describe() : cuda.describe());
   }
   ::skim::rt::Artifact artifact;
   artifact.sections["compiler"] = compilerVersion();
+  if (isAmd) {
+    // Launching more LDS than a workgroup has fails on the device; say so
+    // here, naming the kernel.
+    if (auto shared = module->getAttrOfType<DictionaryAttr>("skim.gpu_shared_bytes"))
+      for (NamedAttribute kernel : shared)
+        if (auto bytes = dyn_cast<IntegerAttr>(kernel.getValue());
+            bytes && bytes.getInt() > amd.ldsBytes())
+          return emitError(module.getLoc())
+                 << "kernel " << kernel.getName() << " needs " << bytes.getInt()
+                 << " bytes of LDS; " << amd.chip << " has " << amd.ldsBytes()
+                 << " a workgroup: give its stage a smaller block_m or block_n";
+    FailureOr<std::string> image = extractAmdImage(module);
+    if (failed(image))
+      return failure();
+    FailureOr<std::string> plan = gpuPlan(module, planAttr.getValue().str(), amd.section());
+    if (failed(plan))
+      return failure();
+    artifact.sections["target"] = amd.describe();
+    artifact.sections["plan"] = std::move(*plan);
+    artifact.sections[amd.section()] = std::move(*image);
+    return artifact.serialize();
+  }
   if (isCuda) {
     FailureOr<std::string> image = extractCudaImage(module);
     if (failed(image))

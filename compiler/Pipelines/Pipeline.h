@@ -18,12 +18,17 @@
 
 namespace mlir::skim {
 
+/// The targets `--target` takes.
+inline constexpr const char *kSupportedTargets =
+    "host, sm_80, sm_90, sm_90a, gfx90a, gfx942, gfx1100";
+
 struct PipelineOptions {
-  /// "host" (the CPU), or an NVIDIA chip: "sm_80", "sm_90", "sm_90a" (the
-  /// first, SIMT GPU path; see CudaTarget.h).
+  /// "host" (the CPU), an NVIDIA chip: "sm_80", "sm_90", "sm_90a" (see
+  /// CudaTarget.h), or an AMD chip: "gfx90a", "gfx942", "gfx1100" (SIMT
+  /// kernels; AmdTarget.h).
   std::string target = "host";
   HostCpu host = HostCpu::detect();
-  /// With an NVIDIA target: instead of a cubin, run its kernels' threads on
+  /// With a GPU target: instead of a cubin or code object, run its kernels' threads on
   /// this CPU through the lane emulator (docs/LaneEmulator.md). The artifact
   /// is a host artifact; the process that runs it must have
   /// libSkimLaneEmulator loaded.

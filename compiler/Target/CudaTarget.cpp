@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Target/CudaTarget.h"
+#include "Target/GpuObject.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -52,24 +53,14 @@ void mlir::skim::registerCudaTargetInterfaces(DialectRegistry &registry) {
 }
 
 FailureOr<std::string> mlir::skim::extractCudaImage(ModuleOp module) {
-  gpu::BinaryOp binary;
-  unsigned count = 0;
-  module.walk([&](gpu::BinaryOp op) {
-    binary = op;
-    ++count;
-  });
-  if (count != 1)
-    return module.emitError("expected one gpu.binary after serialisation, found ")
-           << count;
-  auto objects = binary.getObjects();
-  if (objects.size() != 1)
-    return binary.emitError("expected one object in the gpu.binary");
-  auto object = cast<gpu::ObjectAttr>(objects[0]);
-  std::string image = object.getObject().getValue().str();
+  FailureOr<gpu::ObjectAttr> object = onlyGpuObject(module);
+  if (failed(object))
+    return failure();
+  std::string image = object->getObject().getValue().str();
   // A call into libdevice would be an unresolved symbol: the lowering must
   // have replaced every math op.
-  if (object.getFormat() == gpu::CompilationTarget::Assembly &&
+  if (object->getFormat() == gpu::CompilationTarget::Assembly &&
       image.find("__nv_") != std::string::npos)
-    return binary.emitError("the PTX calls libdevice (__nv_*), which skim does not link");
+    return module.emitError("the PTX calls libdevice (__nv_*), which skim does not link");
   return image;
 }

@@ -241,16 +241,24 @@ TEST_CASE("emulated pool, combine and merge", "[emulator][variants]") {
     unsigned seed = 90;
     {
       std::string x = tensorType({"?", "?", "2", "64"}, t);
-      std::string mlir = "func.func @pool(%x: " + x + ") -> " + x +
-                         " {\n  %r = skim.pool mean %x {block = 32, stride = 16} : " +
-                         x + "\n  return %r : " + x + "\n}\n";
-      const rt::CpuExecutable &exe = compile(mlir, Target::LaneEmulator);
-      ref::Tensor xs = input({2, 100, 2, 64}, seed++, type);
-      auto got = run(exe, {xs}, type);
-      REQUIRE(got);
-      auto want = ref::pool(xs, ref::PoolKind::Mean, 32, 16, nullptr, nullptr);
-      REQUIRE(want);
-      expectClean(compare("pool", (*got)[0], *want, Tolerance::of(type)));
+      // 32-key blocks in one chunk, 192-key blocks (MoBA's size class) in
+      // three 64-row chunks.
+      for (auto [block, stride] : {std::pair{32, 16}, std::pair{192, 96}}) {
+        std::string mlir = "func.func @pool(%x: " + x + ") -> " + x +
+                           " {\n  %r = skim.pool mean %x {block = " + std::to_string(block) +
+                           ", stride = " + std::to_string(stride) + "} : " + x +
+                           "\n  return %r : " + x + "\n}\n";
+        for (Target target : {Target::LaneEmulator, Target::LaneEmulatorGfx942}) {
+          const rt::CpuExecutable &exe = compile(mlir, target);
+          ref::Tensor xs = input({2, 500, 2, 64}, seed++, type);
+          auto got = run(exe, {xs}, type);
+          REQUIRE(got);
+          auto want = ref::pool(xs, ref::PoolKind::Mean, block, stride, nullptr, nullptr);
+          REQUIRE(want);
+          INFO("block " << block << " target " << int(target));
+          expectClean(compare("pool", (*got)[0], *want, Tolerance::of(type)));
+        }
+      }
     }
     {
       std::string o = tensorType({"?", "?", "8", "48"}, t),
@@ -415,4 +423,41 @@ TEST_CASE("emulated sm_90a attention: wgmma against the reference",
     CHECK(counters.tma > 0);
     UNSCOPED_INFO("split: " << counters.arrivals);
   }
+}
+
+TEST_CASE("emulated gfx942 kernels against the reference", "[emulator][variants][amd]") {
+  // The AMD lowering as far as it is built: every kernel SIMT, AMD's exp2
+  // and log2, default tiles sized to 64 KB of LDS. The emulator runs the
+  // per-lane IR skim-lower-tile-to-gpu{vendor=amd} leaves; only the ROCDL
+  // conversion and the code object are left to the assembly checks (lit).
+  for (ElementType type : {ElementType::F32, ElementType::BF16}) {
+    AttentionIR ir = emulated(8, 2, 64, type);
+    ir.target = Target::LaneEmulatorGfx942;
+    ir.causal = true;
+    INFO(ir.describe());
+    expectClean(checkAttention(ir, inputs(ir, 1, 100, 77, 110)));
+    AttentionIR window = emulated(4, 1, 128, type);
+    window.target = Target::LaneEmulatorGfx942;
+    window.causal = true;
+    window.window = 64;
+    window.sink = 4;
+    INFO(window.describe());
+    expectClean(checkAttention(window, inputs(window, 2, 90, 90, 120)));
+  }
+  AttentionIR sel = emulated(16, 1, 64, ElementType::BF16);
+  sel.target = Target::LaneEmulatorGfx942;
+  sel.causal = true;
+  sel.selHeads = 1;
+  sel.entries = 4;
+  sel.kvBlock = 64;
+  sel.qBlock = 1;
+  INFO(sel.describe());
+  AttentionInputs in = inputs(sel, 1, 70, 300, 130);
+  in.indices = selection(sel, 1, 70, 300, 131);
+  expectClean(checkAttention(sel, in));
+  sel.schedule = "block_n = 32, tokens_per_tile = 1, split_kv = 4";
+  INFO(sel.schedule);
+  AttentionInputs decode = inputs(sel, 3, 1, 700, 140);
+  decode.indices = selection(sel, 3, 1, 700, 141);
+  expectClean(checkAttention(sel, decode));
 }

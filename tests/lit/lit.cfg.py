@@ -37,7 +37,11 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.skim_tools_dir, config.llvm_tools_dir]
-tools = [ToolSubst("skim-opt", unresolved="fatal"), ToolSubst("skim", unresolved="fatal")]
+# llvm-objdump and llvm-readelf from LLVM 22 (Debian's unversioned ones are
+# LLVM 14, which knows no gfx942): the AMD code-object checks use them.
+tools = [ToolSubst("skim-opt", unresolved="fatal"), ToolSubst("skim", unresolved="fatal"),
+         ToolSubst("llvm-objdump", unresolved="fatal"),
+         ToolSubst("llvm-readelf", unresolved="fatal")]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 if os.path.exists("/usr/local/cuda/bin/ptxas"):

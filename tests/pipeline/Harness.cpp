@@ -50,6 +50,8 @@ Compiled &lookup(const std::string &mlir, Target target) {
                          ? mlir + "\n// lane emulator, sm_90a\n"
                      : target == Target::LaneEmulatorSm90aOverlap
                          ? mlir + "\n// lane emulator, sm_90a, overlap\n"
+                     : target == Target::LaneEmulatorGfx942
+                         ? mlir + "\n// lane emulator, gfx942\n"
                          : mlir + "\n// lane emulator, sm_90a, warp-specialized\n";
   auto it = cache().find(name);
   if (it != cache().end())
@@ -77,7 +79,9 @@ Compiled &lookup(const std::string &mlir, Target target) {
     auto module = mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
     mlir::skim::PipelineOptions options;
     if (target != Target::Host) {
-      options.target = target == Target::LaneEmulator ? "sm_80" : "sm_90a";
+      options.target = target == Target::LaneEmulator        ? "sm_80"
+                       : target == Target::LaneEmulatorGfx942 ? "gfx942"
+                                                              : "sm_90a";
       options.emulateLanes = true;
       options.overlapSoftmax = target == Target::LaneEmulatorSm90aOverlap;
       options.warpSpecialize = target == Target::LaneEmulatorSm90aWarpSpecialized;

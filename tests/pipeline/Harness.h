@@ -34,7 +34,9 @@ enum class Target {
   LaneEmulator,
   LaneEmulatorSm90a,
   LaneEmulatorSm90aOverlap,
-  LaneEmulatorSm90aWarpSpecialized
+  LaneEmulatorSm90aWarpSpecialized,
+  /// The AMD lowering (gfx942: SIMT kernels, AMD's exp2/log2) emulated.
+  LaneEmulatorGfx942
 };
 
 /// One argument of a variant function: floats (stored in the test's element

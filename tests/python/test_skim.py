@@ -255,8 +255,18 @@ def test_bad_mlir():
 
 
 def test_unknown_target():
-    with pytest.raises(skim.Error, match="target 'gfx942' has no lowering yet"):
-        skim.compile(skim.preset("causal"), target="gfx942")
+    with pytest.raises(skim.Error, match="target 'gfx1200' has no lowering yet"):
+        skim.compile(skim.preset("causal"), target="gfx1200")
+
+
+def test_amd_target_compiles_and_wants_a_rocm_device():
+    # The code object is loaded at the first run, on a ROCm device; there is
+    # none here, and a CPU array is refused by name before that.
+    kernel = skim.compile(skim.preset("causal", heads="4/2", dim=32), target="gfx942")
+    assert kernel.device == "rocm" and kernel.target == "hip:gfx942"
+    q, k, v = random_inputs(1, batch=1, t_len=8, s_len=8, hq=4, hkv=2, dim=32)
+    with pytest.raises(skim.Error, match="input #0 is a CPU tensor"):
+        kernel(q, k, v)
 
 
 # --- bfloat16 ---------------------------------------------------------------

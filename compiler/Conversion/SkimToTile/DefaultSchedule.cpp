@@ -47,6 +47,20 @@ ScheduleAttr mlir::skim::defaultSchedule(AttentionOp op, bool nsaFused,
   int64_t blockM = order == LoopOrder::kv_major ? rows
                    : tensorCores                ? defaults.tensorCoreBlockM
                                                 : 64;
-  return ScheduleAttr::get(ctx, blockM, 64, 4, 2, order, true, tokensPerTile, 1,
-                           true, false, Attribute());
+  int64_t blockN = 64;
+  if (defaults.simtSharedBudget > 0) {
+    // The SIMT lowering keeps the Q, K, V, S and O tiles in f32 in shared
+    // memory, and a few f32 row statistics (64 × 64, D = 64: 83 200 bytes).
+    int64_t d = shape.back(),
+            dv = cast<ShapedType>(op.getValue().getType()).getShape().back();
+    auto bytes = [&](int64_t m, int64_t n) {
+      return (m * d + n * d + n * dv + m * n + m * dv) * 4 + m * 20;
+    };
+    while (bytes(blockM, blockN) > defaults.simtSharedBudget && blockN > 16)
+      blockN /= 2;
+    while (bytes(blockM, blockN) > defaults.simtSharedBudget && blockM > 16)
+      blockM /= 2;
+  }
+  return ScheduleAttr::get(ctx, blockM, blockN, 4, 2, order, true,
+                           tokensPerTile, 1, true, false, Attribute());
 }

@@ -23,6 +23,10 @@ struct ScheduleDefaults {
   int64_t wgmmaRows = 0;
   /// block_m = block_n of NSA's fused compressed stage.
   int64_t nsaScoresBlock = 64;
+  /// Targets whose kernels are all SIMT (AMD, until its MFMA lowering
+  /// exists): the shared memory a block may use. block_n, then block_m,
+  /// halve from 64 (down to 16) until the SIMT tiles fit; 0: no limit.
+  int64_t simtSharedBudget = 0;
 };
 
 /// The schedule skim-tile gives `op` when it has none. `nsaFused`: the op is

@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 
 #include <limits>
+#include <numeric>
 
 using namespace mlir;
 using namespace mlir::skim;
@@ -52,13 +53,19 @@ PlanKernel mlir::skim::emitPoolKernel(ModuleOp module, StringRef name,
   Value acc = kb.alloc({1, spec.dout});
   kb.fill(acc, 0.0);
   if (!spec.linear) {
-    // mean = (1/l, …, 1/l) · X
-    Value x = kb.alloc({spec.block, spec.d}, MemoryKind::shared);
-    kb.load(in, kb.offset(spec.input.id, batch, first, head), inRow, kb.c(0),
-            kb.c(spec.block), x);
-    Value ones = kb.alloc({1, spec.block});
+    // mean = (1/l, …, 1/l) · X, over chunks of at most 64 rows: a whole
+    // 512-key MoBA block of D = 128 in f32 is 256 KB, more shared memory
+    // than any GPU gives a block.
+    int64_t chunk = std::gcd<int64_t>(spec.block, 64);
+    Value x = kb.alloc({chunk, spec.d}, MemoryKind::shared);
+    Value ones = kb.alloc({1, chunk});
     kb.fill(ones, 1.0 / static_cast<double>(spec.block));
-    kb.gemm(ones, x, acc, false);
+    kb.forLoop(kb.c(0), kb.c(spec.block / chunk), one, [&](Value c) {
+      Value row = kb.add(first, kb.mul(c, kb.c(chunk)));
+      kb.load(in, kb.offset(spec.input.id, batch, row, head), inRow, kb.c(0),
+              kb.c(chunk), x);
+      kb.gemm(ones, x, acc, false);
+    });
   } else {
     // φ(block) = Σ_j (x_j + e_j) · W[j·D : (j+1)·D, :]
     Value w = kb.tensor(spec.weights.id, spec.weights.elementType);

@@ -127,6 +127,8 @@ struct MobaScoresSpec {
   int64_t d = 0, hq = 0, hkv = 0, block = 512;
   double scale = 1.0;
   int64_t n = 3, forceFirst = 0, forceLast = 1;
+  /// Mean keys a chunk of the scoring loop.
+  int64_t keysPerChunk = 64;
 };
 PlanKernel emitMobaScoresKernel(ModuleOp module, StringRef name, Location loc,
                                 const MobaScoresSpec &spec);

@@ -32,10 +32,12 @@ namespace {
 class PlanBuilder {
 public:
   PlanBuilder(ModuleOp module, func::FuncOp func, int64_t tensorCoreBlockM,
-              int64_t wgmmaRows, int64_t nsaScoresBlock, bool overlapSoftmax,
+              int64_t wgmmaRows, int64_t nsaScoresBlock,
+              int64_t simtSharedBudget, bool overlapSoftmax,
               bool prefetchSelections)
       : module(module), func(func), tensorCoreBlockM(tensorCoreBlockM),
         wgmmaRows(wgmmaRows), nsaScoresBlock(nsaScoresBlock),
+        simtSharedBudget(simtSharedBudget),
         overlapSoftmax(overlapSoftmax),
         prefetchSelections(prefetchSelections) {}
   LogicalResult build();
@@ -119,7 +121,8 @@ private:
     if (auto s = op->getAttrOfType<ScheduleAttr>("schedule"))
       return s;
     return defaultSchedule(op, nsaFused,
-                           {tensorCoreBlockM, wgmmaRows, nsaScoresBlock});
+                           {tensorCoreBlockM, wgmmaRows, nsaScoresBlock,
+                            simtSharedBudget});
   }
 
   ModuleOp module;
@@ -130,6 +133,7 @@ private:
   int64_t tensorCoreBlockM;
   int64_t wgmmaRows;
   int64_t nsaScoresBlock;
+  int64_t simtSharedBudget;
   bool overlapSoftmax;
   bool prefetchSelections;
 };
@@ -517,6 +521,12 @@ LogicalResult PlanBuilder::visitBlockScores(BlockScoresOp op) {
   spec.keys = ref(op.getKeys());
   spec.kvTokens = *l;
   spec.hq = *hq, spec.hkv = *hkv, spec.d = *d;
+  // A SIMT target's shared memory holds the Q, K and score tiles in f32:
+  // fewer mean keys a chunk where 64 do not fit (D = 128 on AMD's 64 KB).
+  int64_t rows = std::max<int64_t>(*hq / *hkv, 64);
+  while (simtSharedBudget > 0 && spec.keysPerChunk > 16 &&
+         (rows * *d + spec.keysPerChunk * (*d + rows)) * 4 + 4096 > simtSharedBudget)
+    spec.keysPerChunk /= 2;
   spec.block = op.getBlock();
   if (std::optional<APFloat> scale = op.getScale())
     spec.scale = scale->convertToDouble();
@@ -629,7 +639,7 @@ struct SkimTilePass : skim::impl::SkimTilePassBase<SkimTilePass> {
       return signalPassFailure();
     }
     PlanBuilder builder(module, func, tensorCoreBlockM, wgmmaRows, nsaScoresBlock,
-                        overlapSoftmax, prefetchSelections);
+                        simtSharedBudget, overlapSoftmax, prefetchSelections);
     if (failed(builder.build()))
       return signalPassFailure();
     module->setAttr("skim.plan", StringAttr::get(&getContext(),

@@ -352,8 +352,9 @@ void GpuLowering::lowerMap(MapOp op) {
   b.eraseOp(op);
 }
 
-/// math ops without libdevice: NVVM approximations and LLVM intrinsics.
-LogicalResult lowerMath(gpu::GPUFuncOp func, RewriterBase &b) {
+/// math ops without libdevice (or AMD's ocml): the vendor's exp2 and log2
+/// approximations and LLVM intrinsics.
+LogicalResult lowerMath(gpu::GPUFuncOp func, RewriterBase &b, bool amd) {
   SmallVector<Operation *> ops;
   func.walk([&](Operation *op) {
     if (op->getDialect() && op->getDialect()->getNamespace() == "math")
@@ -365,7 +366,7 @@ LogicalResult lowerMath(gpu::GPUFuncOp func, RewriterBase &b) {
     Type type = op->getResult(0).getType();
     if (!type.isF32())
       return op->emitOpError(
-                 "only f32 math lowers to NVVM without libdevice, got ")
+                 "only f32 math lowers without a device math library, got ")
              << type;
     auto intrinsic = [&](StringRef name, Value x) -> Value {
       return LLVM::CallIntrinsicOp::create(b, loc, type, b.getStringAttr(name),
@@ -375,10 +376,15 @@ LogicalResult lowerMath(gpu::GPUFuncOp func, RewriterBase &b) {
     auto c = [&](double v) -> Value {
       return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
     };
+    // v_exp_f32 / v_log_f32 on AMD, ex2.approx / lg2.approx on NVIDIA.
     auto ex2 = [&](Value x) {
-      return intrinsic("llvm.nvvm.ex2.approx.f32", x);
+      return intrinsic(
+          amd ? "llvm.amdgcn.exp2.f32" : "llvm.nvvm.ex2.approx.f32", x);
     };
-    auto lg2 = [&](Value x) { return intrinsic("llvm.nvvm.lg2.approx.f", x); };
+    auto lg2 = [&](Value x) {
+      return intrinsic(amd ? "llvm.amdgcn.log.f32" : "llvm.nvvm.lg2.approx.f",
+                       x);
+    };
     const double log2e = 1.4426950408889634, ln2 = 0.6931471805599453;
     Value result =
         llvm::TypeSwitch<Operation *, Value>(op)
@@ -433,6 +439,17 @@ struct SkimLowerTileToGpuPass
         kernels.push_back(kernel);
     if (kernels.empty())
       return;
+    if (vendor != "nvidia" && vendor != "amd") {
+      module.emitError()
+          << "skim-lower-tile-to-gpu: vendor is nvidia or amd, got '"
+          << vendor.getValue() << "'";
+      return signalPassFailure();
+    }
+    if (vendor == "amd" && (wgmma || tma || warpSpecialize)) {
+      module.emitError("skim-lower-tile-to-gpu: wgmma, tma and warp-specialize "
+                       "are NVIDIA's (sm_90a); vendor=amd takes none of them");
+      return signalPassFailure();
+    }
     // The schedule's warps (skim-tile records the largest), else the option.
     threads = blockSize;
     if (auto warps = module->getAttrOfType<IntegerAttr>("skim.gpu_warps"))
@@ -572,8 +589,13 @@ struct SkimLowerTileToGpuPass
     // fragment distribution, shared memory otherwise.
     FragmentPlan plan;
     std::string simtReason;
+    // AMD kernels are SIMT until the MFMA/WMMA distribution exists.
     bool useFragments =
-        planFragments(func, threads, wgmma, tma, plan, simtReason);
+        vendor == "amd"
+            ? (simtReason = "the AMD tensor-core (MFMA/WMMA) lowering is not "
+                            "built yet",
+               false)
+            : planFragments(func, threads, wgmma, tma, plan, simtReason);
     plan.overlapWgmma = overlapWgmma || kernel->hasAttr("skim.overlap_wgmma");
     if (useFragments && !plan.tmaTiles.empty())
       addTensorMaps(func, plan, boxSources,
@@ -683,7 +705,7 @@ struct SkimLowerTileToGpuPass
       rewriter.setInsertionPoint(op);
       rewriter.replaceOpWithNewOp<gpu::ReturnOp>(op);
     });
-    if (failed(lowerMath(func, rewriter)))
+    if (failed(lowerMath(func, rewriter, vendor == "amd")))
       return failure();
     return sharedBytes;
   }

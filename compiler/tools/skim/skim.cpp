@@ -359,18 +359,22 @@ int runCommand() {
       return error.empty() ? 1 : fail(error);
     if (targetOpt != "host") {
       // GPU targets compile (skim compile) but skim run launches only CPU
-      // artifacts; without a CUDA device, say what discovery found.
+      // artifacts; without a device of the target's kind, say what
+      // discovery found.
+      bool amd = targetOpt.rfind("gfx", 0) == 0;
+      rt::DeviceKind kind = amd ? rt::DeviceKind::Hip : rt::DeviceKind::Cuda;
       std::vector<std::string> notes;
       auto devices = rt::discoverDevices(&notes);
-      bool cuda = false;
+      bool found = false;
       if (devices)
         for (const auto &d : *devices)
-          cuda = cuda || d->kind() == rt::DeviceKind::Cuda;
-      if (!cuda) {
+          found = found || d->kind() == kind;
+      if (!found) {
         std::string why;
         for (const std::string &note : notes)
           why += (why.empty() ? "" : "; ") + note;
-        return fail("no CUDA device: " + (why.empty() ? std::string("none found") : why));
+        return fail(std::string(amd ? "no HIP device: " : "no CUDA device: ") +
+                    (why.empty() ? std::string("none found") : why));
       }
       return fail("skim run does not launch GPU artifacts yet: compile with skim "
                   "compile --target " + targetOpt + " and run it with skim::rt::GpuExecutable");
@@ -585,7 +589,7 @@ int infoCommand() {
   outs() << mlir::skim::compilerVersion() << "\n"
          << "host target: " << host.triple << ", cpu " << host.cpu
          << ", f32 vector width " << host.vectorWidth << "\n"
-         << "targets: host (CPU); sm_80, sm_90, sm_90a (NVIDIA: wgmma on sm_90a, mma.sync, SIMT for f32; compile only, run through skim.load). AMD is not built yet.\n";
+         << "targets: host (CPU); sm_80, sm_90, sm_90a (NVIDIA: wgmma on sm_90a, mma.sync, SIMT for f32; compile only, run through skim.load); gfx90a, gfx942, gfx1100 (AMD: SIMT kernels only, compile only; never run on an AMD GPU).\n";
 
   // A backend that is missing is not an error here: saying what was tried
   // is the point of `skim info` on a machine whose GPU is not found.

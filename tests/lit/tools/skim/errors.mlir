@@ -10,7 +10,7 @@
 // RUN: not skim run %s --check --input arg0=%S/Inputs/q.npy --input arg1=%S/Inputs/k.npy --input arg2=%S/Inputs/v.npy 2>&1 | FileCheck %s --check-prefix=CHECK-FILE
 // RUN: not skim run --artifact %s 2>&1 | FileCheck %s --check-prefix=ARTIFACT
 // RUN: not skim compile --variant causal 2>&1 | FileCheck %s --check-prefix=NO-OUT
-// RUN: not skim compile --variant causal --target gfx942 -o %t.skim 2>&1 | FileCheck %s --check-prefix=TARGET
+// RUN: not skim compile --variant causal --target gfx1200 -o %t.skim 2>&1 | FileCheck %s --check-prefix=TARGET
 // RUN: not skim frobnicate 2>&1 | FileCheck %s --check-prefix=SUBCOMMAND
 // RUN: not skim run --variant causal --bogus-flag 2>&1 | FileCheck %s --check-prefix=FLAG
 
@@ -25,7 +25,7 @@
 // CHECK-FILE: skim: error: --check needs a preset (--variant): the reference is per preset
 // ARTIFACT: skim: error: {{.*}}errors.mlir: not a skim artifact (bad magic or too short)
 // NO-OUT: skim: error: compile needs -o <artifact>
-// TARGET: error: target 'gfx942' has no lowering yet (supported: host, sm_80, sm_90, sm_90a)
+// TARGET: error: target 'gfx1200' has no lowering yet (supported: host, sm_80, sm_90, sm_90a, gfx90a, gfx942, gfx1100)
 // SUBCOMMAND: skim: Unknown subcommand 'frobnicate'
 // RUN: not skim 2>&1 | FileCheck %s --check-prefix=NONE
 // NONE: skim: error: give a subcommand: compile, run, tune or info (see skim --help)
