@@ -41,6 +41,13 @@
 // RUN: %python %S/Inputs/artifact_section.py %t.nsa.skim hip.hsaco %t.nsa.hsaco
 // RUN: llvm-readelf --notes %t.nsa.hsaco | FileCheck %s --check-prefix=NSA
 // NSA-COUNT-6: .private_segment_fixed_size: 0
+// By registers every kernel leaves room for at least 2 waves a SIMD. (By
+// LDS it does not: a SIMT kernel's tiles take up to 64 KB, one 2-wave
+// workgroup a CU; that waits for the MFMA distribution, which keeps the
+// accumulators in registers.)
+// RUN: llvm-readelf --notes %t.nsa.hsaco | %python %S/Inputs/amd_waves.py 2 | FileCheck %s --check-prefix=WAVES
+// RUN: llvm-readelf --notes %t.942.hsaco | %python %S/Inputs/amd_waves.py 2
+// WAVES: skim_k2_nsa_compressed: {{[0-9]+}} VGPRs + 0 AGPRs -> {{[2-8]}} waves a SIMD
 //
 // A schedule whose tiles pass the LDS is refused, naming the kernel.
 // RUN: sed 's/mask = #skim.mask<causal>}/mask = #skim.mask<causal>, schedule = #skim.schedule<block_m = 128, block_n = 128>}/' %s > %t.big.mlir
