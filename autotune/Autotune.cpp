@@ -4,6 +4,8 @@
 
 #include "Registration/RegisterSkim.h"
 #include "Skim/IR/SkimOps.h"
+#include "Target/AmdTarget.h"
+#include "Target/CudaTarget.h"
 
 #include "skim/runtime/Artifact.h"
 #include "skim/runtime/Device.h"
@@ -51,6 +53,27 @@ func::FuncOp variantFunction(ModuleOp module) {
 
 } // namespace
 
+std::optional<::skim::rt::DeviceKind> deviceKindFor(const std::string &target) {
+  CudaTarget cuda;
+  AmdTarget amd;
+  if (target == "host")
+    return ::skim::rt::DeviceKind::Cpu;
+  if (CudaTarget::parse(target, cuda))
+    return ::skim::rt::DeviceKind::Cuda;
+  if (AmdTarget::parse(target, amd))
+    return ::skim::rt::DeviceKind::Hip;
+  return std::nullopt;
+}
+
+std::string scheduleText(ScheduleAttr schedule) {
+  std::string text;
+  if (schedule) {
+    llvm::raw_string_ostream os(text);
+    os << schedule;
+  }
+  return text;
+}
+
 DeviceIdentity deviceIdentityFor(const std::string &target,
                                  const std::string &name,
                                  const std::string &driver, std::string &why) {
@@ -71,12 +94,9 @@ DeviceIdentity deviceIdentityFor(const std::string &target,
     why = devices.message();
     return id;
   }
-  bool cuda = target.rfind("sm_", 0) == 0;
+  std::optional<::skim::rt::DeviceKind> kind = deviceKindFor(target);
   for (const auto &d : *devices) {
-    bool match = target == "host" ? d->kind() == ::skim::rt::DeviceKind::Cpu
-                 : cuda           ? d->kind() == ::skim::rt::DeviceKind::Cuda
-                                  : d->kind() == ::skim::rt::DeviceKind::Hip;
-    if (match) {
+    if (kind && d->kind() == *kind) {
       id.name = d->name();
       id.driver = d->driver();
       return id;
@@ -211,12 +231,7 @@ candidatesOf(const std::vector<SearchSpace> &spaces, size_t limit) {
     for (const Candidate &candidate : space.candidates) {
       if (limit && c.schedules.size() >= limit)
         break;
-      std::string text;
-      if (candidate.schedule) {
-        llvm::raw_string_ostream os(text);
-        os << candidate.schedule;
-      }
-      c.schedules.push_back(text);
+      c.schedules.push_back(scheduleText(candidate.schedule));
       c.predictedMs.push_back(candidate.predictedMs);
     }
     result.push_back(std::move(c));

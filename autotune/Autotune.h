@@ -18,6 +18,9 @@
 
 #include "Pipelines/Pipeline.h"
 
+#include "skim/runtime/Device.h"
+
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +32,13 @@ struct DeviceIdentity {
   std::string arch;
   std::string driver;
 };
+
+/// The kind of device `target`'s code runs on: the CPU for "host", CUDA
+/// for an NVIDIA chip, HIP for an AMD one; nothing for an unknown target.
+std::optional<::skim::rt::DeviceKind> deviceKindFor(const std::string &target);
+
+/// A schedule as the dialect prints it; "" for none (the default).
+std::string scheduleText(mlir::skim::ScheduleAttr schedule);
 
 /// The device a compile for `target` will run on: `name` and `driver` when
 /// given (both or neither), else the first device of the target's kind on

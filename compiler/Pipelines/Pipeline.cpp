@@ -316,8 +316,8 @@ FailureOr<std::string> mlir::skim::compileToArtifact(ModuleOp module,
     return hostArtifact(module, cpuPlan, options.host,
                         isAmd ? amd.describe() : cuda.describe());
   }
-  ::skim::rt::Artifact artifact;
-  artifact.sections["compiler"] = compilerVersion();
+  if (!isCuda && !isAmd)
+    return hostArtifact(module, planAttr.getValue().str(), options.host, "");
   if (isAmd) {
     // Launching more LDS than a workgroup has fails on the device; say so
     // here, naming the kernel.
@@ -329,30 +329,20 @@ FailureOr<std::string> mlir::skim::compileToArtifact(ModuleOp module,
                  << "kernel " << kernel.getName() << " needs " << bytes.getInt()
                  << " bytes of LDS; " << amd.chip << " has " << amd.ldsBytes()
                  << " a workgroup: give its stage a smaller block_m or block_n";
-    FailureOr<std::string> image = extractAmdImage(module);
-    if (failed(image))
-      return failure();
-    FailureOr<std::string> plan = gpuPlan(module, planAttr.getValue().str(), amd.section());
-    if (failed(plan))
-      return failure();
-    artifact.sections["target"] = amd.describe();
-    artifact.sections["plan"] = std::move(*plan);
-    artifact.sections[amd.section()] = std::move(*image);
-    return artifact.serialize();
   }
-  if (isCuda) {
-    FailureOr<std::string> image = extractCudaImage(module);
-    if (failed(image))
-      return failure();
-    FailureOr<std::string> plan = gpuPlan(module, planAttr.getValue().str(), cuda.section());
-    if (failed(plan))
-      return failure();
-    artifact.sections["target"] = cuda.describe();
-    artifact.sections["plan"] = std::move(*plan);
-    artifact.sections[cuda.section()] = std::move(*image);
-    return artifact.serialize();
-  }
-  return hostArtifact(module, planAttr.getValue().str(), options.host, "");
+  FailureOr<std::string> image = isAmd ? extractAmdImage(module) : extractCudaImage(module);
+  if (failed(image))
+    return failure();
+  std::string section = isAmd ? amd.section() : cuda.section();
+  FailureOr<std::string> plan = gpuPlan(module, planAttr.getValue().str(), section);
+  if (failed(plan))
+    return failure();
+  ::skim::rt::Artifact artifact;
+  artifact.sections["compiler"] = compilerVersion();
+  artifact.sections["target"] = isAmd ? amd.describe() : cuda.describe();
+  artifact.sections["plan"] = std::move(*plan);
+  artifact.sections[section] = std::move(*image);
+  return artifact.serialize();
 }
 
 FailureOr<std::string> mlir::skim::compileForLaneEmulator(ModuleOp module,

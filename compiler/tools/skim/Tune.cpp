@@ -52,8 +52,25 @@ int fail(const std::string &message) {
   return 1;
 }
 
-bool isCudaTarget(const std::string &target) {
-  return target.rfind("sm_", 0) == 0;
+/// Writes `value` to `path` as indented JSON; 1 (with the reason) on failure.
+int writeJson(const std::string &path, json::Value value) {
+  std::error_code ec;
+  raw_fd_ostream os(path, ec);
+  if (ec)
+    return fail("cannot write '" + path + "': " + ec.message());
+  os << formatv("{0:2}", value) << "\n";
+  return 0;
+}
+
+/// Every candidate of every stage with the model's time.
+json::Array spaceJson(const std::vector<tune::StageCandidates> &stages) {
+  json::Array space;
+  for (const tune::StageCandidates &s : stages)
+    for (size_t i = 0; i < s.schedules.size(); ++i)
+      space.push_back(json::Object{{"stage", s.stage},
+                                   {"schedule", s.schedules[i]},
+                                   {"predicted_ms", s.predictedMs[i]}});
+  return space;
 }
 
 /// Parses --budget: "" none, "N" trials, "Ns" seconds.
@@ -252,46 +269,25 @@ int tuneCommand(const TuneArgs &args) {
         outs() << formatv("  pruned {0,6}  {1}\n", reason.second, reason.first);
       outs() << "  predicted   schedule\n";
       for (const tune::Candidate &c : s.candidates) {
-        std::string text = "default";
-        if (c.schedule) {
-          text.clear();
-          raw_string_ostream os(text);
-          os << c.schedule;
-        }
-        outs() << formatv("  {0,9:f3}   {1}\n", c.predictedMs, text);
+        std::string text = tune::scheduleText(c.schedule);
+        outs() << formatv("  {0,9:f3}   {1}\n", c.predictedMs,
+                          text.empty() ? "default" : text);
       }
     }
     if (args.jsonOut.empty())
       return 0;
     // The space with the model's times at full precision (the table rounds
     // them), for scoring the model against measurements.
-    json::Array space;
-    for (const tune::StageCandidates &s : tune::candidatesOf(*spaces))
-      for (size_t i = 0; i < s.schedules.size(); ++i)
-        space.push_back(json::Object{{"stage", s.stage},
-                                     {"schedule", s.schedules[i]},
-                                     {"predicted_ms", s.predictedMs[i]}});
-    std::error_code ec;
-    raw_fd_ostream os(args.jsonOut, ec);
-    if (ec)
-      return fail("cannot write '" + args.jsonOut + "': " + ec.message());
     json::Object picks;
-    for (const tune::SearchSpace &s : *spaces) {
-      std::string text;
-      if (mlir::skim::ScheduleAttr pick =
-              s.candidates[tune::modelPick(s)].schedule) {
-        raw_string_ostream os(text);
-        os << pick;
-      }
-      picks[s.stage] = text;
-    }
-    os << formatv("{0:2}", json::Value(json::Object{
-                               {"target", target},
-                               {"bucket", tune::shapeBucket(args.sizes)},
-                               {"model_pick", std::move(picks)},
-                               {"space", std::move(space)}}))
-       << "\n";
-    return 0;
+    for (const tune::SearchSpace &s : *spaces)
+      picks[s.stage] =
+          tune::scheduleText(s.candidates[tune::modelPick(s)].schedule);
+    return writeJson(
+        args.jsonOut,
+        json::Object{{"target", target},
+                     {"bucket", tune::shapeBucket(args.sizes)},
+                     {"model_pick", std::move(picks)},
+                     {"space", spaceJson(tune::candidatesOf(*spaces))}});
   }
 
   if (!args.exportDir.empty())
@@ -306,10 +302,10 @@ int tuneCommand(const TuneArgs &args) {
   if (!devices)
     return fail(devices.message());
   rt::Device *device = nullptr;
+  std::optional<rt::DeviceKind> kind = tune::deviceKindFor(target);
   if (args.deviceName.empty())
     for (const auto &d : *devices)
-      if ((target == "host" && d->kind() == rt::DeviceKind::Cpu) ||
-          (isCudaTarget(target) && d->kind() == rt::DeviceKind::Cuda)) {
+      if (kind && d->kind() == *kind) {
         device = d.get();
         break;
       }
@@ -324,11 +320,7 @@ int tuneCommand(const TuneArgs &args) {
            << ": choosing by the cost model alone\n";
     for (const tune::SearchSpace &s : *spaces) {
       size_t best = tune::modelPick(s);
-      std::string text;
-      if (s.candidates[best].schedule) {
-        raw_string_ostream os(text);
-        os << s.candidates[best].schedule;
-      }
+      std::string text = tune::scheduleText(s.candidates[best].schedule);
       result.best[s.stage] = text;
       outs() << "  " << s.stage << ": "
              << (text.empty() ? std::string("default") : text)
@@ -410,12 +402,6 @@ int tuneCommand(const TuneArgs &args) {
         o["error"] = t.error;
       trials.push_back(std::move(o));
     }
-    json::Array space;
-    for (const tune::StageCandidates &s : stages)
-      for (size_t i = 0; i < s.schedules.size(); ++i)
-        space.push_back(json::Object{{"stage", s.stage},
-                                     {"schedule", s.schedules[i]},
-                                     {"predicted_ms", s.predictedMs[i]}});
     json::Object root{{"target", target},
                       {"device", device ? device->name() : std::string()},
                       {"bucket", tune::shapeBucket(args.sizes)},
@@ -427,12 +413,9 @@ int tuneCommand(const TuneArgs &args) {
                                          : json::Value(nullptr)},
                       {"seconds", result.seconds},
                       {"trials", std::move(trials)},
-                      {"space", std::move(space)}};
-    std::error_code ec;
-    raw_fd_ostream os(args.jsonOut, ec);
-    if (ec)
-      return fail("cannot write '" + args.jsonOut + "': " + ec.message());
-    os << formatv("{0:2}", json::Value(std::move(root))) << "\n";
+                      {"space", spaceJson(stages)}};
+    if (int rc = writeJson(args.jsonOut, std::move(root)))
+      return rc;
   }
 
   if (args.noStore)

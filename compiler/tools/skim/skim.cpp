@@ -361,7 +361,7 @@ int runCommand() {
       // GPU targets compile (skim compile) but skim run launches only CPU
       // artifacts; without a device of the target's kind, say what
       // discovery found.
-      bool amd = targetOpt.rfind("gfx", 0) == 0;
+      bool amd = skim::tune::deviceKindFor(targetOpt) == rt::DeviceKind::Hip;
       rt::DeviceKind kind = amd ? rt::DeviceKind::Hip : rt::DeviceKind::Cuda;
       std::vector<std::string> notes;
       auto devices = rt::discoverDevices(&notes);
