@@ -48,7 +48,7 @@ std::string TileGeometry::key() const {
          std::to_string(heads) + "h" + std::to_string(keysPerChunk) + "n" +
          std::to_string(threads) + "w" + (kvMajor ? "kv" : "qm") + "s" +
          std::to_string(splitKv) + (warpSpecialized ? "ws" : "") +
-         (prefetch ? "" : "np") + (overlap ? "ov" : "") + "/" +
+         (prefetch ? "" : "np") + (overlap ? "ov" : "") + amdPart + "/" +
          std::to_string(launchRegisters);
 }
 
@@ -59,7 +59,18 @@ std::optional<TileGeometry> geometryOf(const StageProblem &p, ScheduleAttr s,
   int64_t group = p.group();
   bool gpu = target.unit != MatmulUnit::Cpu;
   auto sm90 = dyn_cast_or_null<Sm90ScheduleAttr>(s.getTarget());
+  auto amd = dyn_cast_or_null<AmdScheduleAttr>(s.getTarget());
   bool perTokenSelection = p.selection && p.qBlock == 1;
+  bool matrixCores = target.unit == MatmulUnit::Mfma;
+  if (amd && !matrixCores) {
+    why = "the AMD part needs an AMD target";
+    return std::nullopt;
+  }
+  if (amd && (amd.getWaveSize() != target.warpSize ||
+              (target.warpSize == 32 && amd.getMmaM() != 16))) {
+    why = "the AMD part asks for a wave size or instruction the chip lacks";
+    return std::nullopt;
+  }
 
   // skim-tile's refusals.
   g.kvMajor = s.getOrder() == LoopOrder::kv_major;
@@ -110,7 +121,9 @@ std::optional<TileGeometry> geometryOf(const StageProblem &p, ScheduleAttr s,
   if (p.selection)
     g.keysPerChunk = std::gcd(s.getBlockN(), p.kvBlock);
   g.splitKv = s.getSplitKv();
-  g.threads = s.getWarps() * target.warpSize;
+  // A schedule's warps are 32-lane groups on every GPU (on wave64 chips
+  // two make a wave).
+  g.threads = s.getWarps() * (gpu ? 32 : 1);
   g.matmulUnits = gpu && p.elementBits == 16 && !p.nsaCompressed;
   bool wgmmaTile =
       target.unit == MatmulUnit::Wgmma && g.matmulUnits && g.rows % 64 == 0;
@@ -140,8 +153,24 @@ std::optional<TileGeometry> geometryOf(const StageProblem &p, ScheduleAttr s,
   }
 
   // MMA minimums: 16-row m-tiles dealt evenly to the warps, n a multiple
-  // of 8 (wgmma: at most 256), K tiles whole swizzle panels.
-  if (g.matmulUnits) {
+  // of 8 (wgmma: at most 256), K tiles whole swizzle panels. AMD: the
+  // instruction's R x R blocks (R = 32 for MFMA 32x32x8, the CDNA default;
+  // 16 otherwise) dealt to the waves, key chunks of whole blocks.
+  if (g.matmulUnits && matrixCores) {
+    int64_t r = amd ? amd.getMmaM() : target.warpSize == 64 ? 32 : 16;
+    int64_t waves = std::max<int64_t>(1, g.threads / target.warpSize);
+    g.amdPart = amd ? "mma" + std::to_string(r) + "we" +
+                          std::to_string(amd.getWavesPerEu())
+                    : "";
+    if (g.rows % r != 0 || g.keysPerChunk % r != 0) {
+      why = "the tile's rows or block_n are not whole MFMA/WMMA blocks";
+      return std::nullopt;
+    }
+    if ((g.rows / r) % waves != 0) {
+      why = "more waves than the tile's MFMA/WMMA row blocks share evenly";
+      return std::nullopt;
+    }
+  } else if (g.matmulUnits) {
     if (g.rows % 16 != 0) {
       why = "the tile's rows are not a multiple of the MMA's 16";
       return std::nullopt;
@@ -300,7 +329,24 @@ SearchSpace buildSearchSpace(MLIRContext *ctx, const StageProblem &p,
   }
 
   bool wgmma = target.unit == MatmulUnit::Wgmma;
-  std::vector<Attribute> targetParts = {Attribute()};
+  // The target parts: sm_90a's two warpgroup splits; on AMD, MFMA
+  // 16x16x16 (CDNA, whose default is 32x32x8) and one wave per EU (the
+  // register file of the SIMD to one wave, for tiles that would spill).
+  auto targetParts = [&](int64_t warps) {
+    std::vector<Attribute> parts = {Attribute()};
+    if (wgmma)
+      for (int split = 1; split <= 2; ++split)
+        parts.push_back(Sm90ScheduleAttr::get(ctx, warps / 4,
+                                              split == 1 ? 40 : 24,
+                                              split == 1 ? 232 : 240, 1));
+    if (target.unit == MatmulUnit::Mfma) {
+      int64_t wave = target.warpSize, r = wave == 64 ? 32 : 16;
+      if (wave == 64)
+        parts.push_back(AmdScheduleAttr::get(ctx, 16, 16, 16, 2, wave));
+      parts.push_back(AmdScheduleAttr::get(ctx, r, r, r == 32 ? 8 : 16, 1, wave));
+    }
+    return parts;
+  };
   std::vector<Candidate> survivors;
   // Each list starts at the schedule's defaults, so that of the schedules
   // building one kernel the one kept spells the fewest fields.
@@ -312,15 +358,10 @@ SearchSpace buildSearchSpace(MLIRContext *ctx, const StageProblem &p,
             for (LoopOrder order :
                  {LoopOrder::query_major, LoopOrder::kv_major})
               for (int64_t splitKv : {1, 2, 4, 8, 16})
-                for (int split = 0; split < (wgmma ? 3 : 1); ++split)
+                for (Attribute part : targetParts(warps))
                   for (bool prefetch : {true, false})
                     for (bool overlap : {false, true}) {
                       ++space.enumerated;
-                      Attribute part;
-                      if (split > 0)
-                        part = Sm90ScheduleAttr::get(ctx, warps / 4,
-                                                     split == 1 ? 40 : 24,
-                                                     split == 1 ? 232 : 240, 1);
                       auto schedule = ScheduleAttr::get(
                           ctx, blockM, blockN, warps, /*stages=*/2, order,
                           packGqa, tokensPerTile, splitKv, prefetch, overlap,

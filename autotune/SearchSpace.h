@@ -45,6 +45,9 @@ struct TileGeometry {
   /// sm_90a: selection walks prefetch the next chunk's K; the softmax runs
   /// under the neighbouring chunks' matmuls.
   bool prefetch = true, overlap = false;
+  /// AMD: the schedule's #skim.amd part in short ("" for the chip's
+  /// default instruction and occupancy).
+  std::string amdPart;
   /// Resource estimates: shared memory a block, f32 fragment registers a
   /// consumer thread, registers a thread at launch, blocks a processor.
   int64_t sharedBytes = 0, fragmentRegisters = 0, launchRegisters = 0;

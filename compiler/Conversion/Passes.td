@@ -31,6 +31,14 @@ def SkimTilePass : Pass<"skim-tile", "::mlir::ModuleOp"> {
     Option<"tensorCoreBlockM", "tensor-core-block-m", "int64_t",
            /*default=*/"64",
            "default block_m of bf16/f16 attention kernels without a schedule">,
+    Option<"tensorCoreBlockN", "tensor-core-block-n", "int64_t",
+           /*default=*/"64",
+           "default block_n of those kernels (AMD: 32, so that K and V in "
+           "LDS leave room for two waves a SIMD)">,
+    Option<"tensorCoreWarps", "tensor-core-warps", "int64_t",
+           /*default=*/"4",
+           "default warps (32-lane groups) of those kernels (AMD: 8, four "
+           "wave64 or eight wave32)">,
     Option<"wgmmaRows", "wgmma-rows", "int64_t", /*default=*/"0",
            "rows of one warpgroup MMA on the target (64 on sm_90a, 0 for "
            "none): per-token selections pack tokens up to it by default "
@@ -44,10 +52,15 @@ def SkimTilePass : Pass<"skim-tile", "::mlir::ModuleOp"> {
            "on the H200 (bench/NOTES.md)">,
     Option<"simtSharedBudget", "simt-shared-budget", "int64_t",
            /*default=*/"0",
-           "targets whose kernels are all SIMT (AMD until its MFMA/WMMA "
-           "lowering exists): the shared memory a block may use; default "
-           "schedules halve block_n, then block_m, from 64 until the tiles "
-           "fit (0: no limit)">,
+           "targets with little shared memory (AMD's 64 KB of LDS): the "
+           "shared memory a SIMT kernel may use; default schedules halve "
+           "block_n, then block_m, from 64 until its tiles fit (0: no "
+           "limit)">,
+    Option<"tensorCoreAttention", "tensor-core-attention", "bool",
+           /*default=*/"true",
+           "16-bit attention over key ranges runs on the tensor or matrix "
+           "cores (false: AMD with amd-matrix=simt), so simt-shared-budget "
+           "leaves its default schedule alone">,
     Option<"prefetchSelections", "prefetch-selections", "bool",
            /*default=*/"false",
            "walk selection loops as one flattened (entry, chunk) loop that "
@@ -149,9 +162,17 @@ def SkimLowerTileToGpuPass : Pass<"skim-lower-tile-to-gpu", "::mlir::ModuleOp"> 
            "threads per CTA, unless the module's `skim.gpu_warps` (set by "
            "skim-tile from a schedule's `warps`) says otherwise">,
     Option<"vendor", "vendor", "std::string", /*default=*/"\"nvidia\"",
-           "nvidia, or amd: every kernel SIMT (the MFMA/WMMA distribution is "
-           "not built yet), exp2 and log2 as llvm.amdgcn.exp2 / log, for "
+           "nvidia, or amd: fragments on the matrix instruction of "
+           "`amd-matrix`, exp2 and log2 as llvm.amdgcn.exp2 / log, for "
            "convert-gpu-to-rocdl">,
+    Option<"amdMatrix", "amd-matrix", "std::string",
+           /*default=*/"\"mfma_16x16x16\"",
+           "vendor=amd: the matrix instruction fragment tiles are laid out "
+           "for: mfma_16x16x16 or mfma_32x32x8 (gfx90a, gfx942; wave64), "
+           "wmma_16x16x16 (gfx11; wave32), or simt (every kernel SIMT)">,
+    Option<"waveSize", "wave-size", "int64_t", /*default=*/"64",
+           "vendor=amd: lanes of a wave (64 on CDNA, 32 on RDNA); the "
+           "module records it as `skim.gpu_wave_size`">,
     Option<"scratchSlots", "scratch-slots", "int64_t", /*default=*/"1024",
            "most global scratch slots of a kernel (one per resident CTA "
            "suffices; more only cost memory)">,
@@ -178,7 +199,9 @@ def SkimLowerTileToGpuPass : Pass<"skim-lower-tile-to-gpu", "::mlir::ModuleOp"> 
                            "::mlir::LLVM::LLVMDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::NVVM::NVVMDialect",
-                           "::mlir::scf::SCFDialect"];
+                           "::mlir::ROCDL::ROCDLDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 def SkimTensorMapArgsPass

@@ -41,6 +41,8 @@ FailureOr<KernelShape> readShape(ModuleOp module, gpu::GPUFuncOp kernel) {
                               << "': no block size (known_block_size or the "
                                  "module's skim.gpu_block)";
   }
+  if (auto wave = module->getAttrOfType<IntegerAttr>("skim.gpu_wave_size"))
+    shape.waveSize = wave.getInt();
   if (auto shared = module->getAttrOfType<DictionaryAttr>("skim.gpu_shared_bytes"))
     if (auto bytes = shared.getAs<IntegerAttr>(kernel.getName()))
       shape.sharedBytes = bytes.getInt();

@@ -18,6 +18,8 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/IR/Matchers.h"
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
@@ -49,6 +51,13 @@ private:
   /// skim-lower-tile-to-gpu's inline wgmma (register A): the asm text names
   /// the shape, the type and imm-trans-b.
   LogicalResult lowerWgmma(LLVM::InlineAsmOp op);
+  /// rocdl.mfma.* and rocdl.wmma.* of the bf16/f16 -> f32 shapes AMD
+  /// kernels use (AmdWave.h's AmdMatrixOp).
+  LogicalResult lowerAmdMatrix(Operation *op, int32_t code);
+  /// gpu.shuffle on an AMD wave of shape.waveSize lanes.
+  LogicalResult lowerWaveShuffle(gpu::ShuffleOp op);
+  /// A fresh stack array of `count` elements of `type` in the entry block.
+  Value entryArray(Location loc, Type type, int64_t count);
 
   Value call(Location loc, StringRef name, TypeRange results, ValueRange args) {
     ValueRange r = runtime.call(b, loc, name, results, args);
@@ -102,6 +111,96 @@ Value LaneLowering::scratchArray() {
                                      b.getI32Type(), four, /*alignment=*/16);
   }
   return scratch;
+}
+
+Value LaneLowering::entryArray(Location loc, Type type, int64_t count) {
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&func.front());
+  Value n = LLVM::ConstantOp::create(b, loc, b.getI64Type(),
+                                     b.getI64IntegerAttr(count));
+  return LLVM::AllocaOp::create(b, loc,
+                                LLVM::LLVMPointerType::get(b.getContext()),
+                                type, n, /*alignment=*/16);
+}
+
+/// The AmdWave.h number of a ROCDL matrix intrinsic, or -1.
+static int32_t amdMatrixCode(StringRef name) {
+  return llvm::StringSwitch<int32_t>(name)
+      .Case("rocdl.mfma.f32.32x32x8f16", 0)
+      .Case("rocdl.mfma.f32.32x32x8bf16.1k", 1)
+      .Case("rocdl.mfma.f32.16x16x16f16", 2)
+      .Case("rocdl.mfma.f32.16x16x16bf16.1k", 3)
+      .Case("rocdl.wmma.f32.16x16x16.f16", 4)
+      .Case("rocdl.wmma.f32.16x16x16.bf16", 5)
+      .Default(-1);
+}
+
+LogicalResult LaneLowering::lowerAmdMatrix(Operation *op, int32_t code) {
+  Location loc = op->getLoc();
+  // MFMA: (a, b, c, cbsz, abid, blgp); WMMA: (a, b, c). Broadcast controls
+  // other than 0 are not emulated.
+  bool mfma = code < 4;
+  if (op->getNumOperands() != (mfma ? 6u : 3u))
+    return op->emitOpError("lane emulator: unexpected operand count");
+  if (mfma)
+    for (Value control : op->getOperands().drop_front(3)) {
+      APInt v;
+      if (!matchPattern(control, m_ConstantInt(&v)) || !v.isZero())
+        return op->emitOpError(
+            "lane emulator: only cbsz = abid = blgp = 0 is emulated");
+    }
+  auto vectorOf = [&](Value v) { return dyn_cast<VectorType>(v.getType()); };
+  VectorType aType = vectorOf(op->getOperand(0)),
+             bType = vectorOf(op->getOperand(1)),
+             cType = vectorOf(op->getOperand(2));
+  int64_t items = mfma ? 4 : 16, accumulators = code < 2 ? 16 : code < 4 ? 4 : 8;
+  if (!aType || !bType || !cType || aType.getNumElements() != items ||
+      bType != aType || cType.getNumElements() != accumulators ||
+      !cType.getElementType().isF32() ||
+      aType.getElementType().getIntOrFloatBitWidth() != 16)
+    return op->emitOpError("lane emulator: operand types do not match the "
+                           "instruction");
+  Type i16 = b.getI16Type();
+  auto i16s = VectorType::get({items}, i16);
+  // The arrays are 16-byte aligned: vector accesses must not assume the
+  // vector's own (up to 64-byte) alignment.
+  auto store = [&](Value v, Value array) {
+    if (v.getType() != i16s)
+      v = LLVM::BitcastOp::create(b, loc, i16s, v);
+    LLVM::StoreOp::create(b, loc, v, array, /*alignment=*/16);
+  };
+  Value a = entryArray(loc, i16, items), bArray = entryArray(loc, i16, items),
+        c = entryArray(loc, b.getF32Type(), accumulators);
+  store(op->getOperand(0), a);
+  store(op->getOperand(1), bArray);
+  LLVM::StoreOp::create(b, loc, op->getOperand(2), c, /*alignment=*/16);
+  call(loc, "skim_emu_amd_matrix", {}, {lane, i32(loc, code), a, bArray, c});
+  b.replaceOp(op, LLVM::LoadOp::create(b, loc, cType, c, /*alignment=*/16)
+                      .getResult());
+  return success();
+}
+
+LogicalResult LaneLowering::lowerWaveShuffle(gpu::ShuffleOp op) {
+  Location loc = op.getLoc();
+  // AmdWave.h's WaveShuffleMode.
+  int32_t mode = op.getMode() == gpu::ShuffleMode::XOR    ? 0
+                 : op.getMode() == gpu::ShuffleMode::UP   ? 1
+                 : op.getMode() == gpu::ShuffleMode::DOWN ? 2
+                                                          : 3;
+  FailureOr<Value> bits = asI32(loc, op.getValue(), op);
+  if (failed(bits))
+    return failure();
+  Value r = call(loc, "skim_emu_wave_shuffle", b.getI64Type(),
+                 {lane, i32(loc, shape.waveSize), i32(loc, mode), *bits,
+                  op.getOffset(), op.getWidth()});
+  Value d = arith::TruncIOp::create(b, loc, b.getI32Type(), r);
+  if (op.getValue().getType() != d.getType())
+    d = LLVM::BitcastOp::create(b, loc, op.getValue().getType(), d);
+  Value shifted = arith::ShRUIOp::create(
+      b, loc, r, arith::ConstantIntOp::create(b, loc, b.getI64Type(), 32));
+  Value valid = arith::TruncIOp::create(b, loc, b.getI1Type(), shifted);
+  b.replaceOp(op, {d, valid});
+  return success();
 }
 
 Value LaneLowering::pack(Location loc, Type type, ArrayRef<Value> values) {
@@ -386,6 +485,8 @@ LogicalResult LaneLowering::lower(Operation *op) {
         return success();
       })
       .Case<gpu::ShuffleOp>([&](auto o) {
+        if (shape.waveSize)
+          return lowerWaveShuffle(o);
         int32_t mode = o.getMode() == gpu::ShuffleMode::XOR    ? kShflBfly
                        : o.getMode() == gpu::ShuffleMode::UP   ? kShflUp
                        : o.getMode() == gpu::ShuffleMode::DOWN ? kShflDown
@@ -531,6 +632,8 @@ LogicalResult LaneLowering::lower(Operation *op) {
         }
         if (name.consume_front("nvvm.read.ptx.sreg."))
           return lowerSreg(o, name);
+        if (int32_t code = amdMatrixCode(name); code >= 0)
+          return lowerAmdMatrix(o, code);
         return success();
       });
 }
@@ -545,7 +648,8 @@ LogicalResult LaneLowering::run() {
   // than let the CPU lowering fail on it later.
   WalkResult left = func.walk([&](Operation *op) {
     StringRef dialect = op->getDialect() ? op->getDialect()->getNamespace() : "";
-    if (dialect == "gpu" || dialect == "nvvm" || isa<LLVM::InlineAsmOp>(op)) {
+    if (dialect == "gpu" || dialect == "nvvm" || dialect == "rocdl" ||
+        isa<LLVM::InlineAsmOp>(op)) {
       op->emitOpError("lane emulator: no emulation for this operation");
       return WalkResult::interrupt();
     }

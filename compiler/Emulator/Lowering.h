@@ -22,6 +22,9 @@ namespace mlir::skim::emulator {
 struct KernelShape {
   std::array<int64_t, 3> block{{1, 1, 1}};
   int64_t sharedBytes = 0;
+  /// AMD kernels: the wave size gpu.shuffle spans (the module's
+  /// `skim.gpu_wave_size`); 0 for NVIDIA's 32-lane warps.
+  int64_t waveSize = 0;
 };
 
 /// Calls into the emulator's runtime, each declared once in the module as a

@@ -69,9 +69,19 @@ mlir::skim::scheduleDefaultsFor(const PipelineOptions &options) {
   if (AmdTarget::parse(options.target, amd)) {
     // SIMT kernels keep every tile in LDS: NSA's fused stage at 32 needs
     // 72 KB (measured on the NVIDIA lowering), over the 64 KB a workgroup
-    // has; attention tiles shrink to fit (defaultSchedule).
+    // has; SIMT attention tiles shrink to fit (defaultSchedule).
     defaults.nsaScoresBlock = 16;
     defaults.simtSharedBudget = amd.ldsBytes();
+    defaults.tensorCoreAttention = options.amdMatrix != "simt";
+    // Matrix-core attention: 128 rows over 4 wave64 (8 wave32) waves and
+    // 32-key chunks. K and V in 16-bit LDS then take 17 KB at D = 128,
+    // three workgroups a CU, 3 waves a SIMD by LDS; a wave's registers are
+    // those of 32 rows, 2 waves a SIMD or more (lit: amd-code-object).
+    // gfx1100's WMMA operands hold 16 k a lane: 32-key chunks took 256 VGPRs
+    // and spilled 384 bytes at D = 128, 16-key chunks take 249 and none.
+    defaults.tensorCoreBlockM = 128;
+    defaults.tensorCoreBlockN = amd.chip == "gfx1100" ? 16 : 32;
+    defaults.tensorCoreWarps = 8;
     return defaults;
   }
   CudaTarget cuda;
@@ -105,14 +115,31 @@ LogicalResult mlir::skim::buildSkimPipeline(OpPassManager &pm,
   registerPassesOnce();
   std::string pipeline;
   if (isAmd) {
-    // Every kernel SIMT until the MFMA/WMMA distribution exists; tiles sized
-    // to the 64 KB of LDS a workgroup has; upstream's ROCDL lowering and an
-    // HSA code object linked by LLVM 22's lld.
+    // Fragments on MFMA (CDNA) or WMMA (RDNA3), the other kernels SIMT with
+    // tiles sized to the 64 KB of LDS a workgroup has; upstream's ROCDL
+    // lowering and an HSA code object linked by LLVM 22's lld.
+    std::string matrix =
+        options.amdMatrix.empty() ? amd.defaultMatrix() : options.amdMatrix;
+    if (!amd.hasMatrix(matrix)) {
+      if (error)
+        *error = "amd-matrix '" + matrix + "' does not run on " + amd.chip +
+                 " (" + amd.defaultMatrix() + " does; or simt)";
+      return failure();
+    }
     ScheduleDefaults defaults = scheduleDefaultsFor(options);
     pipeline = "skim-expand-variants,skim-tile{nsa-scores-block=" +
                std::to_string(defaults.nsaScoresBlock) + " simt-shared-budget=" +
                std::to_string(defaults.simtSharedBudget) +
-               "},skim-lower-tile-to-gpu{vendor=amd},canonicalize,cse,";
+               " tensor-core-block-m=" +
+               std::to_string(defaults.tensorCoreBlockM) +
+               " tensor-core-block-n=" +
+               std::to_string(defaults.tensorCoreBlockN) +
+               " tensor-core-warps=" + std::to_string(defaults.tensorCoreWarps) +
+               " tensor-core-attention=" +
+               (defaults.tensorCoreAttention ? "true" : "false") +
+               "},skim-lower-tile-to-gpu{vendor=amd amd-matrix=" + matrix +
+               " wave-size=" + std::to_string(amd.waveSize()) +
+               "},canonicalize,cse,";
     pipeline += options.emulateLanes
                     ? laneEmulatorTail()
                     : "lower-affine,convert-scf-to-cf," + amdPipelineTail(amd);

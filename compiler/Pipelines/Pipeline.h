@@ -24,8 +24,8 @@ inline constexpr const char *kSupportedTargets =
 
 struct PipelineOptions {
   /// "host" (the CPU), an NVIDIA chip: "sm_80", "sm_90", "sm_90a" (see
-  /// CudaTarget.h), or an AMD chip: "gfx90a", "gfx942", "gfx1100" (SIMT
-  /// kernels; AmdTarget.h).
+  /// CudaTarget.h), or an AMD chip: "gfx90a", "gfx942", "gfx1100"
+  /// (AmdTarget.h).
   std::string target = "host";
   HostCpu host = HostCpu::detect();
   /// With a GPU target: instead of a cubin or code object, run its kernels' threads on
@@ -49,6 +49,11 @@ struct PipelineOptions {
   /// specialisation; docs/TileLevel.md §6.4). Kernels whose copy
   /// coordinates need memory the kernel writes stay unsplit.
   bool warpSpecialize = false;
+  /// With an AMD chip: the matrix instruction of the fragment tiles
+  /// (skim-lower-tile-to-gpu's amd-matrix): "" for the chip's default
+  /// (AmdTarget::defaultMatrix), "mfma_32x32x8", "mfma_16x16x16" (CDNA),
+  /// "wmma_16x16x16" (RDNA3), or "simt" (no matrix cores).
+  std::string amdMatrix;
 };
 
 /// What skim-tile's default schedules read for `options.target` (the

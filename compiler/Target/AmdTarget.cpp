@@ -38,8 +38,8 @@ std::string AmdTarget::missingLinker() const {
 }
 
 std::string mlir::skim::amdPipelineTail(const AmdTarget &target) {
-  return "rocdl-attach-target{chip=" + target.chip +
-         " O=3},gpu.module(convert-gpu-to-rocdl{chipset=" + target.chip +
+  return "rocdl-attach-target{chip=" + target.chip + " O=3 wave64=" +
+         (target.waveSize() == 64 ? "true" : "false") + "},gpu.module(convert-gpu-to-rocdl{chipset=" + target.chip +
          " index-bitwidth=64},canonicalize,cse,reconcile-unrealized-casts,"
          "skim-extern-dynamic-shared),"
          "reconcile-unrealized-casts,gpu-module-to-binary{format=bin toolkit=" +

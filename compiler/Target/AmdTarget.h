@@ -21,6 +21,21 @@ struct AmdTarget {
   std::string toolkit;
   /// Lanes a wave: 64 on CDNA (gfx90a, gfx942), 32 on RDNA (gfx1100).
   int waveSize() const { return chip == "gfx1100" ? 32 : 64; }
+  /// The matrix instruction skim lays fragments out for (skim-lower-tile-
+  /// to-gpu's amd-matrix): MFMA 32x32x8 on CDNA (twice the work of
+  /// 16x16x16 per LDS element read; kernels whose N is not a multiple of 32
+  /// take 16x16x16), WMMA 16x16x16 on RDNA3.
+  std::string defaultMatrix() const {
+    return chip == "gfx1100" ? "wmma_16x16x16" : "mfma_32x32x8";
+  }
+  /// Whether `matrix` (an amd-matrix value) runs on this chip.
+  bool hasMatrix(const std::string &matrix) const {
+    if (matrix == "simt")
+      return true;
+    if (chip == "gfx1100")
+      return matrix == "wmma_16x16x16";
+    return matrix == "mfma_32x32x8" || matrix == "mfma_16x16x16";
+  }
   /// LDS a workgroup may use.
   int64_t ldsBytes() const { return 65536; }
   /// The artifact section the code object goes to (the runtime's HIP device

@@ -425,24 +425,44 @@ TEST_CASE("emulated sm_90a attention: wgmma against the reference",
   }
 }
 
-TEST_CASE("emulated gfx942 kernels against the reference", "[emulator][variants][amd]") {
-  // The AMD lowering as far as it is built: every kernel SIMT, AMD's exp2
-  // and log2, default tiles sized to 64 KB of LDS. The emulator runs the
-  // per-lane IR skim-lower-tile-to-gpu{vendor=amd} leaves; only the ROCDL
+TEST_CASE("emulated AMD kernels against the reference", "[emulator][variants][amd]") {
+  // The AMD lowering: 16-bit attention on the matrix cores (gfx942's MFMA
+  // 32x32x8 and 16x16x16, gfx1100's WMMA on wave32), f32 and selection
+  // kernels SIMT, AMD's exp2 and log2, SIMT tiles sized to 64 KB of LDS. The
+  // emulator runs the per-lane IR skim-lower-tile-to-gpu{vendor=amd} leaves,
+  // with MFMA/WMMA semantics from the ISA (AmdWave.h); only the ROCDL
   // conversion and the code object are left to the assembly checks (lit).
-  for (ElementType type : {ElementType::F32, ElementType::BF16}) {
-    AttentionIR ir = emulated(8, 2, 64, type);
-    ir.target = Target::LaneEmulatorGfx942;
-    ir.causal = true;
-    INFO(ir.describe());
-    expectClean(checkAttention(ir, inputs(ir, 1, 100, 77, 110)));
-    AttentionIR window = emulated(4, 1, 128, type);
-    window.target = Target::LaneEmulatorGfx942;
-    window.causal = true;
-    window.window = 64;
-    window.sink = 4;
-    INFO(window.describe());
-    expectClean(checkAttention(window, inputs(window, 2, 90, 90, 120)));
+  unsigned seed = 110;
+  for (Target target : {Target::LaneEmulatorGfx942, Target::LaneEmulatorGfx942Mfma16,
+                        Target::LaneEmulatorGfx1100}) {
+    INFO("target " << int(target));
+    for (ElementType type : {ElementType::F32, ElementType::BF16, ElementType::F16}) {
+      if (type == ElementType::F16 && target != Target::LaneEmulatorGfx942Mfma16)
+        continue;
+      bool matrix = type != ElementType::F32;
+      AttentionIR ir = emulated(8, 2, 64, type);
+      ir.target = target;
+      ir.causal = true;
+      INFO(ir.describe());
+      (void)emu::takeCounters();
+      expectClean(checkAttention(ir, inputs(ir, 1, 100, 77, seed += 3)));
+      CHECK((emu::takeCounters().amdMatrix > 0) == matrix);
+      AttentionIR window = emulated(4, 1, 128, type);
+      window.target = target;
+      window.causal = true;
+      window.window = 64;
+      window.sink = 4;
+      INFO(window.describe());
+      expectClean(checkAttention(window, inputs(window, 2, 90, 90, seed += 3)));
+      CHECK((emu::takeCounters().amdMatrix > 0) == matrix);
+    }
+    // A 16-row tile: one row block for two waves (the second wave skips
+    // its matrix instructions) and 16-column key chunks.
+    AttentionIR small = emulated(2, 1, 64, ElementType::BF16);
+    small.target = target;
+    small.schedule = "block_m = 16, block_n = 32";
+    INFO(small.describe() << " " << small.schedule);
+    expectClean(checkAttention(small, inputs(small, 1, 40, 50, seed += 3)));
   }
   AttentionIR sel = emulated(16, 1, 64, ElementType::BF16);
   sel.target = Target::LaneEmulatorGfx942;

@@ -52,6 +52,10 @@ Compiled &lookup(const std::string &mlir, Target target) {
                          ? mlir + "\n// lane emulator, sm_90a, overlap\n"
                      : target == Target::LaneEmulatorGfx942
                          ? mlir + "\n// lane emulator, gfx942\n"
+                     : target == Target::LaneEmulatorGfx942Mfma16
+                         ? mlir + "\n// lane emulator, gfx942, mfma 16x16x16\n"
+                     : target == Target::LaneEmulatorGfx1100
+                         ? mlir + "\n// lane emulator, gfx1100\n"
                          : mlir + "\n// lane emulator, sm_90a, warp-specialized\n";
   auto it = cache().find(name);
   if (it != cache().end())
@@ -79,9 +83,14 @@ Compiled &lookup(const std::string &mlir, Target target) {
     auto module = mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
     mlir::skim::PipelineOptions options;
     if (target != Target::Host) {
-      options.target = target == Target::LaneEmulator        ? "sm_80"
-                       : target == Target::LaneEmulatorGfx942 ? "gfx942"
-                                                              : "sm_90a";
+      bool gfx942 = target == Target::LaneEmulatorGfx942 ||
+                    target == Target::LaneEmulatorGfx942Mfma16;
+      options.target = target == Target::LaneEmulator          ? "sm_80"
+                       : gfx942                                ? "gfx942"
+                       : target == Target::LaneEmulatorGfx1100 ? "gfx1100"
+                                                               : "sm_90a";
+      if (target == Target::LaneEmulatorGfx942Mfma16)
+        options.amdMatrix = "mfma_16x16x16";
       options.emulateLanes = true;
       options.overlapSoftmax = target == Target::LaneEmulatorSm90aOverlap;
       options.warpSpecialize = target == Target::LaneEmulatorSm90aWarpSpecialized;

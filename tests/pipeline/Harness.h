@@ -35,8 +35,11 @@ enum class Target {
   LaneEmulatorSm90a,
   LaneEmulatorSm90aOverlap,
   LaneEmulatorSm90aWarpSpecialized,
-  /// The AMD lowering (gfx942: SIMT kernels, AMD's exp2/log2) emulated.
-  LaneEmulatorGfx942
+  /// The AMD lowering emulated: gfx942 with its default MFMA 32x32x8,
+  /// gfx942 with MFMA 16x16x16, gfx1100 with WMMA (wave32).
+  LaneEmulatorGfx942,
+  LaneEmulatorGfx942Mfma16,
+  LaneEmulatorGfx1100
 };
 
 /// One argument of a variant function: floats (stored in the test's element

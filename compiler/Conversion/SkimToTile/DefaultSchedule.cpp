@@ -5,9 +5,9 @@
 using namespace mlir;
 using namespace mlir::skim;
 
-/// Block_m 64, or `tensorCoreBlockM` for a 16-bit attention over key ranges
-/// that is not NSA's fused scoring stage (whose score rows grow with the
-/// tile). Selections keep 64: their per-row masks spill at 128 rows on
+/// Block_m 64, or `tensorCoreBlockM` (with `tensorCoreBlockN` and
+/// `tensorCoreWarps`) for a 16-bit attention over key ranges that is not
+/// NSA's fused scoring stage (whose score rows grow with the tile). Selections keep 64: their per-row masks spill at 128 rows on
 /// sm_90a. NSA's fused stage takes `nsaScoresBlock` square tiles.
 ScheduleAttr mlir::skim::defaultSchedule(AttentionOp op, bool nsaFused,
                                          const ScheduleDefaults &defaults) {
@@ -47,8 +47,14 @@ ScheduleAttr mlir::skim::defaultSchedule(AttentionOp op, bool nsaFused,
   int64_t blockM = order == LoopOrder::kv_major ? rows
                    : tensorCores                ? defaults.tensorCoreBlockM
                                                 : 64;
-  int64_t blockN = 64;
-  if (defaults.simtSharedBudget > 0) {
+  int64_t blockN = tensorCores && order == LoopOrder::query_major
+                       ? defaults.tensorCoreBlockN
+                       : 64;
+  int64_t warps = tensorCores && order == LoopOrder::query_major
+                      ? defaults.tensorCoreWarps
+                      : 4;
+  if (defaults.simtSharedBudget > 0 &&
+      !(tensorCores && defaults.tensorCoreAttention)) {
     // The SIMT lowering keeps the Q, K, V, S and O tiles in f32 in shared
     // memory, and a few f32 row statistics (64 × 64, D = 64: 83 200 bytes).
     int64_t d = shape.back(),
@@ -61,6 +67,6 @@ ScheduleAttr mlir::skim::defaultSchedule(AttentionOp op, bool nsaFused,
     while (bytes(blockM, blockN) > defaults.simtSharedBudget && blockM > 16)
       blockM /= 2;
   }
-  return ScheduleAttr::get(ctx, blockM, blockN, 4, 2, order, true,
+  return ScheduleAttr::get(ctx, blockM, blockN, warps, 2, order, true,
                            tokensPerTile, 1, true, false, Attribute());
 }

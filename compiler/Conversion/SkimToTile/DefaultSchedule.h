@@ -17,16 +17,22 @@ namespace mlir::skim {
 /// The target's numbers the heuristic reads (skim-tile's options of the
 /// same names; Pipeline.h's scheduleDefaultsFor gives each target's).
 struct ScheduleDefaults {
-  /// block_m of 16-bit attention over key ranges.
+  /// block_m, block_n and warps of 16-bit attention over key ranges.
   int64_t tensorCoreBlockM = 64;
+  int64_t tensorCoreBlockN = 64;
+  int64_t tensorCoreWarps = 4;
   /// Rows of one warpgroup MMA (64 on sm_90a), 0 for none.
   int64_t wgmmaRows = 0;
   /// block_m = block_n of NSA's fused compressed stage.
   int64_t nsaScoresBlock = 64;
-  /// Targets whose kernels are all SIMT (AMD, until its MFMA lowering
-  /// exists): the shared memory a block may use. block_n, then block_m,
-  /// halve from 64 (down to 16) until the SIMT tiles fit; 0: no limit.
+  /// Targets with little shared memory (AMD's 64 KB of LDS): the shared
+  /// memory a SIMT kernel may use. block_n, then block_m, halve from 64
+  /// (down to 16) until the SIMT tiles fit; 0: no limit.
   int64_t simtSharedBudget = 0;
+  /// 16-bit attention over key ranges runs on the matrix cores (registers,
+  /// and K and V in 16-bit shared memory), so simt-shared-budget leaves it
+  /// alone.
+  bool tensorCoreAttention = true;
 };
 
 /// The schedule skim-tile gives `op` when it has none. `nsaFused`: the op is

@@ -31,13 +31,10 @@ namespace {
 
 class PlanBuilder {
 public:
-  PlanBuilder(ModuleOp module, func::FuncOp func, int64_t tensorCoreBlockM,
-              int64_t wgmmaRows, int64_t nsaScoresBlock,
-              int64_t simtSharedBudget, bool overlapSoftmax,
+  PlanBuilder(ModuleOp module, func::FuncOp func,
+              const ScheduleDefaults &defaults, bool overlapSoftmax,
               bool prefetchSelections)
-      : module(module), func(func), tensorCoreBlockM(tensorCoreBlockM),
-        wgmmaRows(wgmmaRows), nsaScoresBlock(nsaScoresBlock),
-        simtSharedBudget(simtSharedBudget),
+      : module(module), func(func), defaults(defaults),
         overlapSoftmax(overlapSoftmax),
         prefetchSelections(prefetchSelections) {}
   LogicalResult build();
@@ -120,9 +117,7 @@ private:
   ScheduleAttr scheduleOf(AttentionOp op, bool nsaFused) const {
     if (auto s = op->getAttrOfType<ScheduleAttr>("schedule"))
       return s;
-    return defaultSchedule(op, nsaFused,
-                           {tensorCoreBlockM, wgmmaRows, nsaScoresBlock,
-                            simtSharedBudget});
+    return defaultSchedule(op, nsaFused, defaults);
   }
 
   ModuleOp module;
@@ -130,10 +125,7 @@ private:
   DenseMap<Value, int> buffers;
   DenseMap<Value, SizeExpr> sizes;
   DenseSet<Operation *> fused;
-  int64_t tensorCoreBlockM;
-  int64_t wgmmaRows;
-  int64_t nsaScoresBlock;
-  int64_t simtSharedBudget;
+  ScheduleDefaults defaults;
   bool overlapSoftmax;
   bool prefetchSelections;
 };
@@ -287,10 +279,12 @@ LogicalResult PlanBuilder::visitAttention(AttentionOp op) {
     if (!why.empty())
       return op.emitOpError("schedule order = kv_major ") << why;
   }
-  // The NVIDIA sm_90a part (warp specialisation) goes to the kernel as
-  // `skim.sm90`, for the sm_90a lowering to read (and check); other
-  // targets ignore it.
+  // The target part goes to the kernel for the lowering to read (and
+  // check): NVIDIA sm_90a's as `skim.sm90` (warp specialisation), AMD's as
+  // `skim.amd` (matrix instruction, waves per EU). Other targets ignore
+  // them.
   auto sm90 = dyn_cast_or_null<Sm90ScheduleAttr>(schedule.getTarget());
+  auto amd = dyn_cast_or_null<AmdScheduleAttr>(schedule.getTarget());
   spec.blockM = schedule.getBlockM();
   spec.blockN = schedule.getBlockN();
   spec.packGqa = schedule.getPackGqa();
@@ -299,7 +293,7 @@ LogicalResult PlanBuilder::visitAttention(AttentionOp op) {
   // The pass options say what the target can do; the schedule, whether
   // this stage does it.
   spec.overlapSoftmax = overlapSoftmax ||
-                        (wgmmaRows > 0 && schedule.getOverlap());
+                        (defaults.wgmmaRows > 0 && schedule.getOverlap());
   spec.prefetchSelections = prefetchSelections && schedule.getPrefetch();
   // GPU lowerings give every CTA of the module the most warps an attention
   // schedule asks for (other kernels loop over any thread count); without
@@ -377,6 +371,8 @@ LogicalResult PlanBuilder::visitAttention(AttentionOp op) {
     auto func = module.lookupSymbol<func::FuncOp>(kernel.name);
     if (sm90)
       func->setAttr("skim.sm90", sm90);
+    if (amd)
+      func->setAttr("skim.amd", amd);
     if (spec.overlapSoftmax)
       func->setAttr("skim.overlap_wgmma", UnitAttr::get(ctx));
   };
@@ -524,8 +520,9 @@ LogicalResult PlanBuilder::visitBlockScores(BlockScoresOp op) {
   // A SIMT target's shared memory holds the Q, K and score tiles in f32:
   // fewer mean keys a chunk where 64 do not fit (D = 128 on AMD's 64 KB).
   int64_t rows = std::max<int64_t>(*hq / *hkv, 64);
-  while (simtSharedBudget > 0 && spec.keysPerChunk > 16 &&
-         (rows * *d + spec.keysPerChunk * (*d + rows)) * 4 + 4096 > simtSharedBudget)
+  while (defaults.simtSharedBudget > 0 && spec.keysPerChunk > 16 &&
+         (rows * *d + spec.keysPerChunk * (*d + rows)) * 4 + 4096 >
+             defaults.simtSharedBudget)
     spec.keysPerChunk /= 2;
   spec.block = op.getBlock();
   if (std::optional<APFloat> scale = op.getScale())
@@ -638,8 +635,16 @@ struct SkimTilePass : skim::impl::SkimTilePassBase<SkimTilePass> {
                          << static_cast<int64_t>(nsaScoresBlock);
       return signalPassFailure();
     }
-    PlanBuilder builder(module, func, tensorCoreBlockM, wgmmaRows, nsaScoresBlock,
-                        simtSharedBudget, overlapSoftmax, prefetchSelections);
+    ScheduleDefaults defaults;
+    defaults.tensorCoreBlockM = tensorCoreBlockM;
+    defaults.tensorCoreBlockN = tensorCoreBlockN;
+    defaults.tensorCoreWarps = tensorCoreWarps;
+    defaults.wgmmaRows = wgmmaRows;
+    defaults.nsaScoresBlock = nsaScoresBlock;
+    defaults.simtSharedBudget = simtSharedBudget;
+    defaults.tensorCoreAttention = tensorCoreAttention;
+    PlanBuilder builder(module, func, defaults, overlapSoftmax,
+                        prefetchSelections);
     if (failed(builder.build()))
       return signalPassFailure();
     module->setAttr("skim.plan", StringAttr::get(&getContext(),

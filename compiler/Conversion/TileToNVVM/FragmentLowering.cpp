@@ -26,6 +26,7 @@
 
 #include "FragmentLowering.h"
 #include "Conversion/TileLowering.h"
+#include "FragmentOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -156,8 +157,10 @@ bool mlir::skim::planFragments(gpu::GPUFuncOp func, int64_t threads, bool wgmma,
                                bool tma, FragmentPlan &plan, std::string &why) {
   Refusal refuse{why};
   plan.vectorAtomics = wgmma;
-  if (threads % kWarpSize != 0)
-    return refuse.fail("the block is not a whole number of warps");
+  int64_t laneGroup = plan.amd ? plan.amd->waveSize() : kWarpSize;
+  if (threads % laneGroup != 0)
+    return refuse.fail(plan.amd ? "the block is not a whole number of waves"
+                                : "the block is not a whole number of warps");
   SmallVector<AllocOp> allocs;
   func.walk([&](AllocOp op) { allocs.push_back(op); });
   auto allocOf = [](Value v) { return v.getDefiningOp<AllocOp>(); };
@@ -282,9 +285,11 @@ bool mlir::skim::planFragments(gpu::GPUFuncOp func, int64_t threads, bool wgmma,
     if (!operandsOk)
       return;
     ArrayRef<int64_t> a = shapeOf(op.getA()), acc = shapeOf(op.getAcc());
-    if (a[1] % 16 != 0 || acc[1] % 8 != 0) {
-      operandsOk =
-          refuse.fail("a gemm whose K is not a multiple of 16 or N of 8");
+    int64_t nStep = plan.amd ? plan.amd->tile() : 8;
+    if (a[1] % 16 != 0 || acc[1] % nStep != 0) {
+      operandsOk = refuse.fail(
+          "a gemm whose K is not a multiple of 16 or N of " +
+          std::to_string(nStep));
       return;
     }
     for (Value operand : {op.getA(), op.getB()}) {
@@ -314,9 +319,15 @@ bool mlir::skim::planFragments(gpu::GPUFuncOp func, int64_t threads, bool wgmma,
   // ldmatrix reads them each time: D = 192 would spill otherwise.
   int64_t registers = 0;
   for (Operation *alloc : candidates)
-    registers += fragmentRegisters(
-        cast<MemRefType>(alloc->getResult(0).getType()), threads / kWarpSize);
-  if (registers > kFragmentRegisterBudget) {
+    registers += planRegisters(cast<MemRefType>(alloc->getResult(0).getType()),
+                               threads, plan);
+  // WMMA's operands take all 16 k of a row a lane (8 VGPRs each for A and
+  // B), and a wave32 lane has at most 256 VGPRs: with Q in registers too
+  // the D = 128 attention of gfx1100 spilled 420 bytes (lit:
+  // amd-code-object), so Q goes to LDS past 128 fragment registers there.
+  int64_t budget =
+      plan.amd && plan.amd->isWmma() ? 128 : kFragmentRegisterBudget;
+  if (registers > budget) {
     SmallVector<Operation *> demoted;
     for (Operation *alloc : candidates) {
       bool aOnly = llvm::all_of(alloc->getUses(), [&](OpOperand &use) {
@@ -418,14 +429,14 @@ struct FragmentShape {
   }
 };
 
-class FragmentLowering : TileLoweringBase {
+class FragmentLowering : FragmentOpsBase {
 public:
   FragmentLowering(RewriterBase &rewriter, Value tid, int64_t threads,
                    const FragmentPlan &plan,
                    const llvm::DenseMap<Value, Operation *> &tiles,
                    function_ref<void(Operation *)> fence)
-      : TileLoweringBase(rewriter), tid(tid), warps(threads / kWarpSize),
-        plan(plan), tiles(tiles), fence(fence) {}
+      : FragmentOpsBase(rewriter, plan, tiles), tid(tid),
+        warps(threads / kWarpSize), fence(fence) {}
 
   /// Lane coordinates, built once at the entry of the kernel.
   void setUpLane(Location loc);
@@ -439,8 +450,7 @@ public:
   /// group of a block is waited for before the block ends.
   void finishWgmmaGroups();
   LogicalResult lower(Operation *op);
-  bool touchesShared(Operation *op) const;
-  bool handles(Operation *op) const;
+  using FragmentOpsBase::opsToLower;
   /// Notes the tiles of carried loads among `ops` before any is lowered:
   /// their readers come first in program order.
   void findCarriedTiles(ArrayRef<Operation *> ops) {
@@ -454,29 +464,6 @@ public:
   }
 
 private:
-  // Tiles.
-  Operation *allocOf(Value v) const {
-    auto it = tiles.find(v);
-    return it == tiles.end() ? nullptr : it->second;
-  }
-  bool isFragment(Value v) const {
-    Operation *a = allocOf(v);
-    return a && plan.fragments.contains(a);
-  }
-  const HalfTile *halfTile(Value v) const {
-    Operation *a = allocOf(v);
-    if (!a)
-      return nullptr;
-    auto it = plan.halfTiles.find(a);
-    return it == plan.halfTiles.end() ? nullptr : &it->second;
-  }
-  /// The tile's shape as skim_tile sees it (a fragment's storage is a flat
-  /// register array).
-  MemRefType logicalType(Value tile) const {
-    if (Operation *a = allocOf(tile))
-      return cast<MemRefType>(a->getResult(0).getType());
-    return cast<MemRefType>(tile.getType());
-  }
   FragmentShape shapeOf(Value tile) const {
     MemRefType type = logicalType(tile);
     FragmentShape s;
@@ -489,15 +476,17 @@ private:
     return s;
   }
 
-  // Scalars (index ones from TileLoweringBase).
-  Value i32(Location loc, int64_t v) {
-    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
+  // FragmentOpsBase's questions.
+  void forEachRegister(Location loc, Value tile,
+                       function_ref<void(int64_t, Value, Value)> body) override {
+    forEachRegister(loc, shapeOf(tile), body);
   }
-  Value reg(Location loc, Value tile, int64_t i) {
-    return memref::LoadOp::create(b, loc, tile, ValueRange{cst(loc, i)});
+  int64_t rowRegister(Value tile, int64_t r) const override {
+    // Register (slot, n-tile, k) holds rows g + 8 (k / 2) of its slot.
+    return (r / (shapeOf(tile).nTiles * 4)) * 2 + (r % 4) / 2;
   }
-  void setReg(Location loc, Value tile, int64_t i, Value v) {
-    memref::StoreOp::create(b, loc, v, tile, ValueRange{cst(loc, i)});
+  int64_t registerCount(Value tile) const override {
+    return shapeOf(tile).size();
   }
 
   /// The tile row of register slot s, half h (rows g and g + 8).
@@ -591,12 +580,10 @@ private:
   /// pass through an empty asm so that no use of them moves above it.
   void completeWgmmaGroups(Location loc, size_t count, int64_t newer);
 
-  LogicalResult lowerFill(FillOp op);
   LogicalResult lowerLoad(LoadOp op);
   LogicalResult lowerHalfLoad(LoadOp op, const HalfTile &half);
   LogicalResult lowerStore(StoreOp op);
   LogicalResult lowerPairedAccumulate(StoreOp op, const FragmentShape &shape);
-  LogicalResult lowerMap(MapOp op);
   LogicalResult lowerReduce(ReduceOp op);
   LogicalResult lowerGemm(GemmOp op);
   LogicalResult lowerWarpgroupGemm(GemmOp op);
@@ -607,8 +594,6 @@ private:
 
   Value tid;
   int64_t warps;
-  const FragmentPlan &plan;
-  const llvm::DenseMap<Value, Operation *> &tiles;
   function_ref<void(Operation *)> fence;
   Value warp, lane, g, twoT;
   /// ldmatrix address parts: l % 8, l % 16, 8 · ((l / 8) % 2), 8 · (l / 16).
@@ -642,20 +627,6 @@ void FragmentLowering::setUpLane(Location loc) {
             cst(loc, 8));
   hi16 =
       mul(loc, arith::DivUIOp::create(b, loc, lane, cst(loc, 16)), cst(loc, 8));
-}
-
-bool FragmentLowering::handles(Operation *op) const {
-  for (Value v : op->getOperands())
-    if (isFragment(v) || halfTile(v))
-      return true;
-  return false;
-}
-
-bool FragmentLowering::touchesShared(Operation *op) const {
-  for (Value v : op->getOperands())
-    if (allocOf(v) && !isFragment(v))
-      return true;
-  return false;
 }
 
 Value FragmentLowering::slotExists(Location loc, const FragmentShape &shape,
@@ -777,31 +748,10 @@ Value FragmentLowering::sharedElement(Location loc, Value tile, Value r,
   return convert(loc, v, b.getF32Type());
 }
 
-LogicalResult FragmentLowering::lowerFill(FillOp op) {
-  Location loc = op.getLoc();
-  b.setInsertionPoint(op);
-  FragmentShape shape = shapeOf(op.getDest());
-  Value v = f32(loc, op.getValue().convertToDouble());
-  for (int64_t r = 0; r < shape.size(); ++r)
-    setReg(loc, op.getDest(), r, v);
-  b.eraseOp(op);
-  return success();
-}
-
 LogicalResult FragmentLowering::lowerLoad(LoadOp op) {
   if (const HalfTile *half = halfTile(op.getDest()))
     return lowerHalfLoad(op, *half);
-  Location loc = op.getLoc();
-  b.setInsertionPoint(op);
-  FragmentShape shape = shapeOf(op.getDest());
-  forEachRegister(loc, shape, [&](int64_t r, Value row, Value col) {
-    Value base, inBounds;
-    std::tie(base, inBounds) = globalRow(op, row);
-    setReg(loc, op.getDest(), r,
-           loadOrPad(op, inBounds, add(loc, base, col), b.getF32Type()));
-  });
-  b.eraseOp(op);
-  return success();
+  return lowerFragmentLoad(op);
 }
 
 /// A 16-bit shared tile: global rows copied as they are (no conversion), 16
@@ -1169,20 +1119,13 @@ void FragmentLowering::waitForCopy(Operation *reader, Value tile) {
 }
 
 LogicalResult FragmentLowering::lowerStore(StoreOp op) {
-  Location loc = op.getLoc();
-  b.setInsertionPoint(op);
   FragmentShape shape = shapeOf(op.getSource());
   if (op.getAccumulate() && plan.vectorAtomics && shape.rank == 2 &&
-      shape.cols % 8 == 0)
+      shape.cols % 8 == 0) {
+    b.setInsertionPoint(op);
     return lowerPairedAccumulate(op, shape);
-  forEachRegister(loc, shape, [&](int64_t r, Value row, Value col) {
-    Value base, inBounds;
-    std::tie(base, inBounds) = globalRow(op, row);
-    storeIfInBounds(op, inBounds, add(loc, base, col),
-                    [&] { return reg(loc, op.getSource(), r); });
-  });
-  b.eraseOp(op);
-  return success();
+  }
+  return lowerFragmentStore(op);
 }
 
 /// An accumulating store of an accumulator-layout fragment: each lane's two
@@ -1252,65 +1195,13 @@ FragmentLowering::lowerPairedAccumulate(StoreOp op,
   return success();
 }
 
-LogicalResult FragmentLowering::lowerMap(MapOp op) {
-  Location loc = op.getLoc();
-  b.setInsertionPoint(op);
-  Value dest = op.getDest();
-  FragmentShape shape = shapeOf(dest);
-  Block &body = op.getBody().front();
-  forEachRegister(loc, shape, [&](int64_t r, Value row, Value col) {
-    IRMapping mapping;
-    unsigned arg = 0;
-    if (shape.rank == 2) {
-      mapping.map(body.getArgument(arg++), row);
-      mapping.map(body.getArgument(arg++), col);
-    } else {
-      mapping.map(body.getArgument(arg++), row);
-    }
-    // The row-vector register of this element: (slot, half).
-    int64_t rowReg =
-        shape.rank == 2 ? (r / (shape.nTiles * 4)) * 2 + (r % 4) / 2 : r;
-    for (auto [input, kind] :
-         llvm::zip(op.getInputs(), op.getIndexing().getAsRange<StringAttr>())) {
-      Value v;
-      MemRefType inputType = logicalType(input);
-      if (isFragment(input)) {
-        v = reg(loc, input,
-                inputType.getRank() == 1 && shape.rank == 2 ? rowReg : r);
-      } else if (shape.rank == 1) {
-        v = memref::LoadOp::create(b, loc, input, ValueRange{row});
-      } else if (kind.getValue() == "ij") {
-        v = memref::LoadOp::create(b, loc, input, ValueRange{row, col});
-      } else if (kind.getValue() == "i") {
-        SmallVector<Value> at{row};
-        if (inputType.getRank() == 2)
-          at.push_back(cst(loc, 0));
-        v = memref::LoadOp::create(b, loc, input, at);
-      } else {
-        v = memref::LoadOp::create(b, loc, input, ValueRange{col});
-      }
-      mapping.map(body.getArgument(arg++), v);
-    }
-    mapping.map(body.getArgument(arg++), reg(loc, dest, r));
-    for (Operation &inner : body.without_terminator())
-      b.clone(inner, mapping);
-    setReg(loc, dest, r,
-           mapping.lookup(cast<YieldOp>(body.getTerminator()).getValue()));
-  });
-  b.eraseOp(op);
-  return success();
-}
-
 LogicalResult FragmentLowering::lowerReduce(ReduceOp op) {
   Location loc = op.getLoc();
   b.setInsertionPoint(op);
   FragmentShape shape = shapeOf(op.getSource());
-  bool isMax = op.getKind() == ReduceKind::max;
-  Value identity =
-      f32(loc, isMax ? -std::numeric_limits<double>::infinity() : 0.0);
-  auto combine = [&](Value x, Value y) -> Value {
-    return isMax ? arith::MaximumFOp::create(b, loc, x, y).getResult()
-                 : arith::AddFOp::create(b, loc, x, y).getResult();
+  Value identity = reduceIdentity(loc, op);
+  auto combine = [&](Value x, Value y) {
+    return FragmentOpsBase::combine(loc, op, x, y);
   };
   bool colGuard = shape.cols % 8 != 0;
   for (int64_t s = 0; s < shape.slots; ++s) {
@@ -1722,12 +1613,7 @@ LogicalResult mlir::skim::lowerFragmentOps(
   FragmentLowering lowering(rewriter, tid, threads, plan, tiles, fence);
   rewriter.setInsertionPointAfter(tid.getDefiningOp());
   lowering.setUpLane(tid.getLoc());
-  SmallVector<Operation *> ops;
-  func.walk([&](Operation *op) {
-    if (isa<FillOp, LoadOp, StoreOp, GemmOp, ReduceOp, MapOp>(op) &&
-        lowering.handles(op))
-      ops.push_back(op);
-  });
+  SmallVector<Operation *> ops = lowering.opsToLower(func);
   lowering.setUpTma();
   lowering.findCarriedTiles(ops);
   for (Operation *op : ops)

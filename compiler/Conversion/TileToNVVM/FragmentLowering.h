@@ -18,6 +18,7 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/MapVector.h"
 
+#include <optional>
 #include <string>
 
 namespace mlir::skim {
@@ -47,8 +48,42 @@ struct TmaTile {
   int64_t emptyBarrierOffset = -1;
 };
 
+/// An AMD matrix instruction that fragments are laid out for
+/// (MatrixCoreLowering.cpp): bf16/f16 inputs, f32 accumulators.
+struct AmdMatrixCore {
+  enum class Kind { Mfma32x32x8, Mfma16x16x16, Wmma16x16x16 };
+  Kind kind = Kind::Mfma16x16x16;
+
+  bool isWmma() const { return kind == Kind::Wmma16x16x16; }
+  /// R: the instruction's M = N.
+  int64_t tile() const { return kind == Kind::Mfma32x32x8 ? 32 : 16; }
+  int64_t k() const { return kind == Kind::Mfma32x32x8 ? 8 : 16; }
+  int64_t waveSize() const { return isWmma() ? 32 : 64; }
+  /// f32 accumulators a lane holds of one R x R block.
+  int64_t accumulators() const { return tile() * tile() / waveSize(); }
+  /// 16-bit A (and B) elements a lane passes.
+  int64_t operandItems() const { return isWmma() ? 16 : 4; }
+  /// The ROCDL op's name.
+  const char *intrinsic(bool bf16) const {
+    switch (kind) {
+    case Kind::Mfma32x32x8:
+      return bf16 ? "rocdl.mfma.f32.32x32x8bf16.1k"
+                  : "rocdl.mfma.f32.32x32x8f16";
+    case Kind::Mfma16x16x16:
+      return bf16 ? "rocdl.mfma.f32.16x16x16bf16.1k"
+                  : "rocdl.mfma.f32.16x16x16f16";
+    case Kind::Wmma16x16x16:
+      return bf16 ? "rocdl.wmma.f32.16x16x16.bf16"
+                  : "rocdl.wmma.f32.16x16x16.f16";
+    }
+    return "";
+  }
+};
+
 /// What the fragment path decided for one kernel.
 struct FragmentPlan {
+  /// AMD: the matrix instruction (set before planning); unset on NVIDIA.
+  std::optional<AmdMatrixCore> amd;
   /// Alloc ops whose tiles live in registers.
   llvm::SmallPtrSet<Operation *, 8> fragments;
   /// Shared alloc ops kept in 16-bit form for ldmatrix.
@@ -101,6 +136,18 @@ int64_t halfTileRowStride(MemRefType tileType, const HalfTile &half);
 
 /// Registers each lane holds for a fragment tile over `warps` warps.
 int64_t fragmentRegisters(MemRefType tileType, int64_t warps);
+/// The same in an AMD matrix instruction's layout over `waves` waves.
+int64_t amdFragmentRegisters(MemRefType tileType, int64_t waves,
+                             const AmdMatrixCore &core);
+/// Registers a lane holds for a fragment tile of `plan` in a block of
+/// `threads` threads.
+inline int64_t planRegisters(MemRefType tileType, int64_t threads,
+                             const FragmentPlan &plan) {
+  return plan.amd ? amdFragmentRegisters(tileType,
+                                         threads / plan.amd->waveSize(),
+                                         *plan.amd)
+                  : fragmentRegisters(tileType, threads / 32);
+}
 
 /// The memref type of a 16-bit shared tile: padded rows, as a strided view.
 MemRefType halfTileViewType(MemRefType tileType, const HalfTile &half,
@@ -115,6 +162,14 @@ LogicalResult lowerFragmentOps(gpu::GPUFuncOp func, RewriterBase &rewriter,
                                const FragmentPlan &plan,
                                const llvm::DenseMap<Value, Operation *> &tiles,
                                function_ref<void(Operation *)> fence);
+
+/// The AMD counterpart of lowerFragmentOps: fragments in the layout of
+/// `plan.amd`, gemms as MFMA or WMMA, 16-bit LDS tiles filled by the block.
+LogicalResult lowerMatrixCoreOps(gpu::GPUFuncOp func, RewriterBase &rewriter,
+                                 Value tid, int64_t threads,
+                                 const FragmentPlan &plan,
+                                 const llvm::DenseMap<Value, Operation *> &tiles,
+                                 function_ref<void(Operation *)> fence);
 
 } // namespace mlir::skim
 

@@ -39,6 +39,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <algorithm>
@@ -450,6 +451,40 @@ struct SkimLowerTileToGpuPass
                        "are NVIDIA's (sm_90a); vendor=amd takes none of them");
       return signalPassFailure();
     }
+    if (vendor == "amd") {
+      std::optional<AmdMatrixCore::Kind> kind =
+          llvm::StringSwitch<std::optional<AmdMatrixCore::Kind>>(amdMatrix)
+              .Case("mfma_16x16x16", AmdMatrixCore::Kind::Mfma16x16x16)
+              .Case("mfma_32x32x8", AmdMatrixCore::Kind::Mfma32x32x8)
+              .Case("wmma_16x16x16", AmdMatrixCore::Kind::Wmma16x16x16)
+              .Case("simt", std::nullopt)
+              .Default(std::nullopt);
+      if (!kind && amdMatrix != "simt") {
+        module.emitError() << "skim-lower-tile-to-gpu: amd-matrix is "
+                              "mfma_16x16x16, mfma_32x32x8, wmma_16x16x16 or "
+                              "simt, got '"
+                           << amdMatrix.getValue() << "'";
+        return signalPassFailure();
+      }
+      if (waveSize != 32 && waveSize != 64) {
+        module.emitError() << "skim-lower-tile-to-gpu: wave-size is 32 or 64, "
+                              "got "
+                           << waveSize.getValue();
+        return signalPassFailure();
+      }
+      if (kind) {
+        matrixCore = AmdMatrixCore{*kind};
+        if (matrixCore->waveSize() != waveSize) {
+          module.emitError()
+              << "skim-lower-tile-to-gpu: " << amdMatrix.getValue()
+              << " runs on waves of " << matrixCore->waveSize()
+              << " lanes, not wave-size=" << waveSize.getValue();
+          return signalPassFailure();
+        }
+      }
+      module->setAttr("skim.gpu_wave_size",
+                      IntegerAttr::get(IntegerType::get(ctx, 64), waveSize));
+    }
     // The schedule's warps (skim-tile records the largest), else the option.
     threads = blockSize;
     if (auto warps = module->getAttrOfType<IntegerAttr>("skim.gpu_warps"))
@@ -589,22 +624,59 @@ struct SkimLowerTileToGpuPass
     // fragment distribution, shared memory otherwise.
     FragmentPlan plan;
     std::string simtReason;
-    // AMD kernels are SIMT until the MFMA/WMMA distribution exists.
+    plan.amd = matrixCore;
+    // A schedule's #skim.amd picks this kernel's matrix instruction and
+    // occupancy target.
+    if (auto amd = kernel->getAttrOfType<AmdScheduleAttr>("skim.amd");
+        amd && vendor == "amd") {
+      if (amd.getWaveSize() != waveSize) {
+        kernel.emitError() << "kernel '" << kernel.getSymName()
+                           << "': the schedule asks for waves of "
+                           << amd.getWaveSize() << " lanes (" << amd
+                           << ") but the target's are " << waveSize.getValue();
+        return failure();
+      }
+      if (matrixCore)
+        plan.amd = AmdMatrixCore{
+            amd.getMmaM() == 32 ? AmdMatrixCore::Kind::Mfma32x32x8
+            : waveSize == 32    ? AmdMatrixCore::Kind::Wmma16x16x16
+                                : AmdMatrixCore::Kind::Mfma16x16x16};
+      func->setAttr("rocdl.waves_per_eu",
+                    rewriter.getI32IntegerAttr(
+                        static_cast<int32_t>(amd.getWavesPerEu())));
+    }
+    if (plan.amd && plan.amd->kind == AmdMatrixCore::Kind::Mfma32x32x8 &&
+        waveSize == 32) {
+      kernel.emitError() << "kernel '" << kernel.getSymName()
+                         << "': MFMA 32x32x8 needs waves of 64 lanes";
+      return failure();
+    }
     bool useFragments =
-        vendor == "amd"
-            ? (simtReason = "the AMD tensor-core (MFMA/WMMA) lowering is not "
-                            "built yet",
-               false)
+        vendor == "amd" && !matrixCore
+            ? (simtReason = "amd-matrix=simt", false)
             : planFragments(func, threads, wgmma, tma, plan, simtReason);
+    // MFMA 32x32x8 wants N and the rows in 32s; smaller tiles take 16x16x16.
+    if (!useFragments && plan.amd &&
+        plan.amd->kind == AmdMatrixCore::Kind::Mfma32x32x8) {
+      plan = FragmentPlan();
+      plan.amd = AmdMatrixCore{AmdMatrixCore::Kind::Mfma16x16x16};
+      std::string why;
+      useFragments = planFragments(func, threads, wgmma, tma, plan, why);
+      if (!useFragments)
+        simtReason += "; with mfma_16x16x16: " + why;
+    }
     plan.overlapWgmma = overlapWgmma || kernel->hasAttr("skim.overlap_wgmma");
     if (useFragments && !plan.tmaTiles.empty())
       addTensorMaps(func, plan, boxSources,
                     readPlanArgs(planText ? planText.getValue() : "",
                                  kernel.getSymName()),
                     rewriter);
-    StringRef distribution = plan.wgmmaGemms.empty() ? "mma.sync" : "wgmma";
+    std::string distribution = plan.amd ? plan.amd->intrinsic(
+                                              plan.mmaType && plan.mmaType.isBF16())
+                               : plan.wgmmaGemms.empty() ? "mma.sync"
+                                                         : "wgmma";
     func->setAttr("skim.distribution",
-                  rewriter.getStringAttr(useFragments ? distribution.str()
+                  rewriter.getStringAttr(useFragments ? distribution
                                                       : "simt: " + simtReason));
     // A producer warpgroup for the TMA copies: where the schedule asks for
     // it (`skim.sm90`, an error if it cannot be had), or for every kernel
@@ -667,9 +739,12 @@ struct SkimLowerTileToGpuPass
 
     // Tile ops: the fragment ones first, then the rest as SIMT loops.
     GpuLowering lowering(rewriter, tid, threads);
+    auto fence = [&](Operation *op) { lowering.fence(op); };
     if (useFragments &&
-        failed(lowerFragmentOps(func, rewriter, tid, threads, plan, tileOwners,
-                                [&](Operation *op) { lowering.fence(op); })))
+        failed(plan.amd ? lowerMatrixCoreOps(func, rewriter, tid, threads, plan,
+                                             tileOwners, fence)
+                        : lowerFragmentOps(func, rewriter, tid, threads, plan,
+                                           tileOwners, fence)))
       return failure();
     SmallVector<Operation *> ops;
     func.walk([&](Operation *op) {
@@ -797,7 +872,7 @@ struct SkimLowerTileToGpuPass
       auto type = cast<MemRefType>(op.getType());
       Value storage;
       if (plan && plan->fragments.contains(op)) {
-        int64_t registers = fragmentRegisters(type, threads / 32);
+        int64_t registers = planRegisters(type, threads, *plan);
         storage = memref::AllocaOp::create(
             rewriter, op.getLoc(),
             MemRefType::get({registers}, rewriter.getF32Type()));
@@ -864,6 +939,8 @@ struct SkimLowerTileToGpuPass
 
   /// Threads per CTA for this module.
   int64_t threads = 128;
+  /// vendor=amd: the matrix instruction of `amd-matrix` (none for simt).
+  std::optional<AmdMatrixCore> matrixCore;
   /// Tile storage → the alloc it replaced, for the fragment lowering.
   llvm::DenseMap<Value, Operation *> tileOwners;
   /// Kernel name → words of global scratch per slot (a plan expression).

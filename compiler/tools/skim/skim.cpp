@@ -85,7 +85,7 @@ static cl::opt<int64_t> selBlockOpt("sel-block", cl::desc("NSA selection block l
                                     cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(tuneCmd));
 static cl::opt<int64_t> selectedOpt("selected", cl::desc("NSA selected blocks n"), cl::init(16),
                                     cl::cat(variantCat), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(tuneCmd));
-static cl::opt<std::string> targetOpt("target", cl::desc("Target to compile for: host, or sm_80/sm_90/sm_90a (NVIDIA, compile only)"),
+static cl::opt<std::string> targetOpt("target", cl::desc("Target to compile for: host, sm_80/sm_90/sm_90a (NVIDIA), or gfx90a/gfx942/gfx1100 (AMD, compile only here)"),
                                       cl::init("host"), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(tuneCmd));
 static cl::opt<bool> tmaOpt("tma", cl::desc("sm_90a: load K and V with TMA (default); --tma=false keeps cp.async"),
                             cl::init(true), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(tuneCmd));
@@ -93,6 +93,8 @@ static cl::opt<bool> overlapOpt("overlap-softmax", cl::desc("sm_90a: software-pi
                                 cl::init(false), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(tuneCmd));
 static cl::opt<bool> warpSpecializeOpt("warp-specialize", cl::desc("sm_90a with TMA: a producer warpgroup issues the copies, setmaxnreg gives its registers to the consumers (off by default)"),
                                         cl::init(false), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(tuneCmd));
+static cl::opt<std::string> amdMatrixOpt("amd-matrix", cl::desc("AMD: the matrix instruction of 16-bit attention: mfma_32x32x8 (gfx90a/gfx942 default), mfma_16x16x16, wmma_16x16x16 (gfx1100 default), or simt"),
+                                         cl::init(""), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(tuneCmd));
 static cl::OptionCategory tuningCat("Tuning (skim tune; the cache compile and run consult)");
 static cl::opt<std::string> budgetOpt("budget", cl::desc("tune: stop after N trials (e.g. 40) or N seconds (e.g. 20s); default: every candidate"),
                                       cl::cat(tuningCat), cl::sub(tuneCmd));
@@ -275,6 +277,7 @@ bool compileSource(const std::string &source, const std::string &bufferName,
   options.target = targetOpt;
   options.tma = tmaOpt;
   options.overlapSoftmax = overlapOpt;
+  options.amdMatrix = amdMatrixOpt;
   options.warpSpecialize = warpSpecializeOpt;
   mlir::FailureOr<std::string> result = mlir::skim::compileToArtifact(*module, options);
   if (failed(result))
@@ -568,6 +571,7 @@ int tuneCommand() {
   args.pipeline.target = targetOpt;
   args.pipeline.tma = tmaOpt;
   args.pipeline.overlapSoftmax = overlapOpt;
+  args.pipeline.amdMatrix = amdMatrixOpt;
   args.pipeline.warpSpecialize = warpSpecializeOpt;
   args.budget = budgetOpt;
   args.dryRun = dryRunOpt;

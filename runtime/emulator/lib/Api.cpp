@@ -65,6 +65,8 @@ Counters skim::emu::takeCounters() {
   c.wgmma = take(Counter::Wgmma);
   c.tma = take(Counter::Tma);
   c.arrivals = take(Counter::Arrivals);
+  c.amdMatrix = take(Counter::AmdMatrix);
+  c.waveShuffle = take(Counter::WaveShuffle);
   return c;
 }
 
@@ -162,6 +164,38 @@ void skim_emu_wgmma(void *lane, int32_t type, int32_t n, int32_t transB,
   std::memcpy(l.wgmma.d, d, sizeof(float) * size_t(n / 2));
   l.wait(Lane::State::AtWarpOp);
   std::memcpy(d, l.wgmma.d, sizeof(float) * size_t(n / 2));
+}
+
+void skim_emu_amd_matrix(void *lane, int32_t op, const uint16_t *a,
+                         const uint16_t *b, float *c) {
+  Lane &l = asLane(lane);
+  if (op < 0 || op >= kAmdMatrixOps)
+    l.cta->fail(l, "unknown AMD matrix instruction " + std::to_string(op));
+  AmdMatrixShape shape = amdMatrixShape(AmdMatrixOp(op));
+  l.op = WarpOp::AmdMatrix;
+  l.waveSize = shape.waveSize;
+  l.amdOp = AmdMatrixOp(op);
+  std::memcpy(l.amd.a, a, sizeof(uint16_t) * size_t(shape.aItems));
+  std::memcpy(l.amd.b, b, sizeof(uint16_t) * size_t(shape.bItems));
+  std::memcpy(l.amd.c, c, sizeof(float) * size_t(shape.dItems));
+  l.wait(Lane::State::AtWarpOp);
+  std::memcpy(c, l.amd.c, sizeof(float) * size_t(shape.dItems));
+}
+
+int64_t skim_emu_wave_shuffle(void *lane, int32_t waveSize, int32_t mode,
+                              int32_t value, int32_t offset, int32_t width) {
+  Lane &l = asLane(lane);
+  if (waveSize != 32 && waveSize != 64)
+    l.cta->fail(l, "a wave of " + std::to_string(waveSize) + " lanes");
+  if (mode < 0 || mode > 3)
+    l.cta->fail(l, "gpu.shuffle mode " + std::to_string(mode));
+  l.op = WarpOp::WaveShuffle;
+  l.waveSize = waveSize;
+  l.waveShuffleMode = WaveShuffleMode(mode);
+  l.waveShuffle = WaveShuffleLane{uint32_t(value), offset, width, 0, false};
+  l.wait(Lane::State::AtWarpOp);
+  return int64_t(l.waveShuffle.result) |
+         (int64_t(l.waveShuffle.valid) << 32);
 }
 
 void skim_emu_ldmatrix(void *lane, const void *row, int32_t num, int32_t trans,

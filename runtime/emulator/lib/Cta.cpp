@@ -33,6 +33,10 @@ const char *skim::emu::detail::warpOpName(WarpOp op) {
     return "bar.warp.sync";
   case WarpOp::Wgmma:
     return "wgmma.mma_async";
+  case WarpOp::AmdMatrix:
+    return "mfma/wmma";
+  case WarpOp::WaveShuffle:
+    return "gpu.shuffle (wave)";
   }
   return "?";
 }
@@ -157,8 +161,9 @@ bool Cta::tryWarp(int first, int last, bool &executed) {
   while (lanes[leadIndex].state != Lane::State::AtWarpOp)
     ++leadIndex;
   Lane &lead = lanes[leadIndex];
-  if (lead.op == WarpOp::Wgmma)
-    return true; // tryWarpgroup's
+  if (lead.op == WarpOp::Wgmma || lead.op == WarpOp::AmdMatrix ||
+      lead.op == WarpOp::WaveShuffle)
+    return true; // tryWarpgroup's or tryWave's
   std::ostringstream why;
   for (int i = first; i < last && why.str().empty(); ++i) {
     const Lane &l = lanes[i];
@@ -249,7 +254,9 @@ bool Cta::tryWarp(int first, int last, bool &executed) {
   case WarpOp::Sync:
     break;
   case WarpOp::Wgmma:
-    break; // a warpgroup op: tryWarpgroup runs it (returned above)
+  case WarpOp::AmdMatrix:
+  case WarpOp::WaveShuffle:
+    break; // tryWarpgroup's or tryWave's (returned above)
   }
   for (int i = first; i < last; ++i)
     if (lanes[i].state == Lane::State::AtWarpOp)
@@ -313,6 +320,75 @@ bool Cta::tryWarpgroup(int first, bool &executed) {
   return true;
 }
 
+bool Cta::tryWave(int first, bool &executed) {
+  executed = false;
+  int n = int(lanes.size());
+  Lane &lead = lanes[first];
+  if (lead.state != Lane::State::AtWarpOp ||
+      (lead.op != WarpOp::AmdMatrix && lead.op != WarpOp::WaveShuffle))
+    return true;
+  int size = lead.waveSize;
+  if (first % size != 0)
+    return true; // inside a wave whose first lane is elsewhere
+  std::ostringstream why;
+  if (first + size > n)
+    why << warpOpName(lead.op) << " in a wave of " << n - first
+        << " threads (the block is not a whole number of " << size
+        << "-lane waves)";
+  bool present[kMaxWaveSize] = {};
+  for (int i = first; i < first + size && i < n && why.str().empty(); ++i) {
+    const Lane &l = lanes[i];
+    if (l.state == Lane::State::Done) {
+      if (lead.op == WarpOp::AmdMatrix)
+        why << "thread " << i << " exited while its wave waits at "
+            << warpOpName(lead.op);
+      continue;
+    }
+    if (l.state != Lane::State::AtWarpOp)
+      return true; // still on its way
+    if (l.op != lead.op || l.waveSize != lead.waveSize)
+      why << "threads " << first << " and " << i
+          << " of one wave wait at different instructions: "
+          << warpOpName(lead.op) << " and " << warpOpName(l.op);
+    else if (l.op == WarpOp::AmdMatrix && l.amdOp != lead.amdOp)
+      why << "different matrix instructions in one wave";
+    else if (l.op == WarpOp::WaveShuffle &&
+             l.waveShuffleMode != lead.waveShuffleMode)
+      why << "gpu.shuffle with different modes in one wave";
+    present[i - first] = true;
+  }
+  Lane *wave = &lanes[first];
+  std::string failure;
+  if (why.str().empty() && lead.op == WarpOp::AmdMatrix) {
+    AmdMatrixLane in[kMaxWaveSize];
+    for (int l = 0; l < size; ++l)
+      in[l] = wave[l].amd;
+    if (amdMatrix(lead.amdOp, in, failure))
+      for (int l = 0; l < size; ++l)
+        wave[l].amd = in[l];
+    count(Counter::AmdMatrix);
+  } else if (why.str().empty()) {
+    WaveShuffleLane in[kMaxWaveSize] = {};
+    for (int l = 0; l < size; ++l)
+      if (present[l])
+        in[l] = wave[l].waveShuffle;
+    if (waveShuffle(lead.waveShuffleMode, size, present, in, failure))
+      for (int l = 0; l < size; ++l)
+        wave[l].waveShuffle = in[l];
+    count(Counter::WaveShuffle);
+  }
+  why << failure;
+  if (!why.str().empty()) {
+    error = where(lead) + ": " + why.str();
+    return false;
+  }
+  for (int i = first; i < first + size; ++i)
+    if (lanes[i].state == Lane::State::AtWarpOp)
+      lanes[i].state = Lane::State::Ready;
+  executed = true;
+  return true;
+}
+
 std::string Cta::run() {
   count(Counter::Ctas);
   for (Lane &l : lanes)
@@ -337,6 +413,12 @@ std::string Cta::run() {
     for (int first = 0; first < n; first += kWarpgroupSize) {
       bool executed;
       if (!tryWarpgroup(first, executed))
+        return error;
+      progress |= executed;
+    }
+    for (int first = 0; first < n; first += kWarpSize) {
+      bool executed;
+      if (!tryWave(first, executed))
         return error;
       progress |= executed;
     }

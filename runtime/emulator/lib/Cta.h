@@ -5,6 +5,7 @@
 
 #include "Fiber.h"
 
+#include "skim/emulator/AmdWave.h"
 #include "skim/emulator/LaneEmulator.h"
 #include "skim/emulator/Warp.h"
 
@@ -18,7 +19,16 @@ namespace skim::emu::detail {
 class Cta;
 
 /// The warp-wide instruction a lane waits at.
-enum class WarpOp { Mma, Ldmatrix, Shfl, Sync, Wgmma };
+enum class WarpOp {
+  Mma,
+  Ldmatrix,
+  Shfl,
+  Sync,
+  Wgmma,
+  // AMD's, over a wave of 32 or 64 lanes (tryWave).
+  AmdMatrix,
+  WaveShuffle
+};
 const char *warpOpName(WarpOp op);
 
 /// One cp.async: `bytes` land at dst, the first `srcBytes` read from src.
@@ -77,6 +87,12 @@ struct Lane {
   bool wgmmaTransB = false;
   uint64_t wgmmaDesc = 0;
   WgmmaLane wgmma{};
+  // AMD wave-wide instructions: the wave's size, operands in, results out.
+  int32_t waveSize = 0;
+  AmdMatrixOp amdOp = AmdMatrixOp::MfmaF32_16x16x16F16;
+  AmdMatrixLane amd{};
+  WaveShuffleMode waveShuffleMode = WaveShuffleMode::Xor;
+  WaveShuffleLane waveShuffle{};
 
   // The barrier it waits at: bar.sync `barrierId`, over `barrierThreads`
   // threads (0: every live thread of the CTA).
@@ -120,6 +136,9 @@ private:
   /// The same for a warpgroup-wide instruction (wgmma) over the 128 lanes
   /// from `first`.
   bool tryWarpgroup(int first, bool &executed);
+  /// The same for an AMD wave-wide instruction over the wave (32 or 64
+  /// lanes, as the instruction says) that starts at lane `first`.
+  bool tryWave(int first, bool &executed);
   /// Opens the barriers every participant waits at.
   bool releaseBarriers();
   /// Readies the lanes whose mbarrier phase has completed.
@@ -151,6 +170,8 @@ enum class Counter {
   Wgmma,
   Tma,
   Arrivals,
+  AmdMatrix,
+  WaveShuffle,
   Count
 };
 void count(Counter c);

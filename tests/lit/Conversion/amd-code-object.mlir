@@ -1,9 +1,9 @@
-// The AMD path as far as it is built: every kernel SIMT (the MFMA/WMMA
-// distribution does not exist yet), exp2 as v_exp_f32 with no ROCm device
-// library call, default tiles inside the 64 KB of LDS a workgroup has, and
-// a code object linked by LLVM 22's lld for each chip. Nothing here runs on
-// an AMD GPU; the kernels' numerics are checked through the lane emulator
-// (tests/emulator, [amd]).
+// The AMD path: 16-bit attention on the matrix cores (gfx942 and gfx90a:
+// MFMA 32x32x8 on wave64; gfx1100: WMMA 16x16x16 on wave32), the other
+// kernels SIMT, exp2 as v_exp_f32 with no ROCm device-library call, and a
+// code object linked by LLVM 22's lld for each chip. Nothing here runs on an
+// AMD GPU; the kernels' numerics are checked through the lane emulator with
+// MFMA/WMMA semantics from the ISA (tests/emulator, [amd]).
 //
 // RUN: skim compile %s --target gfx942 -o %t.942.skim | FileCheck %s --check-prefix=COMPILE
 // COMPILE: wrote {{.*}} bytes, hip:gfx942)
@@ -11,47 +11,89 @@
 // RUN: llvm-readelf --notes %t.942.hsaco | FileCheck %s --check-prefix=NOTES
 // NOTES: .name: skim_k0_attention
 // NOTES: .private_segment_fixed_size: 0
-// NOTES: .vgpr_count: {{[0-9]$|[0-9][0-9]$|1[0-9][0-9]$|2[0-4][0-9]$}}
+// NOTES: .vgpr_spill_count: 0
 // NOTES: .wavefront_size: 64
 // NOTES: amdhsa.target: amdgcn-amd-amdhsa--gfx942
+// Code object v5 (metadata 1.2), which ROCm 5.x and 6.x load.
+// NOTES: amdhsa.version:
+// NOTES-NEXT: - 1
+// NOTES-NEXT: - 2
+// The one key loop: S = Q·Kᵀ is 16 k-steps of 8 over D = 128 for one
+// 32-key block, P·V 4 k-steps over 32 keys for four 32-column blocks of
+// D: 32 MFMAs, and no scratch, no call.
 // RUN: llvm-objdump -d --mcpu=gfx942 %t.942.hsaco | FileCheck %s --check-prefix=ISA \
-// RUN:   --implicit-check-not=scratch_ --implicit-check-not=s_swappc
+// RUN:   --implicit-check-not=scratch_ --implicit-check-not=s_swappc \
+// RUN:   --implicit-check-not=v_mfma
 // ISA: <skim_k0_attention>:
 // ISA: v_exp_f32
-// ISA: s_barrier
+// ISA-COUNT-32: v_mfma_f32_32x32x8_bf16
 // ISA: s_endpgm
-// The plan names the image and gives the kernel its dynamic LDS.
+// The plan names the image and gives the kernel its block (four waves) and
+// dynamic LDS (K and V, 32 x (128 + 8) bf16 each).
 // RUN: %python -c "import sys; [print(l.decode()) for l in open(sys.argv[1], 'rb').read().split(b'\n') if l.startswith((b'kernel ', b'binary '))]" %t.942.skim | FileCheck %s --check-prefix=PLAN
-// PLAN: kernel skim_k0_attention {{.*}} block 128 1 1 smem {{[0-9]+}}
+// PLAN: kernel skim_k0_attention {{.*}} block 256 1 1 smem 17408
 // PLAN: binary hip.hsaco
+// Two waves a SIMD by registers (VGPRs and AGPRs) and by LDS.
+// RUN: llvm-readelf --notes %t.942.hsaco | %python %S/Inputs/amd_waves.py 2 %t.942.skim | FileCheck %s --check-prefix=WAVES942
+// WAVES942: skim_k0_attention: {{[0-9]+}} VGPRs + {{[0-9]+}} AGPRs -> {{[2-8]}} waves a SIMD; 17408 bytes of LDS -> {{[2-8]}}
 //
-// gfx90a (wave64) and gfx1100 (wave32) too, and the presets whose pools
-// read 512-key blocks (in 64-row chunks).
+// MFMA 16x16x16 when asked for: 64 of them (S: 8 k-steps x 2 key blocks,
+// P·V: 2 k-steps x 8 column blocks).
+// RUN: skim compile %s --target gfx942 --amd-matrix mfma_16x16x16 -o %t.942m16.skim
+// RUN: %python %S/Inputs/artifact_section.py %t.942m16.skim hip.hsaco %t.942m16.hsaco
+// RUN: llvm-objdump -d --mcpu=gfx942 %t.942m16.hsaco | FileCheck %s --check-prefix=M16 \
+// RUN:   --implicit-check-not=scratch_ --implicit-check-not=v_mfma
+// M16-COUNT-64: v_mfma_f32_16x16x16_bf16
+// So does a schedule's #skim.amd, per kernel (one wave an EU here); a wave
+// size the chip lacks is refused, naming the kernel.
+// RUN: sed 's/mask = #skim.mask<causal>}/mask = #skim.mask<causal>, schedule = #skim.schedule<block_m = 128, block_n = 32, warps = 8, target = #skim.amd<mma_m = 16, mma_n = 16, mma_k = 16, waves_per_eu = 1>>}/' %s > %t.amd16.mlir
+// RUN: skim compile %t.amd16.mlir --target gfx942 -o %t.amd16.skim
+// RUN: %python %S/Inputs/artifact_section.py %t.amd16.skim hip.hsaco %t.amd16.hsaco
+// RUN: llvm-objdump -d --mcpu=gfx942 %t.amd16.hsaco | FileCheck %s --check-prefix=M16 \
+// RUN:   --implicit-check-not=scratch_ --implicit-check-not=v_mfma
+// RUN: not skim compile %t.amd16.mlir --target gfx1100 -o %t.amd16b.skim 2>&1 | FileCheck %s --check-prefix=AMDWAVE
+// AMDWAVE: error: kernel 'skim_k0_attention': the schedule asks for waves of 64 lanes ({{.*}}) but the target's are 32
+// An instruction the chip lacks is refused.
+// RUN: not skim compile %s --target gfx1100 --amd-matrix mfma_32x32x8 -o %t.bad.skim 2>&1 | FileCheck %s --check-prefix=BADMATRIX
+// BADMATRIX: amd-matrix 'mfma_32x32x8' does not run on gfx1100 (wmma_16x16x16 does; or simt)
+//
+// gfx90a (wave64, the same MFMAs) and gfx1100 (wave32, WMMA 16x16x16: 8 for S over
+// D = 128 in k-steps of 16, 8 for P·V over the 16-key chunk's columns).
 // RUN: skim compile %s --target gfx90a -o %t.90a.skim
 // RUN: %python %S/Inputs/artifact_section.py %t.90a.skim hip.hsaco %t.90a.hsaco
 // RUN: llvm-readelf --notes %t.90a.hsaco | FileCheck %s --check-prefix=GFX90A
+// GFX90A: .private_segment_fixed_size: 0
 // GFX90A: amdhsa.target: amdgcn-amd-amdhsa--gfx90a
+// RUN: llvm-readelf --notes %t.90a.hsaco | %python %S/Inputs/amd_waves.py 2 %t.90a.skim
+// RUN: llvm-objdump -d --mcpu=gfx90a %t.90a.hsaco | FileCheck %s --check-prefix=MFMA90A \
+// RUN:   --implicit-check-not=scratch_ --implicit-check-not=v_mfma
+// MFMA90A-COUNT-32: v_mfma_f32_32x32x8bf16_1k
 // RUN: skim compile %s --target gfx1100 -o %t.1100.skim
 // RUN: %python %S/Inputs/artifact_section.py %t.1100.skim hip.hsaco %t.1100.hsaco
 // RUN: llvm-readelf --notes %t.1100.hsaco | FileCheck %s --check-prefix=GFX1100
+// GFX1100: .private_segment_fixed_size: 0
+// GFX1100: .vgpr_spill_count: 0
 // GFX1100: .wavefront_size: 32
 // GFX1100: amdhsa.target: amdgcn-amd-amdhsa--gfx1100
+// RUN: llvm-objdump -d --mcpu=gfx1100 %t.1100.hsaco | FileCheck %s --check-prefix=GFX11ISA \
+// RUN:   --implicit-check-not=scratch_ --implicit-check-not=v_wmma
+// GFX11ISA-COUNT-16: v_wmma_f32_16x16x16_bf16
+//
+// The presets: their matrix-core attention kernels keep two waves a SIMD
+// by registers and LDS; the SIMT kernels (pools, NSA's fused scoring,
+// MoBA's selection) by registers only (their f32 tiles live in LDS).
 // RUN: skim compile --variant moba --heads 8/2 --dim 128 --dtype bf16 --target gfx942 -o %t.moba.skim
 // RUN: skim compile --variant nsa --heads 16/1 --dim 128 --dtype bf16 --target gfx942 -o %t.nsa.skim
 // RUN: %python %S/Inputs/artifact_section.py %t.nsa.skim hip.hsaco %t.nsa.hsaco
 // RUN: llvm-readelf --notes %t.nsa.hsaco | FileCheck %s --check-prefix=NSA
 // NSA-COUNT-6: .private_segment_fixed_size: 0
-// By registers every kernel leaves room for at least 2 waves a SIMD. (By
-// LDS it does not: a SIMT kernel's tiles take up to 64 KB, one 2-wave
-// workgroup a CU; that waits for the MFMA distribution, which keeps the
-// accumulators in registers.)
-// RUN: llvm-readelf --notes %t.nsa.hsaco | %python %S/Inputs/amd_waves.py 2 | FileCheck %s --check-prefix=WAVES
-// RUN: llvm-readelf --notes %t.942.hsaco | %python %S/Inputs/amd_waves.py 2
+// RUN: llvm-readelf --notes %t.nsa.hsaco | %python %S/Inputs/amd_waves.py 2 %t.nsa.skim skim_k4_attention | FileCheck %s --check-prefix=WAVES
 // WAVES: skim_k2_nsa_compressed: {{[0-9]+}} VGPRs + 0 AGPRs -> {{[2-8]}} waves a SIMD
+// WAVES: skim_k4_attention: {{[0-9]+}} VGPRs + 0 AGPRs -> {{[2-8]}} waves a SIMD; 17408 bytes of LDS -> {{[2-8]}}
 //
 // A schedule whose tiles pass the LDS is refused, naming the kernel.
 // RUN: sed 's/mask = #skim.mask<causal>}/mask = #skim.mask<causal>, schedule = #skim.schedule<block_m = 128, block_n = 128>}/' %s > %t.big.mlir
-// RUN: not skim compile %t.big.mlir --target gfx942 -o %t.big.skim 2>&1 | FileCheck %s --check-prefix=LDS
+// RUN: not skim compile %t.big.mlir --target gfx942 --amd-matrix simt -o %t.big.skim 2>&1 | FileCheck %s --check-prefix=LDS
 // LDS: error: kernel "skim_k0_attention" needs {{[0-9]+}} bytes of LDS; gfx942 has 65536 a workgroup: give its stage a smaller block_m or block_n
 // LDS-NOT: see current operation
 //

@@ -144,6 +144,50 @@ TEST_CASE("the anchor shapes keep a real search space on sm_90a",
   }
 }
 
+TEST_CASE("AMD spaces search the matrix instruction and the occupancy",
+          "[autotune][amd]") {
+  TestContext t;
+  SECTION("gfx942: MFMA 32x32x8 by default, 16x16x16 and one wave an EU") {
+    TargetModel mi300 = *TargetModel::forTarget("gfx942");
+    SearchSpace s = onlySpace(t, kCausal, {1, 65536, 0}, "gfx942");
+    checkSpace(s, mi300);
+    CHECK(s.candidates.size() >= 20);
+    // The default: 128 rows, 32-key chunks, four wave64 waves (8 warps).
+    CHECK(s.candidates[0].geometry.rows == 128);
+    CHECK(s.candidates[0].geometry.keysPerChunk == 32);
+    CHECK(s.candidates[0].geometry.threads == 256);
+    std::set<std::pair<int64_t, int64_t>> parts; // (mma_m, waves_per_eu)
+    for (const Candidate &c : s.candidates) {
+      if (!c.schedule)
+        continue;
+      CHECK_FALSE(llvm::isa_and_nonnull<mlir::skim::Sm90ScheduleAttr>(c.schedule.getTarget()));
+      if (auto amd = llvm::dyn_cast_or_null<mlir::skim::AmdScheduleAttr>(c.schedule.getTarget())) {
+        CHECK(amd.getWaveSize() == 64);
+        parts.insert({amd.getMmaM(), amd.getWavesPerEu()});
+      } else {
+        // The default instruction takes whole 32 x 32 blocks.
+        CHECK(c.geometry.keysPerChunk % 32 == 0);
+        CHECK(c.geometry.rows % 32 == 0);
+      }
+    }
+    CHECK(parts.count({16, 2}));
+    CHECK(parts.count({32, 1}));
+    CHECK(s.pruned.count(
+        "the tile's rows or block_n are not whole MFMA/WMMA blocks"));
+  }
+  SECTION("gfx1100: WMMA on wave32 only") {
+    SearchSpace s = onlySpace(t, kCausal, {1, 65536, 0}, "gfx1100");
+    checkSpace(s, *TargetModel::forTarget("gfx1100"));
+    for (const Candidate &c : s.candidates)
+      if (c.schedule)
+        if (auto amd =
+                llvm::dyn_cast_or_null<mlir::skim::AmdScheduleAttr>(c.schedule.getTarget())) {
+          CHECK(amd.getWaveSize() == 32);
+          CHECK(amd.getMmaM() == 16);
+        }
+  }
+}
+
 TEST_CASE("split_kv is pruned where the grid already fills the device",
           "[autotune]") {
   TestContext t;

@@ -61,6 +61,14 @@ void skim_emu_mma_m16n8k16(void *lane, int32_t type, int32_t a0, int32_t a1,
 void skim_emu_wgmma(void *lane, int32_t type, int32_t n, int32_t transB,
                     int64_t descB, int32_t a0, int32_t a1, int32_t a2,
                     int32_t a3, float *d);
+/// An AMD matrix instruction (AmdWave.h's AmdMatrixOp `op`) for the lane's
+/// wave: A and B as the intrinsic's 16-bit items, C in and D out in `c`.
+void skim_emu_amd_matrix(void *lane, int32_t op, const uint16_t *a,
+                         const uint16_t *b, float *c);
+/// gpu.shuffle over a wave of `waveSize` lanes (mode: xor, up, down, idx):
+/// the value in the low 32 bits, valid in bit 32.
+int64_t skim_emu_wave_shuffle(void *lane, int32_t waveSize, int32_t mode,
+                              int32_t value, int32_t offset, int32_t width);
 /// ldmatrix.sync.aligned.m8n8.x<num>[.trans].shared.b16 with this lane's row
 /// address; out receives `num` registers.
 void skim_emu_ldmatrix(void *lane, const void *row, int32_t num, int32_t trans,
@@ -96,6 +104,8 @@ struct Counters {
           cpAsync = 0, wgmma = 0, tma = 0;
   /// Plain mbarrier arrivals: consumers releasing a tile to a producer.
   int64_t arrivals = 0;
+  /// AMD: MFMA/WMMA instructions and gpu.shuffle, counted once per wave.
+  int64_t amdMatrix = 0, waveShuffle = 0;
 };
 Counters takeCounters();
 
