@@ -140,8 +140,9 @@ private:
   /// The instruction's 16-bit operand vector from `items` (mmaType values):
   /// f16 as is, bf16 as i16 bits where the intrinsic takes integers.
   Value operandVector(Location loc, ArrayRef<Value> items);
-  /// The gemm's A at row `row`, columns k0 + kOffsets: from the fragment's
-  /// registers, or from shared memory.
+  /// This lane's items of the instruction's B operand for k-step kk: the
+  /// gemm's A at row `row` and this lane's k (4q + j of the step on MFMA,
+  /// all 16 on WMMA), from the fragment's registers or from shared memory.
   SmallVector<Value> aItems(Location loc, GemmOp op, int64_t s, int64_t kk,
                             Value row);
 
