@@ -38,8 +38,9 @@ std::string AmdTarget::missingLinker() const {
 }
 
 std::string mlir::skim::amdPipelineTail(const AmdTarget &target) {
-  return "rocdl-attach-target{chip=" + target.chip + " O=3 wave64=" +
-         (target.waveSize() == 64 ? "true" : "false") + "},gpu.module(convert-gpu-to-rocdl{chipset=" + target.chip +
+  std::string wave64 = target.waveSize() == 64 ? "true" : "false";
+  return "rocdl-attach-target{chip=" + target.chip + " O=3 wave64=" + wave64 +
+         "},gpu.module(convert-gpu-to-rocdl{chipset=" + target.chip +
          " index-bitwidth=64},canonicalize,cse,reconcile-unrealized-casts,"
          "skim-extern-dynamic-shared),"
          "reconcile-unrealized-casts,gpu-module-to-binary{format=bin toolkit=" +

@@ -137,6 +137,12 @@ private:
     Value v = memref::LoadOp::create(b, loc, tile, ValueRange{r, c});
     return convert(loc, v, type);
   }
+  /// This lane's first k of k-step kk: kk·K + 4q on MFMA (items j are
+  /// k + j), kk·16 on WMMA (all 16 k a lane).
+  Value firstK(Location loc, int64_t kk) {
+    Value k0 = cst(loc, kk * core.k());
+    return core.isWmma() ? k0 : add(loc, k0, mul(loc, group, cst(loc, 4)));
+  }
   /// The instruction's 16-bit operand vector from `items` (mmaType values):
   /// f16 as is, bf16 as i16 bits where the intrinsic takes integers.
   Value operandVector(Location loc, ArrayRef<Value> items);
@@ -321,10 +327,7 @@ SmallVector<Value> MatrixCoreLowering::aItems(Location loc, GemmOp op,
   SmallVector<Value> out;
   Value a = op.getA();
   if (!isFragment(a)) {
-    // Shared: k = kk·K + 4q + j (MFMA), kk·16 + j (WMMA).
-    Value k0 = cst(loc, kk * core.k());
-    if (!core.isWmma())
-      k0 = add(loc, k0, mul(loc, group, cst(loc, 4)));
+    Value k0 = firstK(loc, kk);
     for (int64_t j = 0; j < items; ++j)
       out.push_back(
           sharedElement(loc, a, row, add(loc, k0, cst(loc, j)), plan.mmaType));
@@ -397,13 +400,10 @@ LogicalResult MatrixCoreLowering::lowerGemm(GemmOp op) {
     Value row = rowOf(loc, s);
     for (int64_t kk = 0; kk < kSteps; ++kk) {
       Value bInstr = operandVector(loc, aItems(loc, op, s, kk, row));
+      Value k0 = firstK(loc, kk);
       for (int64_t nt = 0; nt < accShape.nTiles; ++nt) {
-        // Bᵀ's row n = nt·R + l % R at k = kk·K + 4q + j (MFMA) or
-        // kk·16 + j (WMMA).
+        // Bᵀ's row n = nt·R + l % R, at this lane's k of the step.
         Value n = add(loc, cst(loc, nt * r), laneRow);
-        Value k0 = cst(loc, kk * core.k());
-        if (!core.isWmma())
-          k0 = add(loc, k0, mul(loc, group, cst(loc, 4)));
         SmallVector<Value> bItems;
         for (int64_t j = 0; j < items; ++j) {
           Value k = add(loc, k0, cst(loc, j));

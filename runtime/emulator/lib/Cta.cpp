@@ -323,13 +323,22 @@ bool Cta::tryWarpgroup(int first, bool &executed) {
 bool Cta::tryWave(int first, bool &executed) {
   executed = false;
   int n = int(lanes.size());
-  Lane &lead = lanes[first];
-  if (lead.state != Lane::State::AtWarpOp ||
-      (lead.op != WarpOp::AmdMatrix && lead.op != WarpOp::WaveShuffle))
+  // The first lane of the wave that waits at a wave-wide instruction (the
+  // lanes before it may have exited); the instruction gives the wave size.
+  auto waiting = [](const Lane &l) {
+    return l.state == Lane::State::AtWarpOp &&
+           (l.op == WarpOp::AmdMatrix || l.op == WarpOp::WaveShuffle);
+  };
+  int leadIndex = first;
+  while (leadIndex < std::min(n, first + kMaxWaveSize) &&
+         !waiting(lanes[leadIndex]))
+    ++leadIndex;
+  if (leadIndex == std::min(n, first + kMaxWaveSize))
     return true;
+  Lane &lead = lanes[leadIndex];
   int size = lead.waveSize;
-  if (first % size != 0)
-    return true; // inside a wave whose first lane is elsewhere
+  if (first % size != 0 || leadIndex >= first + size)
+    return true; // the wave starts elsewhere
   std::ostringstream why;
   if (first + size > n)
     why << warpOpName(lead.op) << " in a wave of " << n - first
