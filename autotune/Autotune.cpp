@@ -120,6 +120,14 @@ std::string variantSignature(ModuleOp module) {
   return hex64(::skim::rt::fnv1a64(text.data(), text.size()));
 }
 
+std::optional<TargetModel>
+targetModelFor(const mlir::skim::PipelineOptions &options) {
+  std::optional<TargetModel> model = TargetModel::forTarget(options.target);
+  if (model && options.amdWaveSize != 0 && model->unit == MatmulUnit::Mfma)
+    model->warpSize = options.amdWaveSize;
+  return model;
+}
+
 std::string shapeBucket(const ProblemSizes &sizes) {
   return "B" + std::to_string(sizes.batch) + "-T" +
          std::to_string(pow2Ceil(sizes.tokens)) + "-S" +

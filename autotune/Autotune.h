@@ -66,6 +66,12 @@ TuningKey tuningKey(mlir::ModuleOp module, const DeviceIdentity &device,
 mlir::FailureOr<std::vector<InputSpec>> inputsFor(mlir::ModuleOp module,
                                                   const ProblemSizes &sizes);
 
+/// The model of `options`' target as compiled: the chip's, with the wave
+/// size of `amdWaveSize` (gfx1100's wave64 mode); nothing for a target
+/// skim has no model of.
+std::optional<TargetModel>
+targetModelFor(const mlir::skim::PipelineOptions &options);
+
 /// The pruned search spaces of every stage of the variant for `options`'
 /// target.
 mlir::FailureOr<std::vector<SearchSpace>>

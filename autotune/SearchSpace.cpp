@@ -66,8 +66,9 @@ std::optional<TileGeometry> geometryOf(const StageProblem &p, ScheduleAttr s,
     why = "the AMD part needs an AMD target";
     return std::nullopt;
   }
-  if (amd && (amd.getWaveSize() != target.warpSize ||
-              (target.warpSize == 32 && amd.getMmaM() != 16))) {
+  bool rdna = target.name == "gfx1100";
+  if (amd &&
+      (amd.getWaveSize() != target.warpSize || (rdna && amd.getMmaM() != 16))) {
     why = "the AMD part asks for a wave size or instruction the chip lacks";
     return std::nullopt;
   }
@@ -157,7 +158,7 @@ std::optional<TileGeometry> geometryOf(const StageProblem &p, ScheduleAttr s,
   // instruction's R x R blocks (R = 32 for MFMA 32x32x8, the CDNA default;
   // 16 otherwise) dealt to the waves, key chunks of whole blocks.
   if (g.matmulUnits && matrixCores) {
-    int64_t r = amd ? amd.getMmaM() : target.warpSize == 64 ? 32 : 16;
+    int64_t r = amd ? amd.getMmaM() : rdna ? 16 : 32;
     int64_t waves = std::max<int64_t>(1, g.threads / target.warpSize);
     g.amdPart = amd ? "mma" + std::to_string(r) + "we" +
                           std::to_string(amd.getWavesPerEu())
@@ -340,8 +341,11 @@ SearchSpace buildSearchSpace(MLIRContext *ctx, const StageProblem &p,
                                               split == 1 ? 40 : 24,
                                               split == 1 ? 232 : 240, 1));
     if (target.unit == MatmulUnit::Mfma) {
-      int64_t wave = target.warpSize, r = wave == 64 ? 32 : 16;
-      if (wave == 64)
+      // CDNA's default is MFMA 32x32x8; RDNA3 has WMMA 16x16x16 alone,
+      // in wave32 or wave64 (the compile's --amd-wave-size).
+      bool rdna = target.name == "gfx1100";
+      int64_t wave = target.warpSize, r = rdna ? 16 : 32;
+      if (!rdna)
         parts.push_back(AmdScheduleAttr::get(ctx, 16, 16, 16, 2, wave));
       parts.push_back(AmdScheduleAttr::get(ctx, r, r, r == 32 ? 8 : 16, 1, wave));
     }

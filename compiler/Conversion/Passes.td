@@ -169,10 +169,11 @@ def SkimLowerTileToGpuPass : Pass<"skim-lower-tile-to-gpu", "::mlir::ModuleOp"> 
            /*default=*/"\"mfma_16x16x16\"",
            "vendor=amd: the matrix instruction fragment tiles are laid out "
            "for: mfma_16x16x16 or mfma_32x32x8 (gfx90a, gfx942; wave64), "
-           "wmma_16x16x16 (gfx11; wave32), or simt (every kernel SIMT)">,
+           "wmma_16x16x16 (gfx11; wave32 or wave64), or simt (every kernel "
+           "SIMT)">,
     Option<"waveSize", "wave-size", "int64_t", /*default=*/"64",
-           "vendor=amd: lanes of a wave (64 on CDNA, 32 on RDNA); the "
-           "module records it as `skim.gpu_wave_size`">,
+           "vendor=amd: lanes of a wave (64 on CDNA; 32, or 64 in wave64 "
+           "mode, on RDNA); the module records it as `skim.gpu_wave_size`">,
     Option<"scratchSlots", "scratch-slots", "int64_t", /*default=*/"1024",
            "most global scratch slots of a kernel (one per resident CTA "
            "suffices; more only cost memory)">,

@@ -56,6 +56,9 @@ private:
   LogicalResult lowerAmdMatrix(Operation *op, int32_t code);
   /// gpu.shuffle on an AMD wave of shape.waveSize lanes.
   LogicalResult lowerWaveShuffle(gpu::ShuffleOp op);
+  /// llvm.amdgcn.permlane64 (gfx11, wave64): the halves of the wave swap,
+  /// lane l reads lane l ^ 32.
+  LogicalResult lowerPermlane64(LLVM::CallIntrinsicOp op);
   /// A fresh stack array of `count` elements of `type` in the entry block.
   Value entryArray(Location loc, Type type, int64_t count);
 
@@ -140,6 +143,10 @@ LogicalResult LaneLowering::lowerAmdMatrix(Operation *op, int32_t code) {
   // MFMA: (a, b, c, cbsz, abid, blgp); WMMA: (a, b, c). Broadcast controls
   // other than 0 are not emulated.
   bool mfma = code < 4;
+  // WMMA's name is the same in both wave sizes; the wave64 forms are the
+  // next two numbers.
+  if (!mfma && shape.waveSize == 64)
+    code += 2;
   if (op->getNumOperands() != (mfma ? 6u : 3u))
     return op->emitOpError("lane emulator: unexpected operand count");
   if (mfma)
@@ -153,7 +160,9 @@ LogicalResult LaneLowering::lowerAmdMatrix(Operation *op, int32_t code) {
   VectorType aType = vectorOf(op->getOperand(0)),
              bType = vectorOf(op->getOperand(1)),
              cType = vectorOf(op->getOperand(2));
-  int64_t items = mfma ? 4 : 16, accumulators = code < 2 ? 16 : code < 4 ? 4 : 8;
+  // MFMA 32x32x8: 16 a lane; MFMA 16x16x16 and wave64 WMMA: 4; WMMA: 8.
+  int64_t items = mfma ? 4 : 16;
+  int64_t accumulators = code < 2 ? 16 : (code < 4 || code >= 6) ? 4 : 8;
   if (!aType || !bType || !cType || aType.getNumElements() != items ||
       bType != aType || cType.getNumElements() != accumulators ||
       !cType.getElementType().isF32() ||
@@ -200,6 +209,19 @@ LogicalResult LaneLowering::lowerWaveShuffle(gpu::ShuffleOp op) {
       b, loc, r, arith::ConstantIntOp::create(b, loc, b.getI64Type(), 32));
   Value valid = arith::TruncIOp::create(b, loc, b.getI1Type(), shifted);
   b.replaceOp(op, {d, valid});
+  return success();
+}
+
+LogicalResult LaneLowering::lowerPermlane64(LLVM::CallIntrinsicOp op) {
+  Location loc = op.getLoc();
+  if (shape.waveSize != 64 || op->getNumOperands() != 1 ||
+      !op->getOperand(0).getType().isInteger(32))
+    return op->emitOpError("lane emulator: llvm.amdgcn.permlane64 takes one "
+                           "i32 in a wave of 64 lanes");
+  Value r = call(loc, "skim_emu_wave_shuffle", b.getI64Type(),
+                 {lane, i32(loc, 64), i32(loc, 0), op->getOperand(0),
+                  i32(loc, 32), i32(loc, 64)});
+  b.replaceOp(op, arith::TruncIOp::create(b, loc, b.getI32Type(), r));
   return success();
 }
 
@@ -615,6 +637,8 @@ LogicalResult LaneLowering::lower(Operation *op) {
         if (name == "llvm.nvvm.lg2.approx.f" || name == "llvm.nvvm.lg2.approx.ftz.f" ||
             name == "llvm.amdgcn.log.f32")
           return unary(o, "skim_emu_lg2");
+        if (name == "llvm.amdgcn.permlane64")
+          return lowerPermlane64(o);
         if (name.starts_with("llvm.nvvm.") || name.starts_with("llvm.amdgcn."))
           return o.emitOpError("lane emulator: no emulation for ") << name;
         return success(); // a target-independent intrinsic: the CPU has it

@@ -57,6 +57,34 @@ static const char *const kHostLlvmTail =
     "finalize-memref-to-llvm,convert-cf-to-llvm,convert-func-to-llvm,"
     "convert-index-to-llvm,reconcile-unrealized-casts";
 
+/// The AMD chip of `options.target` with the wave size asked for; false
+/// when the target is not an AMD chip. A wave size the chip lacks is an
+/// error in `error` (with true returned: it is an AMD target).
+static bool amdTargetFor(const PipelineOptions &options, AmdTarget &amd,
+                         std::string &error) {
+  if (!AmdTarget::parse(options.target, amd))
+    return false;
+  if (options.amdWaveSize == 0)
+    return true;
+  if (!amd.hasWaveSize(options.amdWaveSize))
+    error =
+        "amd-wave-size " + std::to_string(options.amdWaveSize) +
+        " does not run on " + amd.chip +
+        (amd.chip == "gfx1100" ? " (32 or 64)" : " (waves of 64 lanes only)");
+  else
+    amd.wave = options.amdWaveSize;
+  return true;
+}
+
+std::string mlir::skim::tuningTarget(const PipelineOptions &options) {
+  AmdTarget amd;
+  std::string error;
+  if (amdTargetFor(options, amd, error) && error.empty() &&
+      amd.waveSize() != AmdTarget{amd.chip}.waveSize())
+    return options.target + ":wave" + std::to_string(amd.waveSize());
+  return options.target;
+}
+
 /// gpu.module kernels → CPU functions of one lane and one block → LLVM.
 static std::string laneEmulatorTail() {
   return std::string("skim-emulate-lanes,canonicalize,cse,") + kHostLlvmTail;
@@ -66,7 +94,8 @@ ScheduleDefaults
 mlir::skim::scheduleDefaultsFor(const PipelineOptions &options) {
   ScheduleDefaults defaults;
   AmdTarget amd;
-  if (AmdTarget::parse(options.target, amd)) {
+  std::string waveError;
+  if (amdTargetFor(options, amd, waveError)) {
     // SIMT kernels keep every tile in LDS: NSA's fused stage at 32 needs
     // 72 KB (measured on the NVIDIA lowering), over the 64 KB a workgroup
     // has; SIMT attention tiles shrink to fit (defaultSchedule).
@@ -78,9 +107,12 @@ mlir::skim::scheduleDefaultsFor(const PipelineOptions &options) {
     // three workgroups a CU, 3 waves a SIMD by LDS; a wave's registers are
     // those of 32 rows, 2 waves a SIMD or more (lit: amd-code-object).
     // gfx1100's WMMA operands hold 16 k a lane: 32-key chunks took 256 VGPRs
-    // and spilled 384 bytes at D = 128, 16-key chunks take 249 and none.
-    defaults.tensorCoreBlockM = 128;
-    defaults.tensorCoreBlockN = amd.chip == "gfx1100" ? 16 : 32;
+    // and spilled 95 at D = 128 in wave32, 16-key chunks take 249 and none.
+    // In wave64 the same 128 rows are two row blocks a wave and spilled 73
+    // VGPRs; 64 rows (one block a wave) take 200 and spill none.
+    bool rdna = amd.chip == "gfx1100";
+    defaults.tensorCoreBlockM = rdna && amd.waveSize() == 64 ? 64 : 128;
+    defaults.tensorCoreBlockN = rdna ? 16 : 32;
     defaults.tensorCoreWarps = 8;
     return defaults;
   }
@@ -105,11 +137,21 @@ LogicalResult mlir::skim::buildSkimPipeline(OpPassManager &pm,
   CudaTarget cuda;
   bool isCuda = CudaTarget::parse(options.target, cuda);
   AmdTarget amd;
-  bool isAmd = AmdTarget::parse(options.target, amd);
+  std::string waveError;
+  bool isAmd = amdTargetFor(options, amd, waveError);
   if (options.target != "host" && !isCuda && !isAmd) {
     if (error)
       *error = "target '" + options.target + "' has no lowering yet (supported: " +
                kSupportedTargets + ")";
+    return failure();
+  }
+  if (!waveError.empty() || (!isAmd && options.amdWaveSize != 0)) {
+    if (error)
+      *error = !waveError.empty()
+                   ? waveError
+                   : "amd-wave-size is for AMD targets (gfx90a, gfx942, "
+                     "gfx1100), not '" +
+                         options.target + "'";
     return failure();
   }
   registerPassesOnce();

@@ -54,7 +54,15 @@ struct PipelineOptions {
   /// (AmdTarget::defaultMatrix), "mfma_32x32x8", "mfma_16x16x16" (CDNA),
   /// "wmma_16x16x16" (RDNA3), or "simt" (no matrix cores).
   std::string amdMatrix;
+  /// With an AMD chip: lanes a wave, 0 for the chip's (64 on CDNA, 32 on
+  /// RDNA3); 64 on gfx1100 compiles its wave64 mode (WMMA included).
+  int amdWaveSize = 0;
 };
+
+/// The target as tuning records it (the cache key's arch, a manifest's
+/// target): `options.target`, with ":wave64" for gfx1100 in wave64 mode,
+/// whose schedules do not fit its wave32 kernels.
+std::string tuningTarget(const PipelineOptions &options);
 
 /// What skim-tile's default schedules read for `options.target` (the
 /// options the pipeline gives it); the autotuner's baseline.

@@ -39,8 +39,13 @@ std::string AmdTarget::missingLinker() const {
 
 std::string mlir::skim::amdPipelineTail(const AmdTarget &target) {
   std::string wave64 = target.waveSize() == 64 ? "true" : "false";
+  // wave64=true only leaves the chip's default alone, which on gfx11 is
+  // wave32: its wave64 mode needs the feature spelled out.
+  std::string features = target.chip == "gfx1100" && target.waveSize() == 64
+                             ? " features=+wavefrontsize64"
+                             : "";
   return "rocdl-attach-target{chip=" + target.chip + " O=3 wave64=" + wave64 +
-         "},gpu.module(convert-gpu-to-rocdl{chipset=" + target.chip +
+         features + "},gpu.module(convert-gpu-to-rocdl{chipset=" + target.chip +
          " index-bitwidth=64},canonicalize,cse,reconcile-unrealized-casts,"
          "skim-extern-dynamic-shared),"
          "reconcile-unrealized-casts,gpu-module-to-binary{format=bin toolkit=" +

@@ -19,8 +19,15 @@ struct AmdTarget {
   /// links the code object with: $SKIM_ROCM_TOOLKIT, else the one the build
   /// lays out (build/rocm-toolkit).
   std::string toolkit;
-  /// Lanes a wave: 64 on CDNA (gfx90a, gfx942), 32 on RDNA (gfx1100).
-  int waveSize() const { return chip == "gfx1100" ? 32 : 64; }
+  /// Lanes a wave asked for (PipelineOptions::amdWaveSize); 0: the chip's.
+  int wave = 0;
+  /// Lanes a wave: 64 on CDNA (gfx90a, gfx942); 32 on RDNA (gfx1100),
+  /// unless `wave` asks for its wave64 mode.
+  int waveSize() const { return wave ? wave : chip == "gfx1100" ? 32 : 64; }
+  /// Whether the chip runs waves of `lanes`: CDNA 64 only, RDNA 32 or 64.
+  bool hasWaveSize(int lanes) const {
+    return lanes == 64 || (lanes == 32 && chip == "gfx1100");
+  }
   /// The matrix instruction skim lays fragments out for (skim-lower-tile-
   /// to-gpu's amd-matrix): MFMA 32x32x8 on CDNA (twice the work of
   /// 16x16x16 per LDS element read; kernels whose N is not a multiple of 32

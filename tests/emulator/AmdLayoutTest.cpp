@@ -4,7 +4,8 @@
 // Hand-written gpu.func kernels of one wave: each lane reads its items of A
 // (M x K) and B (K x N) straight from global memory at the positions the
 // AMD ISA gives (MFMA: CDNA3 ISA "Matrix Arithmetic Instructions"; WMMA:
-// RDNA3 ISA "Wave Matrix Multiply Accumulate"), one rocdl.mfma or
+// RDNA3 ISA "Wave Matrix Multiply Accumulate"; WMMA in wave64: AMD's Matrix
+// Instruction Calculator, `--wavefront 64`), one rocdl.mfma or
 // rocdl.wmma computes D = A·B, each lane stores its items of D, and an xor
 // shuffle over the wave gives the column maxima. With the ISA's positions
 // the result is the reference product; with a deliberately wrong one (A's
@@ -29,7 +30,6 @@
 #include <catch2/catch.hpp>
 
 #include <functional>
-#include <set>
 #include <sstream>
 
 using namespace skim;
@@ -37,7 +37,7 @@ using namespace skim::testing;
 
 namespace {
 
-enum class Core { Mfma32, Mfma16, Wmma };
+enum class Core { Mfma32, Mfma16, Wmma, Wmma64 };
 
 /// Where lane l's item t of an operand lives, and the shuffle of the column
 /// maxima; every field defaults to the ISA.
@@ -54,8 +54,9 @@ struct AmdLayout {
 
 int tileOf(Core c) { return c == Core::Mfma32 ? 32 : 16; }
 int kOf(Core c) { return c == Core::Mfma32 ? 8 : 16; }
+bool isWmma(Core c) { return c == Core::Wmma || c == Core::Wmma64; }
 int waveOf(Core c) { return c == Core::Wmma ? 32 : 64; }
-int itemsOf(Core c) { return c == Core::Wmma ? 16 : 4; }
+int itemsOf(Core c) { return isWmma(c) ? 16 : 4; }
 int accumulatorsOf(Core c) { return tileOf(c) * tileOf(c) / waveOf(c); }
 
 AmdLayout isaLayout(Core core, ElementType type) {
@@ -72,6 +73,17 @@ AmdLayout isaLayout(Core core, ElementType type) {
       return std::pair{2 * v + lane / 16, lane % 16};
     };
     l.xors = {16};
+    return l;
+  }
+  if (core == Core::Wmma64) {
+    // Four copies of A and B (lanes i, i + 16, i + 32, i + 48); D: row
+    // 4v + (lane / 16), column lane % 16.
+    l.a = [](int lane, int t) { return std::pair{lane % 16, t}; };
+    l.b = [](int lane, int t) { return std::pair{t, lane % 16}; };
+    l.d = [](int lane, int v) {
+      return std::pair{4 * v + lane / 16, lane % 16};
+    };
+    l.xors = {16, 32};
     return l;
   }
   // A row i = lane % R, k = 4 (lane / R) + item; B likewise by column.
@@ -103,6 +115,7 @@ std::string opName(Core core, ElementType type) {
     return bf16 ? "rocdl.mfma.f32.16x16x16bf16.1k"
                 : "rocdl.mfma.f32.16x16x16f16";
   case Core::Wmma:
+  case Core::Wmma64:
     return bf16 ? "rocdl.wmma.f32.16x16x16.bf16"
                 : "rocdl.wmma.f32.16x16x16.f16";
   }
@@ -120,14 +133,18 @@ std::string kernelText(const AmdLayout &layout) {
   std::string operand = "vector<" + std::to_string(items) + "x" +
                         (bf16 ? std::string("i16") : t) + ">";
   std::string accType = "vector<" + std::to_string(acc) + "xf32>";
+  // One vector of `wave` offsets per item: a lane extracts at its id (one
+  // vector of every lane's items would be spilled to the lane's stack at
+  // each dynamic extract, 8 KB a time in wave64).
   auto table = [&](const std::string &name, int perLane,
                    const std::function<int(int, int)> &offset) {
     std::ostringstream os;
-    os << "      %" << name << " = arith.constant dense<[";
-    for (int lane = 0; lane < wave; ++lane)
-      for (int i = 0; i < perLane; ++i)
-        os << (lane || i ? ", " : "") << offset(lane, i);
-    os << "]> : vector<" << wave * perLane << "xi64>\n";
+    for (int i = 0; i < perLane; ++i) {
+      os << "      %" << name << i << " = arith.constant dense<[";
+      for (int lane = 0; lane < wave; ++lane)
+        os << (lane ? ", " : "") << offset(lane, i);
+      os << "]> : vector<" << wave << "xi64>\n";
+    }
     return os.str();
   };
   std::ostringstream os;
@@ -156,20 +173,13 @@ std::string kernelText(const AmdLayout &layout) {
                      const std::string &ptr, int perLane, int i) {
     std::ostringstream e;
     std::string idx = name + std::to_string(i);
-    e << "      %" << idx << "s = arith.constant " << i << " : index\n"
-      << "      %" << idx << "b = arith.muli %tid, %c" << perLane
-      << " : index\n"
-      << "      %" << idx << "c = arith.addi %" << idx << "b, %" << idx
-      << "s : index\n"
-      << "      %" << idx << "o = vector.extract %" << tab << "[%" << idx
-      << "c] : i64 from vector<" << wave * perLane << "xi64>\n"
+    e << "      %" << idx << "o = vector.extract %" << tab << i
+      << "[%tid] : i64 from vector<" << wave << "xi64>\n"
       << "      %" << idx << "p = llvm.getelementptr %" << ptr << "[%" << idx
       << "o] : (!llvm.ptr, i64) -> !llvm.ptr, " << (ptr == "d" ? "f32" : t)
       << "\n";
     return e.str();
   };
-  for (int c : std::set<int>{items, acc})
-    os << "      %c" << c << " = arith.constant " << c << " : index\n";
   for (const char *name : {"a", "b"}) {
     std::string vec = std::string("%") + name + "v";
     os << "      " << vec << "0 = arith.constant dense<0.0> : vector<" << items
@@ -195,7 +205,7 @@ std::string kernelText(const AmdLayout &layout) {
   os << "      %cz = arith.constant dense<0.0> : " << accType << "\n";
   os << "      %D = " << opName(core, layout.type) << " " << aIn << ", " << bIn
      << ", %cz";
-  if (core != Core::Wmma)
+  if (!isWmma(core))
     os << ", %zero, %zero, %zero : (" << operand << ", " << operand << ", "
        << accType << ", i32, i32, i32) -> " << accType << "\n";
   else
@@ -311,7 +321,8 @@ Result runKernel(const AmdLayout &layout) {
 const char *coreName(Core c) {
   return c == Core::Mfma32   ? "mfma 32x32x8"
          : c == Core::Mfma16 ? "mfma 16x16x16"
-                             : "wmma 16x16x16";
+         : c == Core::Wmma   ? "wmma 16x16x16"
+                             : "wmma 16x16x16 wave64";
 }
 
 } // namespace
@@ -319,7 +330,7 @@ const char *coreName(Core c) {
 TEST_CASE("MFMA and WMMA with the ISA's layouts match A·B",
           "[emulator][layout][amd]") {
   (void)emu::takeCounters();
-  for (Core core : {Core::Mfma32, Core::Mfma16, Core::Wmma})
+  for (Core core : {Core::Mfma32, Core::Mfma16, Core::Wmma, Core::Wmma64})
     for (ElementType type : {ElementType::BF16, ElementType::F16}) {
       INFO(coreName(core) << " " << mlirName(type));
       Result r = runKernel(isaLayout(core, type));
@@ -328,8 +339,9 @@ TEST_CASE("MFMA and WMMA with the ISA's layouts match A·B",
       CHECK(r.columnMax == "");
     }
   emu::Counters c = emu::takeCounters();
-  CHECK(c.amdMatrix == 6);
-  CHECK(c.waveShuffle == 2 * (1 + 2) + 2 * 1); // 32x32: 1, 16x16: 2, wmma: 1
+  CHECK(c.amdMatrix == 8);
+  // 32x32: 1, 16x16: 2, wmma: 1, wmma wave64: 2.
+  CHECK(c.waveShuffle == 2 * (1 + 2) + 2 * (1 + 2));
 }
 
 TEST_CASE("a deliberately wrong AMD layout does not match",
@@ -377,5 +389,35 @@ TEST_CASE("a deliberately wrong AMD layout does not match",
     Result r = runKernel(wrong);
     CHECK(r.runError.find("hold different copies of A or B") !=
           std::string::npos);
+  }
+  SECTION("WMMA wave64: D's rows read with wave32's 2v + q") {
+    AmdLayout wrong = isaLayout(Core::Wmma64, ElementType::BF16);
+    wrong.d = [](int lane, int v) {
+      return std::pair{(2 * v + lane / 16) % 16, lane % 16};
+    };
+    CHECK(runKernel(wrong).product != "");
+  }
+  SECTION("WMMA wave64: rows as v + 4q (groups of consecutive rows)") {
+    AmdLayout wrong = isaLayout(Core::Wmma64, ElementType::F16);
+    wrong.d = [](int lane, int v) {
+      return std::pair{v + 4 * (lane / 16), lane % 16};
+    };
+    CHECK(runKernel(wrong).product != "");
+  }
+  SECTION("WMMA wave64: lanes 32-63 without their copy of B") {
+    AmdLayout wrong = isaLayout(Core::Wmma64, ElementType::BF16);
+    wrong.b = [](int lane, int t) {
+      return std::pair{t, lane < 32 ? lane % 16 : (lane + 1) % 16};
+    };
+    Result r = runKernel(wrong);
+    CHECK(r.runError.find("hold different copies of A or B") !=
+          std::string::npos);
+  }
+  SECTION("WMMA wave64: the column max without the xor-32 step") {
+    AmdLayout wrong = isaLayout(Core::Wmma64, ElementType::BF16);
+    wrong.xors = {16};
+    Result r = runKernel(wrong);
+    CHECK(r.product == "");
+    CHECK(r.columnMax != "");
   }
 }

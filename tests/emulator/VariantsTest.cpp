@@ -433,8 +433,9 @@ TEST_CASE("emulated AMD kernels against the reference", "[emulator][variants][am
   // with MFMA/WMMA semantics from the ISA (AmdWave.h); only the ROCDL
   // conversion and the code object are left to the assembly checks (lit).
   unsigned seed = 110;
-  for (Target target : {Target::LaneEmulatorGfx942, Target::LaneEmulatorGfx942Mfma16,
-                        Target::LaneEmulatorGfx1100}) {
+  for (Target target :
+       {Target::LaneEmulatorGfx942, Target::LaneEmulatorGfx942Mfma16,
+        Target::LaneEmulatorGfx1100, Target::LaneEmulatorGfx1100Wave64}) {
     INFO("target " << int(target));
     for (ElementType type : {ElementType::F32, ElementType::BF16, ElementType::F16}) {
       if (type == ElementType::F16 && target != Target::LaneEmulatorGfx942Mfma16)

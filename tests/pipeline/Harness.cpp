@@ -43,20 +43,22 @@ std::map<std::string, Compiled> &cache() {
 Compiled &lookup(const std::string &mlir, Target target) {
   std::lock_guard<std::mutex> lock(cacheMutex);
   // One text compiles to a different artifact per target.
-  std::string name = target == Target::Host ? mlir
-                     : target == Target::LaneEmulator
-                         ? mlir + "\n// lane emulator, sm_80\n"
-                     : target == Target::LaneEmulatorSm90a
-                         ? mlir + "\n// lane emulator, sm_90a\n"
-                     : target == Target::LaneEmulatorSm90aOverlap
-                         ? mlir + "\n// lane emulator, sm_90a, overlap\n"
-                     : target == Target::LaneEmulatorGfx942
-                         ? mlir + "\n// lane emulator, gfx942\n"
-                     : target == Target::LaneEmulatorGfx942Mfma16
-                         ? mlir + "\n// lane emulator, gfx942, mfma 16x16x16\n"
-                     : target == Target::LaneEmulatorGfx1100
-                         ? mlir + "\n// lane emulator, gfx1100\n"
-                         : mlir + "\n// lane emulator, sm_90a, warp-specialized\n";
+  std::string name =
+      target == Target::Host           ? mlir
+      : target == Target::LaneEmulator ? mlir + "\n// lane emulator, sm_80\n"
+      : target == Target::LaneEmulatorSm90a
+          ? mlir + "\n// lane emulator, sm_90a\n"
+      : target == Target::LaneEmulatorSm90aOverlap
+          ? mlir + "\n// lane emulator, sm_90a, overlap\n"
+      : target == Target::LaneEmulatorGfx942
+          ? mlir + "\n// lane emulator, gfx942\n"
+      : target == Target::LaneEmulatorGfx942Mfma16
+          ? mlir + "\n// lane emulator, gfx942, mfma 16x16x16\n"
+      : target == Target::LaneEmulatorGfx1100
+          ? mlir + "\n// lane emulator, gfx1100\n"
+      : target == Target::LaneEmulatorGfx1100Wave64
+          ? mlir + "\n// lane emulator, gfx1100, wave64\n"
+          : mlir + "\n// lane emulator, sm_90a, warp-specialized\n";
   auto it = cache().find(name);
   if (it != cache().end())
     return it->second;
@@ -85,12 +87,16 @@ Compiled &lookup(const std::string &mlir, Target target) {
     if (target != Target::Host) {
       bool gfx942 = target == Target::LaneEmulatorGfx942 ||
                     target == Target::LaneEmulatorGfx942Mfma16;
-      options.target = target == Target::LaneEmulator          ? "sm_80"
-                       : gfx942                                ? "gfx942"
-                       : target == Target::LaneEmulatorGfx1100 ? "gfx1100"
-                                                               : "sm_90a";
+      bool gfx1100 = target == Target::LaneEmulatorGfx1100 ||
+                     target == Target::LaneEmulatorGfx1100Wave64;
+      options.target = target == Target::LaneEmulator ? "sm_80"
+                       : gfx942                       ? "gfx942"
+                       : gfx1100                      ? "gfx1100"
+                                                      : "sm_90a";
       if (target == Target::LaneEmulatorGfx942Mfma16)
         options.amdMatrix = "mfma_16x16x16";
+      if (target == Target::LaneEmulatorGfx1100Wave64)
+        options.amdWaveSize = 64;
       options.emulateLanes = true;
       options.overlapSoftmax = target == Target::LaneEmulatorSm90aOverlap;
       options.warpSpecialize = target == Target::LaneEmulatorSm90aWarpSpecialized;

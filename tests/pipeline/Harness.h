@@ -36,10 +36,11 @@ enum class Target {
   LaneEmulatorSm90aOverlap,
   LaneEmulatorSm90aWarpSpecialized,
   /// The AMD lowering emulated: gfx942 with its default MFMA 32x32x8,
-  /// gfx942 with MFMA 16x16x16, gfx1100 with WMMA (wave32).
+  /// gfx942 with MFMA 16x16x16, gfx1100 with WMMA (wave32, and wave64).
   LaneEmulatorGfx942,
   LaneEmulatorGfx942Mfma16,
-  LaneEmulatorGfx1100
+  LaneEmulatorGfx1100,
+  LaneEmulatorGfx1100Wave64
 };
 
 /// One argument of a variant function: floats (stored in the test's element

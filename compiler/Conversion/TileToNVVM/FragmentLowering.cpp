@@ -321,13 +321,14 @@ bool mlir::skim::planFragments(gpu::GPUFuncOp func, int64_t threads, bool wgmma,
   for (Operation *alloc : candidates)
     registers += planRegisters(cast<MemRefType>(alloc->getResult(0).getType()),
                                threads, plan);
-  // WMMA's operands take all 16 k of a row a lane (8 VGPRs each for A and
-  // B), and a wave32 lane has at most 256 VGPRs: with Q in registers too
-  // the D = 128 attention of gfx1100 spilled 420 bytes (lit:
-  // amd-code-object), so Q goes to LDS past 128 fragment registers there.
-  int64_t budget =
-      plan.amd && plan.amd->isWmma() ? 128 : kFragmentRegisterBudget;
-  if (registers > budget) {
+  // WMMA's B operand takes all 16 k of a row in every lane: from 16-bit LDS
+  // that is two 16-byte reads, from a register tile in the accumulator
+  // layout one shuffle a register in wave32 and three in wave64, every
+  // k-step. With Q in registers the D = 128 attention of gfx1100 spilled
+  // in wave32 and (200 VGPRs) in wave64 (lit: amd-code-object), so on WMMA
+  // Q always goes to LDS.
+  bool wmma = plan.amd && plan.amd->isWmma();
+  if (wmma || registers > kFragmentRegisterBudget) {
     SmallVector<Operation *> demoted;
     for (Operation *alloc : candidates) {
       bool aOnly = llvm::all_of(alloc->getUses(), [&](OpOperand &use) {

@@ -53,12 +53,16 @@ struct TmaTile {
 struct AmdMatrixCore {
   enum class Kind { Mfma32x32x8, Mfma16x16x16, Wmma16x16x16 };
   Kind kind = Kind::Mfma16x16x16;
+  /// WMMA's wave: 32 lanes, or 64 (gfx11 in wave64 mode). MFMA is wave64.
+  int64_t wmmaWave = 32;
 
   bool isWmma() const { return kind == Kind::Wmma16x16x16; }
   /// R: the instruction's M = N.
   int64_t tile() const { return kind == Kind::Mfma32x32x8 ? 32 : 16; }
   int64_t k() const { return kind == Kind::Mfma32x32x8 ? 8 : 16; }
-  int64_t waveSize() const { return isWmma() ? 32 : 64; }
+  int64_t waveSize() const { return isWmma() ? wmmaWave : 64; }
+  /// Lane groups of R lanes: a tile row is spread over one lane of each.
+  int64_t groups() const { return waveSize() / tile(); }
   /// f32 accumulators a lane holds of one R x R block.
   int64_t accumulators() const { return tile() * tile() / waveSize(); }
   /// 16-bit A (and B) elements a lane passes.

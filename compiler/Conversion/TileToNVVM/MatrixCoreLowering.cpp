@@ -15,6 +15,7 @@
 //     MFMA 16x16x16 (wave64): c = 4q + v             (v < 4)
 //     MFMA 32x32x8  (wave64): c = 8(v / 4) + 4q + v % 4  (v < 16)
 //     WMMA 16x16x16 (wave32): c = 2v + q             (v < 8)
+//     WMMA 16x16x16 (wave64): c = 4v + q             (v < 4)
 //
 // so a tile row lives in one lane of each group: a row reduction is a loop
 // inside the lane and one or two xor shuffles across the groups (the
@@ -22,7 +23,8 @@
 // the accumulator of S = Q·Kᵀ the B operand of P·V register for register on
 // MFMA (B's k = 4q + j of column l % R is exactly item j of the block), so
 // P stays in registers; WMMA's B wants all 16 k in every lane and takes the
-// other group's half with one xor-16 shuffle a register.
+// other groups' items with xor shuffles (16 in wave32; 16, 32 and 48 in
+// wave64), one a register each.
 //
 // K and V stay in LDS in 16-bit form (the HalfTile rows of the NVIDIA path,
 // padded by 16 bytes), copied by every thread of the block; all offsets in
@@ -152,6 +154,13 @@ private:
   SmallVector<Value> aItems(Location loc, GemmOp op, int64_t s, int64_t kk,
                             Value row);
 
+  /// `v` of lane l ^ offset. On CDNA a gpu.shuffle over the wave. On
+  /// RDNA3 in wave64, v_permlane64 swaps the wave's halves and a 32-lane
+  /// shuffle (ds_bpermute) does the rest: LLVM 22's convert-gpu-to-rocdl
+  /// would turn 64-lane xor 16 and 32 into gfx950's permlane swaps, which
+  /// gfx11 lacks.
+  Value xorLanes(Location loc, Value v, int64_t offset);
+
   LogicalResult lowerHalfLoad(LoadOp op);
   LogicalResult lowerReduce(ReduceOp op);
   LogicalResult lowerGemm(GemmOp op);
@@ -183,7 +192,7 @@ Value MatrixCoreLowering::itemColumn(Location loc, int64_t v) {
     return add(loc, mul(loc, group, cst(loc, 4)),
                cst(loc, 8 * (v / 4) + v % 4));
   case AmdMatrixCore::Kind::Wmma16x16x16:
-    return add(loc, group, cst(loc, 2 * v));
+    return add(loc, group, cst(loc, core.groups() * v));
   }
   llvm_unreachable("unknown matrix core");
 }
@@ -213,6 +222,34 @@ void MatrixCoreLowering::forEachRegister(
       for (int64_t v = 0; v < shape.perBlock; ++v)
         visit(shape.index(s, nt, v), row, colOf(loc, nt, v));
   }
+}
+
+Value MatrixCoreLowering::xorLanes(Location loc, Value v, int64_t offset) {
+  if (!(core.isWmma() && core.waveSize() == 64))
+    return gpu::ShuffleOp::create(b, loc, v, i32(loc, offset),
+                                  i32(loc, core.waveSize()),
+                                  gpu::ShuffleMode::XOR)
+        .getShuffleResult();
+  if (offset & 32) {
+    Type type = v.getType();
+    Value bits =
+        type.isInteger(32)
+            ? v
+            : arith::BitcastOp::create(b, loc, b.getI32Type(), v).getResult();
+    Value swapped =
+        LLVM::CallIntrinsicOp::create(b, loc, b.getI32Type(),
+                                      b.getStringAttr("llvm.amdgcn.permlane64"),
+                                      ValueRange{bits})
+            .getResult(0);
+    v = type.isInteger(32)
+            ? swapped
+            : arith::BitcastOp::create(b, loc, type, swapped).getResult();
+  }
+  if (offset & 31)
+    v = gpu::ShuffleOp::create(b, loc, v, i32(loc, offset & 31), i32(loc, 32),
+                               gpu::ShuffleMode::XOR)
+            .getShuffleResult();
+  return v;
 }
 
 /// A 16-bit LDS tile: every thread of the block copies 8-element pieces of
@@ -297,13 +334,8 @@ LogicalResult MatrixCoreLowering::lowerReduce(ReduceOp op) {
               identity);
         acc = combine(acc, x);
       }
-    for (int64_t offset = core.tile(); offset < core.waveSize(); offset *= 2) {
-      Value other = gpu::ShuffleOp::create(b, loc, acc, i32(loc, offset),
-                                           i32(loc, core.waveSize()),
-                                           gpu::ShuffleMode::XOR)
-                        .getShuffleResult();
-      acc = combine(acc, other);
-    }
+    for (int64_t offset = core.tile(); offset < core.waveSize(); offset *= 2)
+      acc = combine(acc, xorLanes(loc, acc, offset));
     setReg(loc, op.getDest(), s, combine(reg(loc, op.getDest(), s), acc));
   }
   b.eraseOp(op);
@@ -350,20 +382,28 @@ SmallVector<Value> MatrixCoreLowering::aItems(Location loc, GemmOp op,
           truncated(reg(loc, a, aShape.index(s, kk / 4, 4 * (kk % 4) + j))));
     return out;
   case AmdMatrixCore::Kind::Wmma16x16x16: {
-    // Column 2v + q is this lane's item v; column 2v + 1 - q is the other
-    // group's (lane l ^ 16).
-    Value upper = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, group,
-                                        cst(loc, 0));
+    // Column G·v + p (G groups) is item v of group p, which lane l ^ 16·d
+    // holds for d = p ^ q: the lane's own item for d = 0, a shuffle from
+    // the lanes d groups away otherwise. Each lane places the G values of
+    // item v by its own q.
+    int64_t g = core.groups();
+    SmallVector<Value> isGroup;
+    for (int64_t q = 0; q < g; ++q)
+      isGroup.push_back(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                              group, cst(loc, q)));
     out.resize(16);
-    for (int64_t v = 0; v < 8; ++v) {
-      Value mine = reg(loc, a, aShape.index(s, kk, v));
-      Value theirs = gpu::ShuffleOp::create(b, loc, mine, i32(loc, 16),
-                                            i32(loc, 32), gpu::ShuffleMode::XOR)
-                         .getShuffleResult();
-      out[2 * v] =
-          truncated(arith::SelectOp::create(b, loc, upper, theirs, mine));
-      out[2 * v + 1] =
-          truncated(arith::SelectOp::create(b, loc, upper, mine, theirs));
+    for (int64_t v = 0; v < 16 / g; ++v) {
+      SmallVector<Value> fromDistance{reg(loc, a, aShape.index(s, kk, v))};
+      for (int64_t d = 1; d < g; ++d)
+        fromDistance.push_back(xorLanes(loc, fromDistance[0], 16 * d));
+      for (int64_t p = 0; p < g; ++p) {
+        // Group q reads distance p ^ q.
+        Value x = fromDistance[p ^ (g - 1)];
+        for (int64_t q = g - 2; q >= 0; --q)
+          x = arith::SelectOp::create(b, loc, isGroup[q], fromDistance[p ^ q],
+                                      x);
+        out[g * v + p] = truncated(x);
+      }
     }
     return out;
   }

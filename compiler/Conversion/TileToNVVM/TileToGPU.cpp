@@ -473,7 +473,7 @@ struct SkimLowerTileToGpuPass
         return signalPassFailure();
       }
       if (kind) {
-        matrixCore = AmdMatrixCore{*kind};
+        matrixCore = AmdMatrixCore{*kind, waveSize};
         if (matrixCore->waveSize() != waveSize) {
           module.emitError()
               << "skim-lower-tile-to-gpu: " << amdMatrix.getValue()
@@ -636,11 +636,19 @@ struct SkimLowerTileToGpuPass
                            << ") but the target's are " << waveSize.getValue();
         return failure();
       }
+      if (matrixCore && matrixCore->isWmma() && amd.getMmaM() != 16) {
+        kernel.emitError() << "kernel '" << kernel.getSymName()
+                           << "': the schedule asks for " << amd.getMmaM()
+                           << "x" << amd.getMmaN()
+                           << " matrix blocks, but WMMA's are 16x16";
+        return failure();
+      }
       if (matrixCore)
         plan.amd = AmdMatrixCore{
-            amd.getMmaM() == 32 ? AmdMatrixCore::Kind::Mfma32x32x8
-            : waveSize == 32    ? AmdMatrixCore::Kind::Wmma16x16x16
-                                : AmdMatrixCore::Kind::Mfma16x16x16};
+            matrixCore->isWmma()  ? AmdMatrixCore::Kind::Wmma16x16x16
+            : amd.getMmaM() == 32 ? AmdMatrixCore::Kind::Mfma32x32x8
+                                  : AmdMatrixCore::Kind::Mfma16x16x16,
+            waveSize};
       func->setAttr("rocdl.waves_per_eu",
                     rewriter.getI32IntegerAttr(
                         static_cast<int32_t>(amd.getWavesPerEu())));
@@ -659,7 +667,7 @@ struct SkimLowerTileToGpuPass
     if (!useFragments && plan.amd &&
         plan.amd->kind == AmdMatrixCore::Kind::Mfma32x32x8) {
       plan = FragmentPlan();
-      plan.amd = AmdMatrixCore{AmdMatrixCore::Kind::Mfma16x16x16};
+      plan.amd = AmdMatrixCore{AmdMatrixCore::Kind::Mfma16x16x16, waveSize};
       std::string why;
       useFragments = planFragments(func, threads, wgmma, tma, plan, why);
       if (!useFragments)

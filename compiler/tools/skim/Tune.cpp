@@ -137,7 +137,7 @@ int exportSpace(const TuneArgs &args, mlir::ModuleOp module,
     return 1;
   tune::Manifest manifest;
   manifest.variant = args.bufferName;
-  manifest.target = args.pipeline.target;
+  manifest.target = mlir::skim::tuningTarget(args.pipeline);
   manifest.bucket = tune::shapeBucket(args.sizes);
   manifest.signature = tune::variantSignature(module);
   manifest.skimVersion = mlir::skim::compilerVersion();
@@ -205,7 +205,8 @@ int importResults(const TuneArgs &args, mlir::ModuleOp module) {
     return fail("cannot read '" + args.importFile +
                 "': " + file.getError().message());
   Expected<tune::TuningEntry> entry = tune::entryFromMeasurement(
-      module, args.pipeline.target, args.sizes, (*file)->getBuffer());
+      module, mlir::skim::tuningTarget(args.pipeline), args.sizes,
+      (*file)->getBuffer());
   if (!entry)
     return fail(args.importFile + ": " + toString(entry.takeError()));
   entry->date = isoDate();
@@ -233,7 +234,7 @@ int tuneCommand(const TuneArgs &args) {
     return importResults(args, *module);
 
   const std::string &target = args.pipeline.target;
-  std::optional<tune::TargetModel> model = tune::TargetModel::forTarget(target);
+  std::optional<tune::TargetModel> model = tune::targetModelFor(args.pipeline);
   if (!model)
     return fail(
         "no tuning model for target '" + target +
@@ -297,6 +298,7 @@ int tuneCommand(const TuneArgs &args) {
   std::string why;
   tune::DeviceIdentity id =
       tune::deviceIdentityFor(target, args.deviceName, args.driver, why);
+  id.arch = mlir::skim::tuningTarget(args.pipeline);
   std::vector<std::string> notes;
   auto devices = rt::discoverDevices(&notes);
   if (!devices)

@@ -95,6 +95,8 @@ static cl::opt<bool> warpSpecializeOpt("warp-specialize", cl::desc("sm_90a with 
                                         cl::init(false), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(tuneCmd));
 static cl::opt<std::string> amdMatrixOpt("amd-matrix", cl::desc("AMD: the matrix instruction of 16-bit attention: mfma_32x32x8 (gfx90a/gfx942 default), mfma_16x16x16, wmma_16x16x16 (gfx1100 default), or simt"),
                                          cl::init(""), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(tuneCmd));
+static cl::opt<int> amdWaveSizeOpt("amd-wave-size", cl::desc("AMD: lanes a wave: 64 on gfx90a/gfx942; 32 (default) or 64 (wave64 mode, WMMA included) on gfx1100"),
+                                   cl::init(0), cl::sub(compileCmd), cl::sub(runCmd), cl::sub(tuneCmd));
 static cl::OptionCategory tuningCat("Tuning (skim tune; the cache compile and run consult)");
 static cl::opt<std::string> budgetOpt("budget", cl::desc("tune: stop after N trials (e.g. 40) or N seconds (e.g. 20s); default: every candidate"),
                                       cl::cat(tuningCat), cl::sub(tuneCmd));
@@ -225,6 +227,10 @@ bool attachTunedSchedules(mlir::ModuleOp module, bool *attached = nullptr) {
       skim::tune::deviceIdentityFor(targetOpt, deviceNameOpt, driverOpt, why);
   if (id.name.empty())
     return true;
+  mlir::skim::PipelineOptions wave;
+  wave.target = targetOpt;
+  wave.amdWaveSize = amdWaveSizeOpt;
+  id.arch = mlir::skim::tuningTarget(wave);
   skim::tune::TuningCache cache(tuningDirOpt);
   skim::tune::TuningKey key = skim::tune::tuningKey(module, id, sizesFromFlags());
   std::vector<std::string> warnings;
@@ -278,6 +284,7 @@ bool compileSource(const std::string &source, const std::string &bufferName,
   options.tma = tmaOpt;
   options.overlapSoftmax = overlapOpt;
   options.amdMatrix = amdMatrixOpt;
+  options.amdWaveSize = amdWaveSizeOpt;
   options.warpSpecialize = warpSpecializeOpt;
   mlir::FailureOr<std::string> result = mlir::skim::compileToArtifact(*module, options);
   if (failed(result))
@@ -572,6 +579,7 @@ int tuneCommand() {
   args.pipeline.tma = tmaOpt;
   args.pipeline.overlapSoftmax = overlapOpt;
   args.pipeline.amdMatrix = amdMatrixOpt;
+  args.pipeline.amdWaveSize = amdWaveSizeOpt;
   args.pipeline.warpSpecialize = warpSpecializeOpt;
   args.budget = budgetOpt;
   args.dryRun = dryRunOpt;

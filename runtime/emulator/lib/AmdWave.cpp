@@ -21,6 +21,12 @@ AmdMatrixShape skim::emu::amdMatrixShape(AmdMatrixOp op) {
     return {16, 16, 16, 32, 16, 16, 8, false, "v_wmma_f32_16x16x16_f16"};
   case AmdMatrixOp::WmmaF32_16x16x16BF16:
     return {16, 16, 16, 32, 16, 16, 8, true, "v_wmma_f32_16x16x16_bf16"};
+  case AmdMatrixOp::WmmaF32_16x16x16F16W64:
+    return {
+        16, 16, 16, 64, 16, 16, 4, false, "v_wmma_f32_16x16x16_f16 (wave64)"};
+  case AmdMatrixOp::WmmaF32_16x16x16BF16W64:
+    return {
+        16, 16, 16, 64, 16, 16, 4, true, "v_wmma_f32_16x16x16_bf16 (wave64)"};
   }
   assert(false && "unknown AMD matrix op");
   return {};
@@ -28,7 +34,9 @@ AmdMatrixShape skim::emu::amdMatrixShape(AmdMatrixOp op) {
 
 static bool isWmma(AmdMatrixOp op) {
   return op == AmdMatrixOp::WmmaF32_16x16x16F16 ||
-         op == AmdMatrixOp::WmmaF32_16x16x16BF16;
+         op == AmdMatrixOp::WmmaF32_16x16x16BF16 ||
+         op == AmdMatrixOp::WmmaF32_16x16x16F16W64 ||
+         op == AmdMatrixOp::WmmaF32_16x16x16BF16W64;
 }
 
 LaneItem skim::emu::amdMatrixA(AmdMatrixOp op, int i, int k) {
@@ -47,8 +55,11 @@ LaneItem skim::emu::amdMatrixB(AmdMatrixOp op, int k, int j) {
 
 LaneItem skim::emu::amdMatrixD(AmdMatrixOp op, int i, int j) {
   AmdMatrixShape s = amdMatrixShape(op);
-  if (isWmma(op))
-    return {16 * (i % 2) + j, i / 2};
+  if (isWmma(op)) {
+    // Rows are dealt round-robin to the wave's 16-lane groups.
+    int groups = s.waveSize / 16;
+    return {16 * (i % groups) + j, i / groups};
+  }
   if (s.m == 32)
     return {j + 32 * ((i / 4) % 2), 4 * (i / 8) + i % 4};
   return {j + 16 * (i / 4), i % 4};
@@ -61,17 +72,19 @@ bool skim::emu::amdMatrix(AmdMatrixOp op, AmdMatrixLane *lanes,
     return double(s.bf16 ? bf16ToFloat(bits) : f16ToFloat(bits));
   };
   if (isWmma(op)) {
-    // "The upper 16 lanes must contain the same data as the lower 16."
-    for (int l = 0; l < 16; ++l)
-      for (int item = 0; item < 16; ++item)
-        if (lanes[l].a[item] != lanes[l + 16].a[item] ||
-            lanes[l].b[item] != lanes[l + 16].b[item]) {
-          why = std::string(s.name) + ": lanes " + std::to_string(l) + " and " +
-                std::to_string(l + 16) +
-                " hold different copies of A or B (item " +
-                std::to_string(item) + ")";
-          return false;
-        }
+    // "The upper 16 lanes must contain the same data as the lower 16"; in
+    // wave64 every 16-lane group holds a copy.
+    for (int copy = 16; copy < s.waveSize; copy += 16)
+      for (int l = 0; l < 16; ++l)
+        for (int item = 0; item < 16; ++item)
+          if (lanes[l].a[item] != lanes[l + copy].a[item] ||
+              lanes[l].b[item] != lanes[l + copy].b[item]) {
+            why = std::string(s.name) + ": lanes " + std::to_string(l) +
+                  " and " + std::to_string(l + copy) +
+                  " hold different copies of A or B (item " +
+                  std::to_string(item) + ")";
+            return false;
+          }
   }
   float d[16][kMaxWaveSize] = {};
   for (int i = 0; i < s.m; ++i)

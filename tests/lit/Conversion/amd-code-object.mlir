@@ -79,6 +79,30 @@
 // RUN:   --implicit-check-not=scratch_ --implicit-check-not=v_wmma
 // GFX11ISA-COUNT-16: v_wmma_f32_16x16x16_bf16
 //
+// gfx1100 in wave64 mode (--amd-wave-size 64): the same WMMA with four f32
+// a lane, 64-row tiles (one 16-row block a wave: 16 WMMAs, as above), the
+// wave's halves swapped by v_permlane64 (gfx950's permlane swaps, which
+// LLVM 22 would pick for 64-lane shuffles, do not exist on gfx11), no
+// scratch.
+// RUN: skim compile %s --target gfx1100 --amd-wave-size 64 -o %t.w64.skim
+// RUN: %python %S/Inputs/artifact_section.py %t.w64.skim hip.hsaco %t.w64.hsaco
+// RUN: llvm-readelf --notes %t.w64.hsaco | FileCheck %s --check-prefix=WAVE64
+// WAVE64: .private_segment_fixed_size: 0
+// WAVE64: .vgpr_spill_count: 0
+// WAVE64: .wavefront_size: 64
+// RUN: llvm-objdump -d --mcpu=gfx1100 %t.w64.hsaco | FileCheck %s --check-prefix=W64ISA \
+// RUN:   --implicit-check-not=scratch_ --implicit-check-not=v_wmma \
+// RUN:   --implicit-check-not=v_permlane16_swap --implicit-check-not=v_permlane32_swap
+// W64ISA: v_permlane64_b32
+// W64ISA-COUNT-16: v_wmma_f32_16x16x16_bf16
+// RUN: %python -c "import sys; [print(l.decode()) for l in open(sys.argv[1], 'rb').read().split(b'\n') if l.startswith(b'kernel ')]" %t.w64.skim | FileCheck %s --check-prefix=W64PLAN
+// W64PLAN: kernel skim_k0_attention grid d0.1,16,cdiv {{.*}} block 256 1 1
+// A wave size the chip lacks, or on a target that is not AMD, is refused.
+// RUN: not skim compile %s --target gfx942 --amd-wave-size 32 -o %t.bad.skim 2>&1 | FileCheck %s --check-prefix=BADWAVE
+// BADWAVE: amd-wave-size 32 does not run on gfx942 (waves of 64 lanes only)
+// RUN: not skim compile %s --target sm_90a --amd-wave-size 64 -o %t.bad.skim 2>&1 | FileCheck %s --check-prefix=NOTAMD
+// NOTAMD: amd-wave-size is for AMD targets (gfx90a, gfx942, gfx1100), not 'sm_90a'
+//
 // The presets: their matrix-core attention kernels keep two waves a SIMD
 // by registers and LDS; the SIMT kernels (pools, NSA's fused scoring,
 // MoBA's selection) by registers only (their f32 tiles live in LDS).

@@ -42,12 +42,14 @@ mlir::skim::PipelineOptions sm90a() {
 }
 
 SearchSpace onlySpace(TestContext &t, const char *text, ProblemSizes sizes,
-                      const std::string &target = "sm_90a") {
+                      const std::string &target = "sm_90a",
+                      int amdWaveSize = 0) {
   auto module = parse(t, text);
   mlir::skim::PipelineOptions options;
   options.target = target;
-  auto spaces = buildSearchSpaces(*module, sizes, options,
-                                  *TargetModel::forTarget(target));
+  options.amdWaveSize = amdWaveSize;
+  auto spaces =
+      buildSearchSpaces(*module, sizes, options, *targetModelFor(options));
   REQUIRE(mlir::succeeded(spaces));
   REQUIRE(spaces->size() == 1);
   return (*spaces)[0];
@@ -185,6 +187,37 @@ TEST_CASE("AMD spaces search the matrix instruction and the occupancy",
           CHECK(amd.getWaveSize() == 32);
           CHECK(amd.getMmaM() == 16);
         }
+  }
+  SECTION("gfx1100 in wave64 mode: WMMA on waves of 64 lanes") {
+    mlir::skim::PipelineOptions options;
+    options.target = "gfx1100";
+    options.amdWaveSize = 64;
+    TargetModel rdna = *targetModelFor(options);
+    CHECK(rdna.warpSize == 64);
+    // Its tuning cache entries and manifests are apart from wave32's.
+    CHECK(mlir::skim::tuningTarget(options) == "gfx1100:wave64");
+    options.amdWaveSize = 32;
+    CHECK(mlir::skim::tuningTarget(options) == "gfx1100");
+    options.amdWaveSize = 64;
+    SearchSpace s = onlySpace(t, kCausal, {1, 65536, 0}, "gfx1100", 64);
+    checkSpace(s, rdna);
+    // The default: 64 rows over four wave64 waves, 16-key chunks.
+    CHECK(s.candidates[0].geometry.rows == 64);
+    CHECK(s.candidates[0].geometry.keysPerChunk == 16);
+    CHECK(s.candidates[0].geometry.threads == 256);
+    int amdParts = 0;
+    for (const Candidate &c : s.candidates) {
+      auto amd = c.schedule
+                     ? llvm::dyn_cast_or_null<mlir::skim::AmdScheduleAttr>(
+                           c.schedule.getTarget())
+                     : nullptr;
+      if (!amd)
+        continue;
+      ++amdParts;
+      CHECK(amd.getWaveSize() == 64);
+      CHECK(amd.getMmaM() == 16); // no MFMA on RDNA, whatever the wave
+    }
+    CHECK(amdParts > 0);
   }
 }
 

@@ -30,8 +30,11 @@ enum class AmdMatrixOp : int32_t {
   /// RDNA3 (gfx11), wave32.
   WmmaF32_16x16x16F16 = 4,
   WmmaF32_16x16x16BF16 = 5,
+  /// RDNA3 (gfx11), wave64: the same instructions in a 64-lane wave.
+  WmmaF32_16x16x16F16W64 = 6,
+  WmmaF32_16x16x16BF16W64 = 7,
 };
-constexpr int32_t kAmdMatrixOps = 6;
+constexpr int32_t kAmdMatrixOps = 8;
 
 /// The instruction's shape and operand sizes per lane.
 struct AmdMatrixShape {
@@ -72,6 +75,12 @@ struct LaneItem {
 /// i + 16, which must hold the same values) holds row i of A, all 16 k as
 /// items 0..15; lane j (and j + 16) holds column j of B; D row i is in lanes
 /// 16·(i % 2) + j, item i / 2.
+///
+/// WMMA in wave64, from AMD's Matrix Instruction Calculator
+/// (ROCm/amd_matrix_instruction_calculator, `--architecture rdna3
+/// --wavefront 64`; the ISA guide's text does not spell out wave64): A and B
+/// as in wave32, with four copies (lanes i, i + 16, i + 32, i + 48); D row i
+/// is in lanes 16·(i % 4) + j, item i / 4 (four f32 a lane).
 LaneItem amdMatrixA(AmdMatrixOp op, int i, int k);
 LaneItem amdMatrixB(AmdMatrixOp op, int k, int j);
 LaneItem amdMatrixD(AmdMatrixOp op, int i, int j);
@@ -79,8 +88,8 @@ LaneItem amdMatrixD(AmdMatrixOp op, int i, int j);
 /// D = A·B + C for one wave: `lanes[l]` holds lane l's operands and
 /// receives its D in `c`. Products of 16-bit inputs are exact in double;
 /// the sum is accumulated in double and rounded to f32 once. Returns false
-/// with `why` set when the operands break the ISA's rules (WMMA's two copies
-/// of A or B disagree).
+/// with `why` set when the operands break the ISA's rules (WMMA's copies of
+/// A or B disagree).
 bool amdMatrix(AmdMatrixOp op, AmdMatrixLane *lanes, std::string &why);
 
 /// gpu.shuffle's modes (MLIR's GPU dialect, "gpu.shuffle").
