@@ -73,6 +73,12 @@ std::optional<TileGeometry> geometryOf(const StageProblem &p, ScheduleAttr s,
     return std::nullopt;
   }
 
+  if (matrixCores && s.getWarps() < 8) {
+    why = "AMD workgroups have at least 8 warps (four wave64 waves: the "
+          "pipeline's floor)";
+    return std::nullopt;
+  }
+
   // skim-tile's refusals.
   g.kvMajor = s.getOrder() == LoopOrder::kv_major;
   if (g.kvMajor) {

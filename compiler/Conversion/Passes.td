@@ -54,8 +54,12 @@ def SkimTilePass : Pass<"skim-tile", "::mlir::ModuleOp"> {
            /*default=*/"0",
            "targets with little shared memory (AMD's 64 KB of LDS): the "
            "shared memory a SIMT kernel may use; default schedules halve "
-           "block_n, then block_m, from 64 until its tiles fit (0: no "
-           "limit)">,
+           "block_n (to 8), then block_m (to 16), until its tiles fit, and "
+           "MoBA's scores and mean pools take fewer rows (0: no limit)">,
+    Option<"minWarps", "min-warps", "int64_t", /*default=*/"4",
+           "the fewest warps (32-lane groups) a CTA has: the default of "
+           "SIMT stages, and the floor of the module's `skim.gpu_warps` "
+           "(AMD: 8, four wave64 waves a workgroup)">,
     Option<"tensorCoreAttention", "tensor-core-attention", "bool",
            /*default=*/"true",
            "16-bit attention over key ranges runs on the tensor or matrix "
@@ -159,8 +163,8 @@ def SkimLowerTileToGpuPass : Pass<"skim-lower-tile-to-gpu", "::mlir::ModuleOp"> 
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"128",
-           "threads per CTA, unless the module's `skim.gpu_warps` (set by "
-           "skim-tile from a schedule's `warps`) says otherwise">,
+           "threads per CTA, or the module's `skim.gpu_warps` (set by "
+           "skim-tile from a schedule's `warps`) when that is more">,
     Option<"vendor", "vendor", "std::string", /*default=*/"\"nvidia\"",
            "nvidia, or amd: fragments on the matrix instruction of "
            "`amd-matrix`, exp2 and log2 as llvm.amdgcn.exp2 / log, for "

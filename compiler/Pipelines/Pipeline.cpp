@@ -76,6 +76,10 @@ static bool amdTargetFor(const PipelineOptions &options, AmdTarget &amd,
   return true;
 }
 
+/// AMD workgroups have at least four wave64 (eight wave32) waves: with the
+/// SIMT tiles in half the LDS, two workgroups a CU give two waves a SIMD.
+static constexpr int64_t kAmdMinBlockThreads = 256;
+
 std::string mlir::skim::tuningTarget(const PipelineOptions &options) {
   AmdTarget amd;
   std::string error;
@@ -98,9 +102,11 @@ mlir::skim::scheduleDefaultsFor(const PipelineOptions &options) {
   if (amdTargetFor(options, amd, waveError)) {
     // SIMT kernels keep every tile in LDS: NSA's fused stage at 32 needs
     // 72 KB (measured on the NVIDIA lowering), over the 64 KB a workgroup
-    // has; SIMT attention tiles shrink to fit (defaultSchedule).
+    // has. Their tiles shrink to half of it (defaultSchedule, MoBA's
+    // scores): with workgroups of at least four wave64 waves (block-size
+    // 256 below), two a CU make two waves a SIMD.
     defaults.nsaScoresBlock = 16;
-    defaults.simtSharedBudget = amd.ldsBytes();
+    defaults.simtSharedBudget = amd.ldsBytes() / 2;
     defaults.tensorCoreAttention = options.amdMatrix != "simt";
     // Matrix-core attention: 128 rows over 4 wave64 (8 wave32) waves and
     // 32-key chunks. K and V in 16-bit LDS then take 17 KB at D = 128,
@@ -114,6 +120,7 @@ mlir::skim::scheduleDefaultsFor(const PipelineOptions &options) {
     defaults.tensorCoreBlockM = rdna && amd.waveSize() == 64 ? 64 : 128;
     defaults.tensorCoreBlockN = rdna ? 16 : 32;
     defaults.tensorCoreWarps = 8;
+    defaults.minWarps = kAmdMinBlockThreads / 32;
     return defaults;
   }
   CudaTarget cuda;
@@ -169,19 +176,20 @@ LogicalResult mlir::skim::buildSkimPipeline(OpPassManager &pm,
       return failure();
     }
     ScheduleDefaults defaults = scheduleDefaultsFor(options);
-    pipeline = "skim-expand-variants,skim-tile{nsa-scores-block=" +
-               std::to_string(defaults.nsaScoresBlock) + " simt-shared-budget=" +
-               std::to_string(defaults.simtSharedBudget) +
-               " tensor-core-block-m=" +
-               std::to_string(defaults.tensorCoreBlockM) +
-               " tensor-core-block-n=" +
-               std::to_string(defaults.tensorCoreBlockN) +
-               " tensor-core-warps=" + std::to_string(defaults.tensorCoreWarps) +
-               " tensor-core-attention=" +
-               (defaults.tensorCoreAttention ? "true" : "false") +
-               "},skim-lower-tile-to-gpu{vendor=amd amd-matrix=" + matrix +
-               " wave-size=" + std::to_string(amd.waveSize()) +
-               "},canonicalize,cse,";
+    pipeline =
+        "skim-expand-variants,skim-tile{nsa-scores-block=" +
+        std::to_string(defaults.nsaScoresBlock) +
+        " simt-shared-budget=" + std::to_string(defaults.simtSharedBudget) +
+        " tensor-core-block-m=" + std::to_string(defaults.tensorCoreBlockM) +
+        " tensor-core-block-n=" + std::to_string(defaults.tensorCoreBlockN) +
+        " tensor-core-warps=" + std::to_string(defaults.tensorCoreWarps) +
+        " tensor-core-attention=" +
+        (defaults.tensorCoreAttention ? "true" : "false") +
+        " min-warps=" + std::to_string(defaults.minWarps) +
+        "},skim-lower-tile-to-gpu{vendor=amd amd-matrix=" + matrix +
+        " wave-size=" + std::to_string(amd.waveSize()) +
+        " block-size=" + std::to_string(kAmdMinBlockThreads) +
+        "},canonicalize,cse,";
     pipeline += options.emulateLanes
                     ? laneEmulatorTail()
                     : "lower-affine,convert-scf-to-cf," + amdPipelineTail(amd);

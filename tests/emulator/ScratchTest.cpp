@@ -27,9 +27,10 @@ namespace {
 /// when every output agrees within f32 rounding and the emulator saw no
 /// error.
 std::string hostVersusEmulated(const std::string &mlir,
-                               const std::vector<Argument> &args) {
+                               const std::vector<Argument> &args,
+                               Target target = Target::LaneEmulator) {
   auto host = run(compile(mlir, Target::Host), args, ElementType::F32);
-  auto emulated = run(compile(mlir, Target::LaneEmulator), args, ElementType::F32);
+  auto emulated = run(compile(mlir, target), args, ElementType::F32);
   if (!host || !emulated)
     return "run failed: " + host.message() + emulated.message();
   std::string error = emu::takeError();
@@ -111,4 +112,42 @@ TEST_CASE("emulated NSA: fused compressed attention and top-n over global "
                                   random({1, 30, 4}, 23, 0.f, 1.f),
                                   random({1, 30, 4}, 24, 0.f, 1.f),
                                   random({1, 30, 4}, 25, 0.f, 1.f)}) == "");
+}
+
+TEST_CASE("emulated NSA and MoBA on gfx942, tiles in half the LDS",
+          "[emulator][scratch][amd]") {
+  // At D = 128 in f32 the AMD defaults shrink the SIMT tiles to 32 KB of LDS
+  // (two workgroups of four waves a CU): NSA's fused compressed stage to
+  // 16 x 8, MoBA's scores to 32 rows and 16 keys a chunk, its mean pool to
+  // 32-row chunks, the selection attention to 16 x 8.
+  const char *nsa = R"mlir(
+    func.func @nsa(%q: tensor<?x?x16x128xf32>, %k: tensor<?x?x1x128xf32>, %v: tensor<?x?x1x128xf32>,
+                   %gc: tensor<?x?x16xf32>, %gs: tensor<?x?x16xf32>, %gw: tensor<?x?x16xf32>)
+        -> tensor<?x?x16x128xf32> {
+      %o = skim.nsa %q, keys(%k), values(%v), gates(%gc, %gs, %gw)
+          {cmp_block = 16, cmp_stride = 16, sel_block = 32, num_selected = 4, window = 24}
+          : tensor<?x?x16x128xf32>, keys(tensor<?x?x1x128xf32>), values(tensor<?x?x1x128xf32>),
+            gates tensor<?x?x16xf32>
+      return %o : tensor<?x?x16x128xf32>
+    })mlir";
+  CHECK(
+      hostVersusEmulated(
+          nsa,
+          {random({1, 9, 16, 128}, 30, -1.f, 1.f), random({1, 100, 1, 128}, 31),
+           random({1, 100, 1, 128}, 32), random({1, 9, 16}, 33, 0.f, 1.f),
+           random({1, 9, 16}, 34, 0.f, 1.f), random({1, 9, 16}, 35, 0.f, 1.f)},
+          Target::LaneEmulatorGfx942) == "");
+  const char *moba = R"mlir(
+    func.func @moba(%q: tensor<?x?x8x128xf32>, %k: tensor<?x?x2x128xf32>, %v: tensor<?x?x2x128xf32>)
+        -> (tensor<?x?x8x128xf32>, tensor<?x8x?xf32>) {
+      %o, %lse = skim.moba %q, %k, %v {block = 64, top_k = 2}
+          : tensor<?x?x8x128xf32>, tensor<?x?x2x128xf32>, tensor<?x?x2x128xf32>
+      return %o, %lse : tensor<?x?x8x128xf32>, tensor<?x8x?xf32>
+    })mlir";
+  // 12 queries at the end of 300 tokens: 4 complete 64-token blocks.
+  CHECK(hostVersusEmulated(moba,
+                           {random({1, 12, 8, 128}, 40, -1.f, 1.f),
+                            random({1, 300, 2, 128}, 41),
+                            random({1, 300, 2, 128}, 42)},
+                           Target::LaneEmulatorGfx942) == "");
 }

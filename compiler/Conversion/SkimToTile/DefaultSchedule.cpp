@@ -5,17 +5,41 @@
 using namespace mlir;
 using namespace mlir::skim;
 
+/// The SIMT lowering keeps the Q, K, V, S and O tiles in f32 in shared
+/// memory, and a few f32 row statistics (64 × 64, D = 64: 83 200 bytes):
+/// block_n (down to `minBlockN`), then block_m, halve until they fit
+/// `budget`.
+static void fitSimtTiles(AttentionOp op, int64_t budget, int64_t minBlockN,
+                         int64_t &blockM, int64_t &blockN) {
+  if (budget <= 0)
+    return;
+  int64_t d = cast<ShapedType>(op.getQuery().getType()).getShape().back(),
+          dv = cast<ShapedType>(op.getValue().getType()).getShape().back();
+  auto bytes = [&](int64_t m, int64_t n) {
+    return (m * d + n * d + n * dv + m * n + m * dv) * 4 + m * 20;
+  };
+  while (bytes(blockM, blockN) > budget && blockN > minBlockN)
+    blockN /= 2;
+  while (bytes(blockM, blockN) > budget && blockM > 16)
+    blockM /= 2;
+}
+
 /// Block_m 64, or `tensorCoreBlockM` (with `tensorCoreBlockN` and
 /// `tensorCoreWarps`) for a 16-bit attention over key ranges that is not
-/// NSA's fused scoring stage (whose score rows grow with the tile). Selections keep 64: their per-row masks spill at 128 rows on
-/// sm_90a. NSA's fused stage takes `nsaScoresBlock` square tiles.
+/// NSA's fused scoring stage (whose score rows grow with the tile).
+/// Selections keep 64: their per-row masks spill at 128 rows on sm_90a.
+/// NSA's fused stage takes `nsaScoresBlock` square tiles (with a smaller
+/// block_n where `simtSharedBudget` asks).
 ScheduleAttr mlir::skim::defaultSchedule(AttentionOp op, bool nsaFused,
                                          const ScheduleDefaults &defaults) {
   MLIRContext *ctx = op.getContext();
-  if (nsaFused)
-    return ScheduleAttr::get(
-        ctx, defaults.nsaScoresBlock, defaults.nsaScoresBlock, 4, 2,
-        LoopOrder::query_major, true, 1, 1, true, false, Attribute());
+  if (nsaFused) {
+    int64_t blockM = defaults.nsaScoresBlock, blockN = defaults.nsaScoresBlock;
+    fitSimtTiles(op, defaults.simtSharedBudget, 8, blockM, blockN);
+    return ScheduleAttr::get(ctx, blockM, blockN, defaults.minWarps, 2,
+                             LoopOrder::query_major, true, 1, 1, true, false,
+                             Attribute());
+  }
   Type type = cast<ShapedType>(op.getQuery().getType()).getElementType();
   bool sixteenBit = type.isBF16() || type.isF16();
   bool tensorCores = sixteenBit && !op.getIndices();
@@ -52,21 +76,15 @@ ScheduleAttr mlir::skim::defaultSchedule(AttentionOp op, bool nsaFused,
                        : 64;
   int64_t warps = tensorCores && order == LoopOrder::query_major
                       ? defaults.tensorCoreWarps
-                      : 4;
-  if (defaults.simtSharedBudget > 0 &&
-      !(tensorCores && defaults.tensorCoreAttention)) {
-    // The SIMT lowering keeps the Q, K, V, S and O tiles in f32 in shared
-    // memory, and a few f32 row statistics (64 × 64, D = 64: 83 200 bytes).
-    int64_t d = shape.back(),
-            dv = cast<ShapedType>(op.getValue().getType()).getShape().back();
-    auto bytes = [&](int64_t m, int64_t n) {
-      return (m * d + n * d + n * dv + m * n + m * dv) * 4 + m * 20;
-    };
-    while (bytes(blockM, blockN) > defaults.simtSharedBudget && blockN > 16)
-      blockN /= 2;
-    while (bytes(blockM, blockN) > defaults.simtSharedBudget && blockM > 16)
-      blockM /= 2;
-  }
+                      : defaults.minWarps;
+  // 16-bit selection walks run on the matrix cores too (K and V in 16-bit
+  // LDS, the rest in registers; MFMA wants whole 16-key blocks): they fit
+  // the same estimate against the whole LDS (32 x 16 at D = 128, 8.7 KB of
+  // LDS). SIMT kernels fit half of it, for two workgroups a CU.
+  if (sixteenBit && defaults.tensorCoreAttention && !tensorCores)
+    fitSimtTiles(op, 2 * defaults.simtSharedBudget, 16, blockM, blockN);
+  else if (!(tensorCores && defaults.tensorCoreAttention))
+    fitSimtTiles(op, defaults.simtSharedBudget, 8, blockM, blockN);
   return ScheduleAttr::get(ctx, blockM, blockN, warps, 2, order, true,
                            tokensPerTile, 1, true, false, Attribute());
 }

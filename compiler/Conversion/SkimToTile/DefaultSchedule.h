@@ -26,9 +26,12 @@ struct ScheduleDefaults {
   /// block_m = block_n of NSA's fused compressed stage.
   int64_t nsaScoresBlock = 64;
   /// Targets with little shared memory (AMD's 64 KB of LDS): the shared
-  /// memory a SIMT kernel may use. block_n, then block_m, halve from 64
-  /// (down to 16) until the SIMT tiles fit; 0: no limit.
+  /// memory a SIMT kernel may use. block_n (down to 8), then block_m (down
+  /// to 16), halve until the SIMT tiles fit; 0: no limit.
   int64_t simtSharedBudget = 0;
+  /// The fewest warps a CTA has (AMD: 8, four wave64 waves): the warps of
+  /// the other stages.
+  int64_t minWarps = 4;
   /// 16-bit attention over key ranges runs on the matrix cores (registers,
   /// and K and V in 16-bit shared memory), so simt-shared-budget leaves it
   /// alone.

@@ -53,10 +53,10 @@ PlanKernel mlir::skim::emitPoolKernel(ModuleOp module, StringRef name,
   Value acc = kb.alloc({1, spec.dout});
   kb.fill(acc, 0.0);
   if (!spec.linear) {
-    // mean = (1/l, …, 1/l) · X, over chunks of at most 64 rows: a whole
-    // 512-key MoBA block of D = 128 in f32 is 256 KB, more shared memory
-    // than any GPU gives a block.
-    int64_t chunk = std::gcd<int64_t>(spec.block, 64);
+    // mean = (1/l, …, 1/l) · X, over chunks of at most `spec.chunk` rows: a
+    // whole 512-key MoBA block of D = 128 in f32 is 256 KB, more shared
+    // memory than any GPU gives a block.
+    int64_t chunk = std::gcd<int64_t>(spec.block, spec.chunk);
     Value x = kb.alloc({chunk, spec.d}, MemoryKind::shared);
     Value ones = kb.alloc({1, chunk});
     kb.fill(ones, 1.0 / static_cast<double>(spec.block));

@@ -115,6 +115,8 @@ struct PoolSpec {
   BufferRef input, weights, posEmb, out;
   bool linear = false;
   int64_t block = 32, stride = 16, d = 0, dout = 0, heads = 0;
+  /// Most input rows a mean pool loads at once.
+  int64_t chunk = 64;
 };
 PlanKernel emitPoolKernel(ModuleOp module, StringRef name, Location loc,
                           const PoolSpec &spec);
@@ -129,6 +131,8 @@ struct MobaScoresSpec {
   int64_t n = 3, forceFirst = 0, forceLast = 1;
   /// Mean keys a chunk of the scoring loop.
   int64_t keysPerChunk = 64;
+  /// Rows a tile aims at: whole GQA groups of max(1, tileRows / G) tokens.
+  int64_t tileRows = 64;
 };
 PlanKernel emitMobaScoresKernel(ModuleOp module, StringRef name, Location loc,
                                 const MobaScoresSpec &spec);

@@ -29,7 +29,7 @@ PlanKernel mlir::skim::emitMobaScoresKernel(ModuleOp module, StringRef name,
   KernelBuilder kb(module, name, loc);
   OpBuilder &b = kb.b;
   int64_t g = spec.hq / spec.hkv;
-  int64_t heads = g, tokens = std::max<int64_t>(1, 64 / g);
+  int64_t heads = g, tokens = std::max<int64_t>(1, spec.tileRows / g);
   int64_t mRows = heads * tokens, bn = spec.keysPerChunk;
   Value q = kb.tensor(spec.q.id, spec.q.elementType);
   Value km = kb.tensor(spec.keys.id, spec.keys.elementType);

@@ -296,11 +296,11 @@ LogicalResult PlanBuilder::visitAttention(AttentionOp op) {
                         (defaults.wgmmaRows > 0 && schedule.getOverlap());
   spec.prefetchSelections = prefetchSelections && schedule.getPrefetch();
   // GPU lowerings give every CTA of the module the most warps an attention
-  // schedule asks for (other kernels loop over any thread count); without
-  // the attribute they use their default (4).
+  // schedule asks for (other kernels loop over any thread count), at least
+  // min-warps; without the attribute they use their block size.
   ModuleOp module = op->getParentOfType<ModuleOp>();
-  if (module && schedule.getWarps() != 4) {
-    int64_t warps = std::max<int64_t>(schedule.getWarps(), 4);
+  if (module && schedule.getWarps() > defaults.minWarps) {
+    int64_t warps = schedule.getWarps();
     if (auto prev = module->getAttrOfType<IntegerAttr>("skim.gpu_warps"))
       warps = std::max(warps, prev.getInt());
     module->setAttr("skim.gpu_warps",
@@ -476,6 +476,11 @@ LogicalResult PlanBuilder::visitPool(PoolOp op) {
   spec.d = *d;
   spec.heads = *h;
   spec.dout = *d;
+  // A SIMT target's budget holds the f32 chunk of input rows (32 rows of
+  // D = 128 in AMD's 32 KB).
+  while (defaults.simtSharedBudget > 0 && spec.chunk > 8 &&
+         (spec.chunk + 2) * spec.d * 4 + 1024 > defaults.simtSharedBudget)
+    spec.chunk /= 2;
   if (spec.linear) {
     FailureOr<int64_t> dout = staticDim(op, op.getWeights(), 1, "output dim");
     if (failed(dout))
@@ -518,12 +523,19 @@ LogicalResult PlanBuilder::visitBlockScores(BlockScoresOp op) {
   spec.kvTokens = *l;
   spec.hq = *hq, spec.hkv = *hkv, spec.d = *d;
   // A SIMT target's shared memory holds the Q, K and score tiles in f32:
-  // fewer mean keys a chunk where 64 do not fit (D = 128 on AMD's 64 KB).
-  int64_t rows = std::max<int64_t>(*hq / *hkv, 64);
+  // fewer mean keys a chunk, then fewer rows (whole GQA groups), where they
+  // do not fit (D = 128 in AMD's 32 KB: 16 keys, 32 rows).
+  int64_t group = *hq / *hkv;
+  auto bytes = [&] {
+    int64_t rows = std::max(group, spec.tileRows);
+    return (rows * *d + spec.keysPerChunk * (*d + rows)) * 4 + 4096;
+  };
   while (defaults.simtSharedBudget > 0 && spec.keysPerChunk > 16 &&
-         (rows * *d + spec.keysPerChunk * (*d + rows)) * 4 + 4096 >
-             defaults.simtSharedBudget)
+         bytes() > defaults.simtSharedBudget)
     spec.keysPerChunk /= 2;
+  while (defaults.simtSharedBudget > 0 && spec.tileRows > group &&
+         spec.tileRows > 16 && bytes() > defaults.simtSharedBudget)
+    spec.tileRows /= 2;
   spec.block = op.getBlock();
   if (std::optional<APFloat> scale = op.getScale())
     spec.scale = scale->convertToDouble();
@@ -643,6 +655,7 @@ struct SkimTilePass : skim::impl::SkimTilePassBase<SkimTilePass> {
     defaults.nsaScoresBlock = nsaScoresBlock;
     defaults.simtSharedBudget = simtSharedBudget;
     defaults.tensorCoreAttention = tensorCoreAttention;
+    defaults.minWarps = minWarps;
     PlanBuilder builder(module, func, defaults, overlapSoftmax,
                         prefetchSelections);
     if (failed(builder.build()))

@@ -485,10 +485,11 @@ struct SkimLowerTileToGpuPass
       module->setAttr("skim.gpu_wave_size",
                       IntegerAttr::get(IntegerType::get(ctx, 64), waveSize));
     }
-    // The schedule's warps (skim-tile records the largest), else the option.
+    // The schedule's warps (skim-tile records the largest), at least the
+    // option's (AMD: 256, four wave64 waves).
     threads = blockSize;
     if (auto warps = module->getAttrOfType<IntegerAttr>("skim.gpu_warps"))
-      threads = warps.getInt() * 32;
+      threads = std::max<int64_t>(threads, warps.getInt() * 32);
     if (threads < 32 || threads > 1024 || threads % 32 != 0) {
       module.emitError() << "a CTA of " << threads
                          << " threads: schedules may ask for 1 to 32 warps";

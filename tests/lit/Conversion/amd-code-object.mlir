@@ -103,17 +103,34 @@
 // RUN: not skim compile %s --target sm_90a --amd-wave-size 64 -o %t.bad.skim 2>&1 | FileCheck %s --check-prefix=NOTAMD
 // NOTAMD: amd-wave-size is for AMD targets (gfx90a, gfx942, gfx1100), not 'sm_90a'
 //
-// The presets: their matrix-core attention kernels keep two waves a SIMD
-// by registers and LDS; the SIMT kernels (pools, NSA's fused scoring,
-// MoBA's selection) by registers only (their f32 tiles live in LDS).
+// The presets: every kernel keeps two waves a SIMD by registers and by LDS.
+// The SIMT ones (pools, NSA's fused scoring, MoBA's selection, f32 and
+// selection attention) hold their f32 tiles in at most half the LDS, in
+// workgroups of four waves (block 256): two workgroups a CU.
 // RUN: skim compile --variant moba --heads 8/2 --dim 128 --dtype bf16 --target gfx942 -o %t.moba.skim
+// RUN: %python %S/Inputs/artifact_section.py %t.moba.skim hip.hsaco %t.moba.hsaco
+// RUN: llvm-readelf --notes %t.moba.hsaco | %python %S/Inputs/amd_waves.py 2 %t.moba.skim | FileCheck %s --check-prefix=MOBA
+// MOBA: skim_k0_pool: {{[0-9]+}} VGPRs + 0 AGPRs -> {{[2-8]}} waves a SIMD; {{[0-9]+}} bytes of LDS -> {{[2-8]}}
+// MOBA: skim_k1_moba_select: {{[0-9]+}} VGPRs + 0 AGPRs -> {{[2-8]}} waves a SIMD; {{[0-9]+}} bytes of LDS -> {{[2-8]}}
+// MOBA: skim_k2_attention: {{[0-9]+}} VGPRs + 0 AGPRs -> {{[2-8]}} waves a SIMD; {{[0-9]+}} bytes of LDS -> {{[2-8]}}
 // RUN: skim compile --variant nsa --heads 16/1 --dim 128 --dtype bf16 --target gfx942 -o %t.nsa.skim
 // RUN: %python %S/Inputs/artifact_section.py %t.nsa.skim hip.hsaco %t.nsa.hsaco
 // RUN: llvm-readelf --notes %t.nsa.hsaco | FileCheck %s --check-prefix=NSA
 // NSA-COUNT-6: .private_segment_fixed_size: 0
-// RUN: llvm-readelf --notes %t.nsa.hsaco | %python %S/Inputs/amd_waves.py 2 %t.nsa.skim skim_k4_attention | FileCheck %s --check-prefix=WAVES
-// WAVES: skim_k2_nsa_compressed: {{[0-9]+}} VGPRs + 0 AGPRs -> {{[2-8]}} waves a SIMD
+// RUN: llvm-readelf --notes %t.nsa.hsaco | %python %S/Inputs/amd_waves.py 2 %t.nsa.skim | FileCheck %s --check-prefix=WAVES
+// WAVES: skim_k2_nsa_compressed: {{[0-9]+}} VGPRs + 0 AGPRs -> {{[2-8]}} waves a SIMD; {{[0-9]+}} bytes of LDS -> {{[2-8]}}
 // WAVES: skim_k4_attention: {{[0-9]+}} VGPRs + 0 AGPRs -> {{[2-8]}} waves a SIMD; 17408 bytes of LDS -> {{[2-8]}}
+// The same in f32, where every kernel is SIMT (gfx90a, and causal).
+// RUN: skim compile --variant nsa --heads 16/1 --dim 128 --dtype f32 --target gfx90a -o %t.nsa32.skim
+// RUN: %python %S/Inputs/artifact_section.py %t.nsa32.skim hip.hsaco %t.nsa32.hsaco
+// RUN: llvm-readelf --notes %t.nsa32.hsaco | %python %S/Inputs/amd_waves.py 2 %t.nsa32.skim
+// RUN: skim compile --variant moba --heads 8/2 --dim 128 --dtype f32 --target gfx942 -o %t.moba32.skim
+// RUN: %python %S/Inputs/artifact_section.py %t.moba32.skim hip.hsaco %t.moba32.hsaco
+// RUN: llvm-readelf --notes %t.moba32.hsaco | %python %S/Inputs/amd_waves.py 2 %t.moba32.skim
+// RUN: skim compile --variant causal --heads 8/2 --dim 128 --dtype f32 --target gfx942 -o %t.causal32.skim
+// RUN: %python %S/Inputs/artifact_section.py %t.causal32.skim hip.hsaco %t.causal32.hsaco
+// RUN: llvm-readelf --notes %t.causal32.hsaco | %python %S/Inputs/amd_waves.py 2 %t.causal32.skim | FileCheck %s --check-prefix=SIMT32
+// SIMT32: skim_k0_attention: {{[0-9]+}} VGPRs + 0 AGPRs -> {{[2-8]}} waves a SIMD; {{[0-9]+}} bytes of LDS -> {{[2-8]}}
 //
 // A schedule whose tiles pass the LDS is refused, naming the kernel.
 // RUN: sed 's/mask = #skim.mask<causal>}/mask = #skim.mask<causal>, schedule = #skim.schedule<block_m = 128, block_n = 128>}/' %s > %t.big.mlir

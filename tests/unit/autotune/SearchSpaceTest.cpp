@@ -174,6 +174,12 @@ TEST_CASE("AMD spaces search the matrix instruction and the occupancy",
     }
     CHECK(parts.count({16, 2}));
     CHECK(parts.count({32, 1}));
+    // Workgroups of fewer than four waves are what the pipeline never
+    // builds (it raises them to 256 threads).
+    for (const Candidate &c : s.candidates)
+      CHECK(c.geometry.threads >= 256);
+    CHECK(s.pruned.count("AMD workgroups have at least 8 warps (four wave64 "
+                         "waves: the pipeline's floor)"));
     CHECK(s.pruned.count(
         "the tile's rows or block_n are not whole MFMA/WMMA blocks"));
   }
