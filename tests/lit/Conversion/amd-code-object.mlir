@@ -78,6 +78,9 @@
 // RUN: llvm-objdump -d --mcpu=gfx1100 %t.1100.hsaco | FileCheck %s --check-prefix=GFX11ISA \
 // RUN:   --implicit-check-not=scratch_ --implicit-check-not=v_wmma
 // GFX11ISA-COUNT-16: v_wmma_f32_16x16x16_bf16
+// RDNA3's occupancy (1536 VGPRs a SIMD32, 64 KB of LDS a CU in CU mode):
+// RUN: llvm-readelf --notes %t.1100.hsaco | %python %S/Inputs/amd_waves.py 2 %t.1100.skim | FileCheck %s --check-prefix=WAVES1100
+// WAVES1100: skim_k0_attention: 249 VGPRs + 0 AGPRs -> {{[2-9]|1[0-6]}} waves a SIMD; {{[0-9]+}} bytes of LDS -> {{[2-9]|1[0-6]}}
 //
 // gfx1100 in wave64 mode (--amd-wave-size 64): the same WMMA with four f32
 // a lane, 64-row tiles (one 16-row block a wave: 16 WMMAs, as above), the
@@ -97,6 +100,15 @@
 // W64ISA-COUNT-16: v_wmma_f32_16x16x16_bf16
 // RUN: %python -c "import sys; [print(l.decode()) for l in open(sys.argv[1], 'rb').read().split(b'\n') if l.startswith(b'kernel ')]" %t.w64.skim | FileCheck %s --check-prefix=W64PLAN
 // W64PLAN: kernel skim_k0_attention grid d0.1,16,cdiv {{.*}} block 256 1 1
+// RUN: llvm-readelf --notes %t.w64.hsaco | %python %S/Inputs/amd_waves.py 2 %t.w64.skim | FileCheck %s --check-prefix=WAVES64
+// WAVES64: skim_k0_attention: 200 VGPRs + 0 AGPRs -> {{[2-9]|1[0-6]}} waves a SIMD; {{[0-9]+}} bytes of LDS -> {{[2-9]|1[0-6]}}
+// The NSA preset on gfx1100, every kernel, both wave sizes.
+// RUN: skim compile --variant nsa --heads 16/1 --dim 128 --dtype bf16 --target gfx1100 -o %t.nsa1100.skim
+// RUN: %python %S/Inputs/artifact_section.py %t.nsa1100.skim hip.hsaco %t.nsa1100.hsaco
+// RUN: llvm-readelf --notes %t.nsa1100.hsaco | %python %S/Inputs/amd_waves.py 2 %t.nsa1100.skim
+// RUN: skim compile --variant nsa --heads 16/1 --dim 128 --dtype bf16 --target gfx1100 --amd-wave-size 64 -o %t.nsa1100w64.skim
+// RUN: %python %S/Inputs/artifact_section.py %t.nsa1100w64.skim hip.hsaco %t.nsa1100w64.hsaco
+// RUN: llvm-readelf --notes %t.nsa1100w64.hsaco | %python %S/Inputs/amd_waves.py 2 %t.nsa1100w64.skim
 // A wave size the chip lacks, or on a target that is not AMD, is refused.
 // RUN: not skim compile %s --target gfx942 --amd-wave-size 32 -o %t.bad.skim 2>&1 | FileCheck %s --check-prefix=BADWAVE
 // BADWAVE: amd-wave-size 32 does not run on gfx942 (waves of 64 lanes only)
