@@ -84,7 +84,7 @@ std::string mlir::skim::tuningTarget(const PipelineOptions &options) {
   AmdTarget amd;
   std::string error;
   if (amdTargetFor(options, amd, error) && error.empty() &&
-      amd.waveSize() != AmdTarget{amd.chip}.waveSize())
+      amd.waveSize() != amd.chipWaveSize())
     return options.target + ":wave" + std::to_string(amd.waveSize());
   return options.target;
 }

@@ -23,7 +23,9 @@ struct AmdTarget {
   int wave = 0;
   /// Lanes a wave: 64 on CDNA (gfx90a, gfx942); 32 on RDNA (gfx1100),
   /// unless `wave` asks for its wave64 mode.
-  int waveSize() const { return wave ? wave : chip == "gfx1100" ? 32 : 64; }
+  int waveSize() const { return wave ? wave : chipWaveSize(); }
+  /// The chip's own wave size, which kernels get unless `wave` says.
+  int chipWaveSize() const { return chip == "gfx1100" ? 32 : 64; }
   /// Whether the chip runs waves of `lanes`: CDNA 64 only, RDNA 32 or 64.
   bool hasWaveSize(int lanes) const {
     return lanes == 64 || (lanes == 32 && chip == "gfx1100");

@@ -40,25 +40,53 @@ std::map<std::string, Compiled> &cache() {
   return entries;
 }
 
+/// The pipeline options each target compiles with.
+mlir::skim::PipelineOptions optionsFor(Target target) {
+  mlir::skim::PipelineOptions options;
+  if (target == Target::Host)
+    return options;
+  options.emulateLanes = true;
+  switch (target) {
+  case Target::Host:
+    break;
+  case Target::LaneEmulator:
+    options.target = "sm_80";
+    break;
+  case Target::LaneEmulatorSm90a:
+  case Target::LaneEmulatorSm90aOverlap:
+  case Target::LaneEmulatorSm90aWarpSpecialized:
+    options.target = "sm_90a";
+    options.overlapSoftmax = target == Target::LaneEmulatorSm90aOverlap;
+    options.warpSpecialize = target == Target::LaneEmulatorSm90aWarpSpecialized;
+    break;
+  case Target::LaneEmulatorGfx942:
+  case Target::LaneEmulatorGfx942Mfma16:
+    options.target = "gfx942";
+    if (target == Target::LaneEmulatorGfx942Mfma16)
+      options.amdMatrix = "mfma_16x16x16";
+    break;
+  case Target::LaneEmulatorGfx1100:
+  case Target::LaneEmulatorGfx1100Wave64:
+    options.target = "gfx1100";
+    if (target == Target::LaneEmulatorGfx1100Wave64)
+      options.amdWaveSize = 64;
+    break;
+  }
+  return options;
+}
+
 Compiled &lookup(const std::string &mlir, Target target) {
   std::lock_guard<std::mutex> lock(cacheMutex);
-  // One text compiles to a different artifact per target.
-  std::string name =
-      target == Target::Host           ? mlir
-      : target == Target::LaneEmulator ? mlir + "\n// lane emulator, sm_80\n"
-      : target == Target::LaneEmulatorSm90a
-          ? mlir + "\n// lane emulator, sm_90a\n"
-      : target == Target::LaneEmulatorSm90aOverlap
-          ? mlir + "\n// lane emulator, sm_90a, overlap\n"
-      : target == Target::LaneEmulatorGfx942
-          ? mlir + "\n// lane emulator, gfx942\n"
-      : target == Target::LaneEmulatorGfx942Mfma16
-          ? mlir + "\n// lane emulator, gfx942, mfma 16x16x16\n"
-      : target == Target::LaneEmulatorGfx1100
-          ? mlir + "\n// lane emulator, gfx1100\n"
-      : target == Target::LaneEmulatorGfx1100Wave64
-          ? mlir + "\n// lane emulator, gfx1100, wave64\n"
-          : mlir + "\n// lane emulator, sm_90a, warp-specialized\n";
+  // One text compiles to a different artifact per target: the options the
+  // target sets tell them apart.
+  mlir::skim::PipelineOptions options = optionsFor(target);
+  std::string name = mlir;
+  if (options.emulateLanes)
+    name += "\n// lane emulator, " + options.target + ", matrix '" +
+            options.amdMatrix + "', wave " +
+            std::to_string(options.amdWaveSize) +
+            (options.overlapSoftmax ? ", overlap" : "") +
+            (options.warpSpecialize ? ", warp-specialized" : "") + "\n";
   auto it = cache().find(name);
   if (it != cache().end())
     return it->second;
@@ -83,24 +111,6 @@ Compiled &lookup(const std::string &mlir, Target target) {
                                  llvm::SMLoc());
     mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context, os);
     auto module = mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
-    mlir::skim::PipelineOptions options;
-    if (target != Target::Host) {
-      bool gfx942 = target == Target::LaneEmulatorGfx942 ||
-                    target == Target::LaneEmulatorGfx942Mfma16;
-      bool gfx1100 = target == Target::LaneEmulatorGfx1100 ||
-                     target == Target::LaneEmulatorGfx1100Wave64;
-      options.target = target == Target::LaneEmulator ? "sm_80"
-                       : gfx942                       ? "gfx942"
-                       : gfx1100                      ? "gfx1100"
-                                                      : "sm_90a";
-      if (target == Target::LaneEmulatorGfx942Mfma16)
-        options.amdMatrix = "mfma_16x16x16";
-      if (target == Target::LaneEmulatorGfx1100Wave64)
-        options.amdWaveSize = 64;
-      options.emulateLanes = true;
-      options.overlapSoftmax = target == Target::LaneEmulatorSm90aOverlap;
-      options.warpSpecialize = target == Target::LaneEmulatorSm90aWarpSpecialized;
-    }
     mlir::FailureOr<std::string> artifact =
         module ? mlir::skim::compileToArtifact(*module, options)
                : mlir::FailureOr<std::string>(mlir::failure());
