@@ -376,7 +376,8 @@ LogicalResult LaneLowering::lowerCpAsync(NVVM::CpAsyncOp op) {
 LogicalResult LaneLowering::lowerWgmma(LLVM::InlineAsmOp op) {
   Location loc = op.getLoc();
   // "wgmma.mma_async.sync.aligned.m64n<N>k16.f32.<t>.<t> {d..}, {a0..a3},
-  // desc, 1, 1, 1, <trans-b>;" with operands (d.., a0..a3, desc).
+  // desc, <scale-d>, 1, 1, <trans-b>;" with operands (d.., a0..a3, desc),
+  // or (a0..a3, desc) when scale-d is 0 (D = A·B, the old D unread).
   StringRef text = op.getAsmString();
   StringRef rest = text;
   int64_t n = 0;
@@ -388,14 +389,17 @@ LogicalResult LaneLowering::lowerWgmma(LLVM::InlineAsmOp op) {
                                                 : -1;
   StringRef tail = text.rtrim(" ;");
   bool transB = tail.ends_with("1");
-  if (type < 0 || !tail.ends_with(", 1, 1, 1, 0") && !tail.ends_with(", 1, 1, 1, 1"))
+  StringRef flags = tail.drop_back(1);
+  bool accumulate = flags.ends_with(", 1, 1, 1, ");
+  if (type < 0 || (!accumulate && !flags.ends_with(", 0, 1, 1, ")))
     return op.emitOpError("lane emulator: wgmma other than A in registers, "
-                          "scale 1, f16/bf16: ")
+                          "scale-a/b 1, f16/bf16: ")
            << text;
   int64_t values = n / 2;
-  if (int64_t(op.getOperands().size()) != values + 5)
-    return op.emitOpError("lane emulator: wgmma operands are N/2 accumulators, 4 "
-                          "A registers and a descriptor");
+  int64_t inputs = accumulate ? values : 0;
+  if (int64_t(op.getOperands().size()) != inputs + 5)
+    return op.emitOpError("lane emulator: wgmma operands are N/2 accumulators "
+                          "(with scale-d 1), 4 A registers and a descriptor");
   // The accumulators through an f32 array the runtime reads and rewrites:
   // one per lane function, sized for the widest wgmma (N = 256), shared by
   // every wgmma site (a kernel has a dozen or more).
@@ -409,14 +413,16 @@ LogicalResult LaneLowering::lowerWgmma(LLVM::InlineAsmOp op) {
   }
   Value acc = wgmmaScratch;
   Type f32 = b.getF32Type();
+  Value zero = LLVM::ConstantOp::create(b, loc, f32, b.getF32FloatAttr(0.0f));
   for (int64_t i = 0; i < values; ++i) {
     Value at = LLVM::GEPOp::create(b, loc, ptr, f32, acc, ArrayRef<LLVM::GEPArg>{int32_t(i)});
-    LLVM::StoreOp::create(b, loc, op.getOperands()[i], at);
+    LLVM::StoreOp::create(b, loc, accumulate ? op.getOperands()[i] : zero, at);
   }
   SmallVector<Value> args{lane, i32(loc, type), i32(loc, int32_t(n)),
-                          i32(loc, transB ? 1 : 0), op.getOperands()[values + 4]};
+                          i32(loc, transB ? 1 : 0),
+                          op.getOperands()[inputs + 4]};
   for (int64_t r = 0; r < 4; ++r) {
-    FailureOr<Value> reg = asI32(loc, op.getOperands()[values + r], op);
+    FailureOr<Value> reg = asI32(loc, op.getOperands()[inputs + r], op);
     if (failed(reg))
       return failure();
     args.push_back(*reg);

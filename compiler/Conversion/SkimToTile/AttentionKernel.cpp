@@ -168,6 +168,11 @@ private:
   double scoreScale() const {
     return s.softcap ? s.scale / *s.softcap : s.scale * kLog2e;
   }
+  /// Whether the scores stay raw q·k through the mask and the row max, and
+  /// the scale meets them only in the exponent, as one fma per score
+  /// (x · c − m): a positive scale without softcap commutes with the max.
+  /// Otherwise each score is multiplied first, then the max subtracted.
+  bool scaleInExponent() const { return !s.softcap && scoreScale() > 0; }
   // Selection.
   // The union of the tile's tokens' selections and, per token and union
   // entry, whether the token chose it (1.0) or not (0.0).
@@ -232,6 +237,8 @@ void AttentionEmitter::maskAndScale(Value scores, Value c0, Value valid,
   // Scores in base 2: scale · log2 e, or softcap · tanh(scale / softcap · x)
   // · log2 e.
   auto scaled = [&](Value cur) -> Value {
+    if (scaleInExponent())
+      return cur;
     Value x = arith::MulFOp::create(b, loc, cur, kb.f32(scoreScale()));
     if (s.softcap)
       x = arith::MulFOp::create(b, loc, math::TanhOp::create(b, loc, x),
@@ -288,6 +295,12 @@ void AttentionEmitter::maskAndScale(Value scores, Value c0, Value valid,
     if (windowed)
       whole = kb.andI(whole, kb.cmp(P::sgt, position(c0),
                                     kb.sub(lastRow, kb.c(s.window))));
+    if (scaleInExponent()) {
+      kb.ifThen(arith::XOrIOp::create(
+                    b, loc, whole, arith::ConstantIntOp::create(b, loc, 1, 1)),
+                maskScores);
+      return;
+    }
     kb.ifThenElse(
         whole,
         [&] {
@@ -300,9 +313,19 @@ void AttentionEmitter::maskAndScale(Value scores, Value c0, Value valid,
 void AttentionEmitter::softmaxStep(Value scores) {
   OpBuilder &b = kb.b;
   Location loc = kb.loc;
-  // Online softmax in base 2.
-  kb.map({m}, {"ij"}, mNew, [&](ValueRange a) { return a[1]; });
+  // Online softmax in base 2; m is kept scaled (base 2) either way.
+  double c = scoreScale();
+  bool deferred = scaleInExponent();
+  kb.map({m}, {"ij"}, mNew, [&](ValueRange a) -> Value {
+    // With raw scores the running max meets them unscaled (c > 0).
+    return deferred ? arith::MulFOp::create(b, loc, a[1], kb.f32(1.0 / c))
+                    : a[1];
+  });
   kb.reduce(ReduceKind::max, scores, mNew);
+  if (deferred)
+    kb.map({}, {}, mNew, [&](ValueRange a) -> Value {
+      return arith::MulFOp::create(b, loc, a.back(), kb.f32(c));
+    });
   auto safeMax = [&](Value mx) -> Value {
     Value isNegInf = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, mx,
                                            kb.f32(kNegInf));
@@ -313,8 +336,11 @@ void AttentionEmitter::softmaxStep(Value scores) {
                                 arith::SubFOp::create(b, loc, a[1], safeMax(a[2])));
   });
   kb.map({mNew}, {"i"}, scores, [&](ValueRange a) -> Value {
-    return math::Exp2Op::create(b, loc,
-                                arith::SubFOp::create(b, loc, a[3], safeMax(a[2])));
+    Value negMax = arith::NegFOp::create(b, loc, safeMax(a[2]));
+    Value x = deferred
+                  ? Value(math::FmaOp::create(b, loc, a[3], kb.f32(c), negMax))
+                  : Value(arith::AddFOp::create(b, loc, a[3], negMax));
+    return math::Exp2Op::create(b, loc, x);
   });
   kb.map({alpha}, {"ij"}, l, [&](ValueRange a) -> Value {
     return arith::MulFOp::create(b, loc, a[2], a[1]);

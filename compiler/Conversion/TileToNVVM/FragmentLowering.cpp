@@ -587,7 +587,9 @@ private:
   LogicalResult lowerPairedAccumulate(StoreOp op, const FragmentShape &shape);
   LogicalResult lowerReduce(ReduceOp op);
   LogicalResult lowerGemm(GemmOp op);
-  LogicalResult lowerWarpgroupGemm(GemmOp op);
+  /// `accIsZero`: the accumulator was zero-filled (zeroFilled), so the
+  /// first k-step overwrites it.
+  LogicalResult lowerWarpgroupGemm(GemmOp op, bool accIsZero);
   /// The four A registers of the m16n8k16 (and wgmma m64nNk16) A fragment
   /// at slot s, k-step kk: rows (g, g+8) × columns (2t, 8+2t).
   std::array<Value, 4> aFragment(Location loc, GemmOp op, int64_t s, int64_t kk,
@@ -609,6 +611,10 @@ private:
   Value firstThread;
   /// wgmma groups in flight, oldest first.
   SmallVector<WgmmaGroup> pendingGroups;
+  /// Fragments whose registers all hold 0 from a fill that no op since has
+  /// touched, with the fill's block: a wgmma into one starts with
+  /// scale-d = 0 instead of reading the zeros (no register moves).
+  llvm::DenseMap<Value, Block *> zeroFilled;
 };
 
 } // namespace
@@ -677,13 +683,16 @@ void FragmentLowering::forEachRegister(
 }
 
 Value FragmentLowering::pack(Location loc, Value lo, Value hi) {
-  auto half = [&](Value x) -> Value {
-    Value h = arith::TruncFOp::create(b, loc, plan.mmaType, x);
-    Value bits = arith::BitcastOp::create(b, loc, b.getI16Type(), h);
-    return arith::ExtUIOp::create(b, loc, b.getI32Type(), bits);
-  };
-  Value high = arith::ShLIOp::create(b, loc, half(hi), i32(loc, 16));
-  return arith::OrIOp::create(b, loc, half(lo), high);
+  // One vector truncation, which NVPTX selects as a single
+  // cvt.rn.{bf16x2,f16x2}.f32; two scalar ones cost two conversions, two
+  // zero extensions, a shift and an or (P's packing in every chunk).
+  auto pair = VectorType::get({2}, b.getF32Type());
+  Value v = LLVM::PoisonOp::create(b, loc, pair);
+  v = LLVM::InsertElementOp::create(b, loc, v, lo, i32(loc, 0));
+  v = LLVM::InsertElementOp::create(b, loc, v, hi, i32(loc, 1));
+  Value halves =
+      LLVM::FPTruncOp::create(b, loc, VectorType::get({2}, plan.mmaType), v);
+  return LLVM::BitcastOp::create(b, loc, b.getI32Type(), halves);
 }
 
 Value FragmentLowering::halfElement(Location loc, Value tile, Value row,
@@ -1286,7 +1295,7 @@ std::array<Value, 4> FragmentLowering::aFragment(Location loc, GemmOp op,
 /// Upstream's nvvm.wgmma.mma_async takes A only as a shared-memory
 /// descriptor in LLVM 22, so this form (register A, which keeps P out of
 /// shared memory, as FlashAttention-3 does) is inline PTX.
-LogicalResult FragmentLowering::lowerWarpgroupGemm(GemmOp op) {
+LogicalResult FragmentLowering::lowerWarpgroupGemm(GemmOp op, bool accIsZero) {
   Location loc = op.getLoc();
   b.setInsertionPoint(op);
   FragmentShape accShape = shapeOf(op.getAcc());
@@ -1328,25 +1337,34 @@ LogicalResult FragmentLowering::lowerWarpgroupGemm(GemmOp op) {
     return arith::AddIOp::create(b, loc, descriptor0, c64(bytes >> 4));
   };
 
+  // The instruction adds to the accumulator (scale-d = 1, its registers
+  // tied to the outputs) or, for the first k-step into a zero-filled one,
+  // overwrites it (scale-d = 0, outputs only).
   StringRef type = plan.mmaType.isBF16() ? "bf16" : "f16";
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  os << "wgmma.mma_async.sync.aligned.m64n" << n << "k16.f32." << type << "."
-     << type << " {";
-  for (int64_t i = 0; i < values; ++i)
-    os << (i ? ", " : "") << "$" << i;
-  // Operands count the outputs, then the tied accumulator inputs, then A
-  // and the descriptor.
-  int64_t aFirst = 2 * values;
-  os << "}, {$" << aFirst << ", $" << aFirst + 1 << ", $" << aFirst + 2 << ", $"
-     << aFirst + 3 << "}, $" << aFirst + 4 << ", 1, 1, 1, " << (kMajor ? 0 : 1)
-     << ";";
-  std::string constraints;
-  for (int64_t i = 0; i < values; ++i)
-    constraints += "=f,";
-  for (int64_t i = 0; i < values; ++i)
-    constraints += std::to_string(i) + ",";
-  constraints += "r,r,r,r,l";
+  auto asmFor = [&](bool accumulate) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    os << "wgmma.mma_async.sync.aligned.m64n" << n << "k16.f32." << type << "."
+       << type << " {";
+    for (int64_t i = 0; i < values; ++i)
+      os << (i ? ", " : "") << "$" << i;
+    // Operands count the outputs, then the tied accumulator inputs, then A
+    // and the descriptor.
+    int64_t aFirst = accumulate ? 2 * values : values;
+    os << "}, {$" << aFirst << ", $" << aFirst + 1 << ", $" << aFirst + 2
+       << ", $" << aFirst + 3 << "}, $" << aFirst + 4 << ", "
+       << (accumulate ? 1 : 0) << ", 1, 1, " << (kMajor ? 0 : 1) << ";";
+    std::string constraints;
+    for (int64_t i = 0; i < values; ++i)
+      constraints += "=f,";
+    if (accumulate)
+      for (int64_t i = 0; i < values; ++i)
+        constraints += std::to_string(i) + ",";
+    constraints += "r,r,r,r,l";
+    return std::make_pair(text, constraints);
+  };
+  auto [text, constraints] = asmFor(/*accumulate=*/true);
+  auto [zeroText, zeroConstraints] = asmFor(/*accumulate=*/false);
   Type f32Type = b.getF32Type();
   auto accStruct = LLVM::LLVMStructType::getLiteral(
       b.getContext(), SmallVector<Type>(values, f32Type));
@@ -1360,24 +1378,29 @@ LogicalResult FragmentLowering::lowerWarpgroupGemm(GemmOp op) {
     Value mBase = mul(loc, add(loc, cst(loc, s * warps), warp), cst(loc, 16));
     for (int64_t kk = 0; kk < kSteps; ++kk)
       aRegs[s].push_back(aFragment(loc, op, s, kk, mBase));
-    for (int64_t i = 0; i < values; ++i)
-      results[s].push_back(reg(loc, op.getAcc(), accShape.index(s, 0, 0) + i));
+    if (!accIsZero)
+      for (int64_t i = 0; i < values; ++i)
+        results[s].push_back(
+            reg(loc, op.getAcc(), accShape.index(s, 0, 0) + i));
   }
   NVVM::WgmmaFenceAlignedOp::create(b, loc);
   for (int64_t s = 0; s < accShape.slots; ++s) {
     SmallVector<Value> &acc = results[s];
     for (int64_t kk = 0; kk < kSteps; ++kk) {
       const std::array<Value, 4> &a = aRegs[s][kk];
+      bool overwrite = accIsZero && kk == 0;
       SmallVector<Value> operands(acc);
       operands.append(a.begin(), a.end());
       operands.push_back(descriptorAt(kk));
       Value d = LLVM::InlineAsmOp::create(
-                    b, loc, accStruct, operands, text, constraints,
+                    b, loc, accStruct, operands, overwrite ? zeroText : text,
+                    overwrite ? zeroConstraints : constraints,
                     /*has_side_effects=*/true, /*is_align_stack=*/false,
                     LLVM::tailcallkind::TailCallKind::None,
                     /*asm_dialect=*/LLVM::AsmDialectAttr(),
                     /*operand_attrs=*/ArrayAttr())
                     .getResult(0);
+      acc.resize(values);
       for (int64_t i = 0; i < values; ++i)
         acc[i] = LLVM::ExtractValueOp::create(b, loc, d, ArrayRef<int64_t>{i});
     }
@@ -1587,11 +1610,39 @@ LogicalResult FragmentLowering::lower(Operation *op) {
     waitForCopy(op, gemm.getA());
     waitForCopy(op, gemm.getB());
   }
-  // A consumer's TMA load orders itself through the tile's mbarriers.
-  bool consumerCopy = plan.consumerBranch && isa<LoadOp>(op) &&
-                      tmaOf(cast<LoadOp>(op).getDest());
-  if (touchesShared(op) && !consumerCopy)
+  // TMA tiles are read only by wgmma (they are swizzled B operands), and
+  // each reader waits for the tile's mbarrier itself (waitForCopy), so:
+  //  - a consumer's TMA load orders itself through the tile's mbarriers;
+  //  - any other TMA load needs only the barrier before it, which tells
+  //    thread 0 that every warp is done with the tile's old contents (their
+  //    wgmma groups completed) and has seen the last copy's phase;
+  //  - a wgmma with A in registers and B filled by TMA shares no memory
+  //    that threads write, so it needs no barrier on either side.
+  auto load = dyn_cast<LoadOp>(op);
+  bool tmaCopy = load && tmaOf(load.getDest());
+  auto gemm = dyn_cast<GemmOp>(op);
+  bool tmaGemm = gemm && plan.wgmmaGemms.contains(gemm) &&
+                 isFragment(gemm.getA()) && tmaOf(gemm.getB());
+  if (tmaCopy && !plan.consumerBranch) {
+    b.setInsertionPoint(op);
+    gpu::BarrierOp::create(b, op->getLoc());
+  } else if (touchesShared(op) && !tmaCopy && !tmaGemm) {
     fence(op);
+  }
+  // Only a wgmma in the fill's block reads a zero-filled fragment as zero;
+  // any other op that names the fragment ends that (the gemm's own lowering
+  // looks it up before this runs for it).
+  bool zeroFill = false;
+  if (auto fill = dyn_cast<FillOp>(op))
+    zeroFill = isFragment(fill.getDest()) && fill.getValue().isZero();
+  auto zeroedAcc = gemm ? zeroFilled.find(gemm.getAcc()) : zeroFilled.end();
+  bool startsFromZero = zeroedAcc != zeroFilled.end() &&
+                        zeroedAcc->second == op->getBlock() &&
+                        plan.wgmmaGemms.contains(gemm);
+  for (Value v : op->getOperands())
+    zeroFilled.erase(v);
+  if (zeroFill)
+    zeroFilled[op->getOperand(0)] = op->getBlock();
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       .Case<FillOp>([&](auto o) { return lowerFill(o); })
       .Case<LoadOp>([&](auto o) { return lowerLoad(o); })
@@ -1599,8 +1650,9 @@ LogicalResult FragmentLowering::lower(Operation *op) {
       .Case<MapOp>([&](auto o) { return lowerMap(o); })
       .Case<ReduceOp>([&](auto o) { return lowerReduce(o); })
       .Case<GemmOp>([&](GemmOp o) {
-        return plan.wgmmaGemms.contains(o) ? lowerWarpgroupGemm(o)
-                                           : lowerGemm(o);
+        return plan.wgmmaGemms.contains(o)
+                   ? lowerWarpgroupGemm(o, startsFromZero)
+                   : lowerGemm(o);
       })
       .Default([](Operation *o) {
         return o->emitOpError("has no fragment lowering");

@@ -39,6 +39,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -63,6 +64,27 @@ struct PlanArgs {
   SmallVector<int> buffers;
   llvm::DenseMap<int, int> ranks;
 };
+
+/// Erases each gpu.barrier that follows another in its block with only
+/// memory-effect-free ops between them: every tile op fences itself on both
+/// sides, so two neighbouring tile ops leave a barrier pair that orders
+/// nothing the first barrier does not (bench/NOTES.md: eight CTA barriers a
+/// chunk in the causal kernel, two of them back to back).
+void eraseRepeatedBarriers(gpu::GPUFuncOp func, RewriterBase &rewriter) {
+  SmallVector<gpu::BarrierOp> repeated;
+  func.walk([&](gpu::BarrierOp barrier) {
+    for (Operation *op = barrier->getPrevNode(); op; op = op->getPrevNode()) {
+      if (isa<gpu::BarrierOp>(op)) {
+        repeated.push_back(barrier);
+        return;
+      }
+      if (!isMemoryEffectFree(op))
+        return;
+    }
+  });
+  for (gpu::BarrierOp barrier : repeated)
+    rewriter.eraseOp(barrier);
+}
 
 PlanArgs readPlanArgs(StringRef planText, StringRef kernel) {
   PlanArgs result;
@@ -773,6 +795,7 @@ struct SkimLowerTileToGpuPass
     for (Operation *alloc : tileOwners.values())
       rewriter.eraseOp(alloc);
     tileOwners.clear();
+    eraseRepeatedBarriers(func, rewriter);
     if (plan.consumerBranch)
       finishWarpRoles(func, plan, threads, *split, rewriter);
 

@@ -419,11 +419,14 @@ std::string Cta::run() {
         return error;
       progress |= executed;
     }
-    for (int first = 0; first < n; first += kWarpgroupSize) {
-      bool executed;
-      if (!tryWarpgroup(first, executed))
+    // One warpgroup's wgmma a round: its threads then run on (thread 0
+    // issuing the next copy, say) while the other warpgroups still wait at
+    // theirs, so a missing barrier between warpgroups shows.
+    bool ranWarpgroup = false;
+    for (int first = 0; first < n && !ranWarpgroup; first += kWarpgroupSize) {
+      if (!tryWarpgroup(first, ranWarpgroup))
         return error;
-      progress |= executed;
+      progress |= ranWarpgroup;
     }
     for (int first = 0; first < n; first += kWarpSize) {
       bool executed;

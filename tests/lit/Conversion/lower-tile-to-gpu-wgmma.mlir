@@ -22,12 +22,14 @@
 // CHECK: scf.for
 // CHECK: scf.for %{{.+}} = %thread_id_x to %c1024 step %c128
 // Q·Kᵀ waits for K, fences it for the async proxy, then one m64n64k16 per
-// 16 of D: K is K-major (imm-trans-b 0).
+// 16 of D: K is K-major (imm-trans-b 0). The scores were zero-filled, so the
+// first overwrites them (scale-d 0, no accumulator inputs) and the rest add.
 // CHECK: nvvm.cp.async.wait.group 1
 // CHECK-NEXT: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
 // CHECK-NEXT: gpu.barrier
 // CHECK: nvvm.wgmma.fence.aligned
-// CHECK-COUNT-8: llvm.inline_asm has_side_effects "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.+}}, 1, 1, 1, 0;"
+// CHECK: llvm.inline_asm has_side_effects "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.+}}, 0, 1, 1, 0;", "=f,{{(=f,)+}}r,r,r,r,l"
+// CHECK-COUNT-7: llvm.inline_asm has_side_effects "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.+}}, 1, 1, 1, 0;"
 // CHECK-NEXT: llvm.extractvalue
 // CHECK: nvvm.wgmma.commit.group.sync.aligned
 // CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 0

@@ -78,14 +78,16 @@ module {
 
 // Tokens of one query tile share their selection (q_block = 64, a multiple
 // of the tile's 4 tokens): the union loop writes no per-row mask, and its
-// chunks take the whole-chunk test (only the causal edge is masked).
+// chunks take the whole-chunk test (only the causal edge is masked; the
+// other chunks' scores stay raw, their scale applied in the exponent).
 // CHECK-LABEL: func.func @skim_k0_attention
 // CHECK: scf.for
 // CHECK-NOT: memref.store {{.+}} : memref<64xf32>
 // CHECK: skim_tile.gemm
-// CHECK: scf.if
-// CHECK: skim_tile.map
-// CHECK: } else {
+// CHECK: %[[PARTIAL:.+]] = arith.xori
+// CHECK-NEXT: scf.if %[[PARTIAL]] {
+// CHECK-NEXT: skim_tile.map
+// CHECK: math.fma
 func.func @shared_selection(%q: tensor<?x?x16x64xbf16>, %k: tensor<?x?x1x64xbf16>, %v: tensor<?x?x1x64xbf16>,
                             %idx: tensor<?x?x1x8xi32>) -> (tensor<?x?x16x64xbf16>, tensor<?x16x?xf32>) {
   %o, %lse = skim.attention %q, %k, %v indices(%idx : tensor<?x?x1x8xi32>) {mask = #skim.mask<causal>, kv_block = 64, q_block = 64}
