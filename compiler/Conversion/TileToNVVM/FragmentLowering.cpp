@@ -1637,9 +1637,8 @@ LogicalResult FragmentLowering::lower(Operation *op) {
   if (auto fill = dyn_cast<FillOp>(op))
     zeroFill = isFragment(fill.getDest()) && fill.getValue().isZero();
   auto zeroedAcc = gemm ? zeroFilled.find(gemm.getAcc()) : zeroFilled.end();
-  bool startsFromZero = zeroedAcc != zeroFilled.end() &&
-                        zeroedAcc->second == op->getBlock() &&
-                        plan.wgmmaGemms.contains(gemm);
+  bool startsFromZero =
+      zeroedAcc != zeroFilled.end() && zeroedAcc->second == op->getBlock();
   for (Value v : op->getOperands())
     zeroFilled.erase(v);
   if (zeroFill)

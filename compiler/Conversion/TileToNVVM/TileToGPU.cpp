@@ -69,7 +69,10 @@ struct PlanArgs {
 /// memory-effect-free ops between them: every tile op fences itself on both
 /// sides, so two neighbouring tile ops leave a barrier pair that orders
 /// nothing the first barrier does not (bench/NOTES.md: eight CTA barriers a
-/// chunk in the causal kernel, two of them back to back).
+/// chunk in the causal kernel, two of them back to back). Upstream's
+/// gpu-eliminate-barriers reasons about more, but it runs on func.func, not
+/// on a gpu.module's kernels, and would see the TMA and wgmma inline asm as
+/// unknown effects; this only drops what is plainly redundant.
 void eraseRepeatedBarriers(gpu::GPUFuncOp func, RewriterBase &rewriter) {
   SmallVector<gpu::BarrierOp> repeated;
   func.walk([&](gpu::BarrierOp barrier) {
