@@ -140,7 +140,19 @@ double predictStageMs(const StageProblem &p, const TileGeometry &g,
   double flops = 2.0 * g.rows * bn * (p.headDim + p.valueDim);
   double peakPerProc =
       (g.matmulUnits ? t.matmulTflops : t.simtTflops) * 1e6 / t.processors;
-  double mmaUs = flops / (peakPerProc * matmulEfficiency(g, t));
+  // Warps go to an SM's four sub-partitions by their slot, so the one warp
+  // with rows in a CTA of four sits on the same sub-partition in every
+  // resident CTA: mma.sync tiles of fewer 16-row m-tiles than warps reach
+  // that share of the tensor cores and issue slots. CTAs of one or two
+  // warps spread over all four.
+  int64_t warps = std::max<int64_t>(1, g.threads / t.warpSize);
+  int64_t mTiles = g.rows / 16;
+  double subPartitionShare =
+      gpu && g.matmulUnits && t.unit != MatmulUnit::Mfma && mTiles < warps
+          ? double(std::min<int64_t>(mTiles, 4)) / 4
+          : 1.0;
+  double mmaUs =
+      flops / (peakPerProc * matmulEfficiency(g, t) * subPartitionShare);
   double copyBytes = bn * (p.headDim + p.valueDim) * bytes;
   double copyRate = gpu ? kL2OverDram : 4;
   if (gpu && p.selection && !g.kvMajor)
@@ -150,9 +162,13 @@ double predictStageMs(const StageProblem &p, const TileGeometry &g,
   double l2PerProc =
       t.bandwidthGBs * 1e3 * copyRate / t.processors; // bytes per µs
   double copyUs = copyBytes / l2PerProc;
-  double aluUs = gpu ? g.rows * bn * kSoftmaxOpsPerScore /
-                           (double(g.threads) * kClockGHz * 1e3)
-                     : 0;
+  // The softmax's lanes: a processor's four sub-partitions, or the share
+  // the idle warps leave (CTAs of one or two warps fill all four).
+  double lanes = subPartitionShare < 1
+                     ? 4.0 * t.warpSize * subPartitionShare
+                     : double(std::max<int64_t>(g.threads, 4 * t.warpSize));
+  double aluUs =
+      gpu ? g.rows * bn * kSoftmaxOpsPerScore / (lanes * kClockGHz * 1e3) : 0;
   double waitUs = gpu ? kChunkWaitUs : 0.05;
   // A selection walk without prefetch waits for each chunk's K in full.
   if (p.selection && !g.prefetch)
@@ -163,7 +179,12 @@ double predictStageMs(const StageProblem &p, const TileGeometry &g,
   double serialUs =
       mmaUs + exposedAluUs + waitUs + (g.warpSpecialized ? 0 : copyUs / 2);
   double resident = double(std::max<int64_t>(1, g.blocksPerProcessor));
-  double perChunkUs = std::max({mmaUs, copyUs, aluUs, serialUs / resident});
+  // Crowded onto some sub-partitions, the matmuls and the softmax share
+  // their issue slots (measured: a 16-row tile in four warps 2x slower
+  // than in one, bench/NOTES.md).
+  double issueUs = subPartitionShare < 1 ? mmaUs + aluUs : 0;
+  double perChunkUs =
+      std::max({mmaUs, copyUs, aluUs, issueUs, serialUs / resident});
   if (g.rows > 64 && t.unit == MatmulUnit::Wgmma && g.matmulUnits) {
     double wide =
         std::pow(g.rows / 64.0,

@@ -183,15 +183,23 @@ std::optional<TileGeometry> geometryOf(const StageProblem &p, ScheduleAttr s,
       return std::nullopt;
     }
     // Four warps run any tile (warps without an m-tile idle, as in the
-    // 16-row decode tile); more only where each gets its share.
-    if (s.getWarps() > 4 && (g.rows / 16) % s.getWarps() != 0) {
+    // 16-row decode tile); more only where each gets its share. Fewer suit
+    // tiles of 16 or 32 rows, but a wgmma tile needs its warpgroup.
+    if (s.getWarps() != 4 && (g.rows / 16) % s.getWarps() != 0) {
       why = "more warps than the tile's 16-row MMA tiles share evenly";
+      return std::nullopt;
+    }
+    if (s.getWarps() < 4 && wgmmaTile) {
+      why = "a wgmma tile needs a warpgroup (4 warps)";
       return std::nullopt;
     }
     if (g.keysPerChunk % 16 != 0 || g.keysPerChunk > 256) {
       why = "block_n is not a multiple of 16 up to 256";
       return std::nullopt;
     }
+  } else if (gpu && s.getWarps() < 4) {
+    why = "fewer than 4 warps only for NVIDIA tensor-core tiles";
+    return std::nullopt;
   } else if (gpu && g.rows * g.keysPerChunk < g.threads) {
     why = "fewer scores a chunk than threads";
     return std::nullopt;
@@ -362,7 +370,7 @@ SearchSpace buildSearchSpace(MLIRContext *ctx, const StageProblem &p,
   // building one kernel the one kept spells the fewest fields.
   for (int64_t blockM : {64, 128, 16, 32, 192, 256})
     for (int64_t blockN : {64, 128, 16, 32, 192, 256})
-      for (int64_t warps : {4, 8})
+      for (int64_t warps : {4, 8, 1, 2})
         for (bool packGqa : {true, false})
           for (int64_t tokensPerTile : {1, 2, 4, 8, 16})
             for (LoopOrder order :

@@ -67,6 +67,8 @@ PATTERNS = {
     "nsa_selected_tpt4_local": ("nsa_selected_tpt4", 1),
     "nsa_selected_tpt1_random": ("nsa_selected_tpt1", 1),
     "nsa_selected_tpt1_local": ("nsa_selected_tpt1", 1),
+    "nsa_selected_tpt1w1_random": ("nsa_selected_tpt1w1", 1),
+    "nsa_selected_tpt1w1_local": ("nsa_selected_tpt1w1", 1),
     "nsa_selected_kvmajor_random": ("nsa_selected_kvmajor", 1),
     "nsa_selected_kvmajor_local": ("nsa_selected_kvmajor", 1),
     "nsa_selected_g4_random": ("nsa_selected_g4", 1),
@@ -82,7 +84,7 @@ PATTERNS = {
 PATTERNS.update({name: (name, 2) for name in cases.CAUSAL_SCHEDULES})
 PATTERNS.update({name: (name, 1) for name in ("decode_split16", "decode_split8", "decode_tpt1",
                                                "decode_tpt1_split4", "decode_tpt1_split8",
-                                               "decode_tpt1_split16")})
+                                               "decode_tpt1_split16", "decode_tpt1w1_split4")})
 # The same kernels with K and V by cp.async instead of TMA (`--tma=false`).
 PATTERNS.update({name: (name, 2 if name.startswith("causal") else 1) for name in cases.OVERLAP})
 PATTERNS.update({"causal_cpasync": ("causal_cpasync", 2),
@@ -94,6 +96,7 @@ PATTERNS.update({name: (name, 2 if name.startswith("causal") else 1)
 # Per-token selection: measured against dense attention, not FlexAttention.
 TRUE_NSA = ("nsa_selected_random", "nsa_selected_local", "nsa_selected_tpt4_random",
             "nsa_selected_tpt4_local", "nsa_selected_tpt1_random", "nsa_selected_tpt1_local",
+            "nsa_selected_tpt1w1_random", "nsa_selected_tpt1w1_local",
             "nsa_selected_kvmajor_random", "nsa_selected_kvmajor_local",
             "nsa_selected_g4_random", "nsa_selected_g4_local", "nsa_selected_g4_kvmajor_random",
             "nsa_selected_g4_kvmajor_local", "nsa_given_random",

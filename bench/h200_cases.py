@@ -142,6 +142,10 @@ ARTIFACTS = {
     "nsa_selected_tpt4": selected_mlir(SELECTED, SEL_BLOCK, 1, "tokens_per_tile = 4"),
     # One token per tile (16 rows: mma.sync, cp.async), what packing buys.
     "nsa_selected_tpt1": selected_mlir(SELECTED, SEL_BLOCK, 1, "tokens_per_tile = 1"),
+    # The same 16-row tile in a CTA of one warp (the default CTA has four, of
+    # which only the first has rows).
+    "nsa_selected_tpt1w1": selected_mlir(SELECTED, SEL_BLOCK, 1,
+                                         "tokens_per_tile = 1, warps = 1"),
     # FSA's KV-major order: the selection inverted, one program per block and
     # run of its tokens, exact softmax in two passes, P·V summed atomically.
     "nsa_selected_kvmajor": selected_mlir(SELECTED, SEL_BLOCK, 1, "order = kv_major"),
@@ -156,6 +160,8 @@ ARTIFACTS = {
     "decode_tpt1_split4": selected_mlir(16, BS, 1, "tokens_per_tile = 1, split_kv = 4"),
     "decode_tpt1_split8": selected_mlir(16, BS, 1, "tokens_per_tile = 1, split_kv = 8"),
     "decode_tpt1_split16": selected_mlir(16, BS, 1, "tokens_per_tile = 1, split_kv = 16"),
+    "decode_tpt1w1_split4": selected_mlir(16, BS, 1,
+                                          "tokens_per_tile = 1, warps = 1, split_kv = 4"),
     "nsa_given": nsa_given_mlir(),
     "nsa_preset": ["--variant", "nsa"] + _PRESET,
 }

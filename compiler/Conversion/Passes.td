@@ -57,8 +57,8 @@ def SkimTilePass : Pass<"skim-tile", "::mlir::ModuleOp"> {
            "block_n (to 8), then block_m (to 16), until its tiles fit, and "
            "MoBA's scores and mean pools take fewer rows (0: no limit)">,
     Option<"minWarps", "min-warps", "int64_t", /*default=*/"4",
-           "the fewest warps (32-lane groups) a CTA has: the default of "
-           "SIMT stages, and the floor of the module's `skim.gpu_warps` "
+           "the warps (32-lane groups) of a default schedule's CTA: SIMT "
+           "stages', and AMD's floor of the module's `skim.gpu_warps` "
            "(AMD: 8, four wave64 waves a workgroup)">,
     Option<"tensorCoreAttention", "tensor-core-attention", "bool",
            /*default=*/"true",
@@ -164,7 +164,8 @@ def SkimLowerTileToGpuPass : Pass<"skim-lower-tile-to-gpu", "::mlir::ModuleOp"> 
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"128",
            "threads per CTA, or the module's `skim.gpu_warps` (set by "
-           "skim-tile from a schedule's `warps`) when that is more">,
+           "skim-tile from the schedules' `warps`): exactly on NVIDIA, when "
+           "that is more on AMD">,
     Option<"vendor", "vendor", "std::string", /*default=*/"\"nvidia\"",
            "nvidia, or amd: fragments on the matrix instruction of "
            "`amd-matrix`, exp2 and log2 as llvm.amdgcn.exp2 / log, for "

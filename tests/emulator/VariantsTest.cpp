@@ -73,7 +73,7 @@ void expectClean(const std::string &result) {
 
 /// The variant after skim-lower-tile-to-gpu, as text: what the emulator is
 /// about to run.
-std::string lowerForNvidia(const std::string &variant) {
+std::string lowerForNvidia(const std::string &variant, bool sm90a = false) {
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::skim::registerSkimDialects(registry);
@@ -83,14 +83,30 @@ std::string lowerForNvidia(const std::string &variant) {
     return "";
   mlir::skim::registerSkimPassesOnce();
   mlir::PassManager pm(&context);
-  if (mlir::failed(mlir::parsePassPipeline(
-          "skim-expand-variants,skim-tile,skim-lower-tile-to-gpu", pm)) ||
+  const char *pipeline =
+      sm90a ? "skim-expand-variants,skim-tile{tensor-core-block-m=64 "
+              "wgmma-rows=64},skim-lower-tile-to-gpu{wgmma=true tma=true}"
+            : "skim-expand-variants,skim-tile,skim-lower-tile-to-gpu";
+  if (mlir::failed(mlir::parsePassPipeline(pipeline, pm)) ||
       mlir::failed(pm.run(*module)))
     return "";
   std::string text;
   llvm::raw_string_ostream os(text);
   module->print(os);
   return text;
+}
+
+/// NSA's selected branch for one KV head (a group of 16, causal): each
+/// token's own list of `entries` 64-key blocks.
+AttentionIR perTokenSelection(Target target, int64_t entries) {
+  AttentionIR ir = emulated(16, 1, 64, ElementType::BF16);
+  ir.target = target;
+  ir.causal = true;
+  ir.selHeads = 1;
+  ir.entries = entries;
+  ir.kvBlock = 64;
+  ir.qBlock = 1;
+  return ir;
 }
 
 } // namespace
@@ -208,6 +224,35 @@ TEST_CASE("emulated split-KV decode and its merge", "[emulator][variants][split]
     INFO(ir.describe() << " " << c.schedule);
     AttentionInputs in = inputs(ir, c.batch, c.rows, 700, 95);
     in.indices = selection(ir, c.batch, c.rows, 700, 96);
+    expectClean(checkAttention(ir, in));
+  }
+}
+
+TEST_CASE("emulated selection tiles in CTAs of fewer than four warps",
+          "[emulator][variants][warps]") {
+  // A schedule's `warps` sets the CTA exactly on NVIDIA: one warp for a
+  // token's 16 rows, two for two tokens' 32; split-KV's merge kernel runs
+  // in the same small CTA. A 64-row tile in one warp cannot be wgmma's (a
+  // warpgroup) and must still compute the same thing.
+  struct Case {
+    const char *schedule;
+    int64_t rows;
+  };
+  for (Case c : {Case{"tokens_per_tile = 1, warps = 1", 9},
+                 Case{"tokens_per_tile = 1, warps = 1, block_n = 32", 9},
+                 Case{"tokens_per_tile = 2, warps = 2", 7},
+                 Case{"tokens_per_tile = 1, warps = 1, split_kv = 4", 1},
+                 Case{"tokens_per_tile = 4, warps = 1", 5}}) {
+    AttentionIR ir = perTokenSelection(Target::LaneEmulatorSm90a, 6);
+    ir.schedule = c.schedule;
+    INFO(ir.describe() << " " << c.schedule);
+    std::string gpu = lowerForNvidia(ir.mlir(), /*sm90a=*/true);
+    int64_t warps =
+        c.schedule[std::string(c.schedule).find("warps = ") + 8] - '0';
+    CHECK(gpu.find("known_block_size = array<i32: " +
+                   std::to_string(32 * warps)) != std::string::npos);
+    AttentionInputs in = inputs(ir, 1, c.rows, 500, 97);
+    in.indices = selection(ir, 1, c.rows, 500, 98);
     expectClean(checkAttention(ir, in));
   }
 }
@@ -465,13 +510,7 @@ TEST_CASE("emulated AMD kernels against the reference", "[emulator][variants][am
     INFO(small.describe() << " " << small.schedule);
     expectClean(checkAttention(small, inputs(small, 1, 40, 50, seed += 3)));
   }
-  AttentionIR sel = emulated(16, 1, 64, ElementType::BF16);
-  sel.target = Target::LaneEmulatorGfx942;
-  sel.causal = true;
-  sel.selHeads = 1;
-  sel.entries = 4;
-  sel.kvBlock = 64;
-  sel.qBlock = 1;
+  AttentionIR sel = perTokenSelection(Target::LaneEmulatorGfx942, 4);
   INFO(sel.describe());
   AttentionInputs in = inputs(sel, 1, 70, 300, 130);
   in.indices = selection(sel, 1, 70, 300, 131);

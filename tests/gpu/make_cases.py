@@ -158,6 +158,15 @@ attention("kvmajor_f16_h8x2_d64_heads8_counts_T150_S300", 8, 2, 64, t="f16", T=1
           sel=(8, 6, 64, 1, True), schedule="order = kv_major")
 attention("kvmajor_f32_h8x2_d64_kvb128_noncausal_T100_S1000", 8, 2, 64, T=100, S=1000,
           causal=False, sel=(2, 4, 128, 1, False), schedule="order = kv_major")
+# Per-token selection tiles in CTAs of one or two warps (a schedule's warps
+# is the CTA on NVIDIA), split-KV decode among them.
+attention("tpt1w1_bf16_h16x1_d128_n16_T200_S600", 16, 1, 128, t="bf16", T=200, S=600,
+          sel=(1, 16, 64, 1, False), schedule="tokens_per_tile = 1, warps = 1")
+attention("tpt2w2_bf16_h16x1_d128_n8_bn32_T99_S700", 16, 1, 128, t="bf16", T=99, S=700,
+          sel=(1, 8, 64, 1, False), schedule="tokens_per_tile = 2, warps = 2, block_n = 32")
+attention("tpt1w1_split4_bf16_h16x1_d128_n16_B3_T1_S2000", 16, 1, 128, t="bf16", B=3, T=1,
+          S=2000, sel=(1, 16, 128, 1, False),
+          schedule="tokens_per_tile = 1, warps = 1, split_kv = 4")
 attention("long4097_h1x1_d64_window1000_sink4_bf16", 1, 1, 64, t="bf16", T=4097, S=4097,
           window=1000, sink=4)
 

@@ -296,10 +296,11 @@ LogicalResult PlanBuilder::visitAttention(AttentionOp op) {
                         (defaults.wgmmaRows > 0 && schedule.getOverlap());
   spec.prefetchSelections = prefetchSelections && schedule.getPrefetch();
   // GPU lowerings give every CTA of the module the most warps an attention
-  // schedule asks for (other kernels loop over any thread count), at least
-  // min-warps; without the attribute they use their block size.
+  // schedule asks for (other kernels loop over any thread count; AMD's
+  // lowering keeps its block size as a floor); without the attribute they
+  // use their block size.
   ModuleOp module = op->getParentOfType<ModuleOp>();
-  if (module && schedule.getWarps() > defaults.minWarps) {
+  if (module) {
     int64_t warps = schedule.getWarps();
     if (auto prev = module->getAttrOfType<IntegerAttr>("skim.gpu_warps"))
       warps = std::max(warps, prev.getInt());

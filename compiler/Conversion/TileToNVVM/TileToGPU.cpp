@@ -510,11 +510,16 @@ struct SkimLowerTileToGpuPass
       module->setAttr("skim.gpu_wave_size",
                       IntegerAttr::get(IntegerType::get(ctx, 64), waveSize));
     }
-    // The schedule's warps (skim-tile records the largest), at least the
-    // option's (AMD: 256, four wave64 waves).
+    // The schedule's warps (skim-tile records the largest): exactly on
+    // NVIDIA, where one warp suits a 16-row mma.sync tile (each CTA's warp
+    // lands on its own SM sub-partition, where one warp of four would leave
+    // three idle); AMD keeps the option's as a floor (256, four wave64
+    // waves).
     threads = blockSize;
     if (auto warps = module->getAttrOfType<IntegerAttr>("skim.gpu_warps"))
-      threads = std::max<int64_t>(threads, warps.getInt() * 32);
+      threads = vendor == "amd"
+                    ? std::max<int64_t>(threads, warps.getInt() * 32)
+                    : warps.getInt() * 32;
     if (threads < 32 || threads > 1024 || threads % 32 != 0) {
       module.emitError() << "a CTA of " << threads
                          << " threads: schedules may ask for 1 to 32 warps";

@@ -67,6 +67,14 @@ def Skim_ScheduleAttr : Skim_Attr<"Schedule", "schedule"> {
     that way. NSA's compressed stage, whose fused top-n needs whole rows,
     rejects it.
 
+    `warps` is the CTA's size on NVIDIA GPUs (the most any attention of the
+    module asks for; other kernels of the module loop over any thread
+    count). A tile of 16 rows (`tokens_per_tile = 1` over a GQA group of 16)
+    wants `warps = 1`: with four, three warps have no rows and the one that
+    does sits on the same SM sub-partition in every CTA (2x slower on the
+    H200). A 64-row wgmma tile needs its warpgroup (4 warps). AMD keeps four
+    wave64 waves at least.
+
     `prefetch` (on where the target can: sm_90a) walks a selection's blocks
     as one flattened (entry, chunk) loop that asks for the next chunk's K
     as soon as Q·Kᵀ is done with this one's, in tiles of 64 rows or more;

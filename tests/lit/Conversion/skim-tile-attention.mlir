@@ -6,7 +6,7 @@
 // by the runtime before any kernel runs). With block_m = 64 and G = 2, a
 // tile packs 32 tokens × 2 heads.
 
-// CHECK: module attributes {skim.plan = "skim-plan 1\0Abuffer 0 input 0 f32 4 d0.0 d0.1 4 32\0Abuffer 1 input 1 f32 4 d1.0 d1.1 2 32\0Abuffer 2 input 2 f32 4 d2.0 d2.1 2 32\0Abuffer 3 output 0 f32 4 d0.0 d0.1 4 32\0Abuffer 4 output 1 f32 3 d0.0 4 d0.1\0Arequire d1.0 d0.0 key.B=query.B\0Arequire d2.0 d0.0 value.B=query.B\0Arequire d2.1 d1.1 value.S=key.S\0Akernel skim_k0_attention grid d0.1,32,cdiv 2 d0.0 args 22
+// CHECK: module attributes {skim.gpu_warps = 4 : i64, skim.plan = "skim-plan 1\0Abuffer 0 input 0 f32 4 d0.0 d0.1 4 32\0Abuffer 1 input 1 f32 4 d1.0 d1.1 2 32\0Abuffer 2 input 2 f32 4 d2.0 d2.1 2 32\0Abuffer 3 output 0 f32 4 d0.0 d0.1 4 32\0Abuffer 4 output 1 f32 3 d0.0 4 d0.1\0Arequire d1.0 d0.0 key.B=query.B\0Arequire d2.0 d0.0 value.B=query.B\0Arequire d2.1 d1.1 value.S=key.S\0Akernel skim_k0_attention grid d0.1,32,cdiv 2 d0.0 args 22
 // CHECK-SAME: skim.variant = "f"
 // CHECK-LABEL: func.func @skim_k0_attention
 // CHECK-SAME: attributes {skim_tile.kernel}

@@ -125,6 +125,26 @@ TEST_CASE("the anchor shapes keep a real search space on sm_90a",
       CHECK(c.geometry.keysPerChunk <= 64); // gcd with kv_block
     }
     CHECK(kvMajor);
+    // One token's 16 rows in a CTA of one warp: in the space, and never
+    // priced below the same tile in four warps (three idle, and the one
+    // with rows on the same sub-partition in every CTA: measured 2x slower
+    // on the H200; the model calls both bound by the gather's copies).
+    double oneWarp = 0, fourWarps = 0;
+    for (const Candidate &c : s.candidates) {
+      if (!c.schedule || c.geometry.rows != 16 || c.geometry.kvMajor ||
+          c.geometry.keysPerChunk != 64 || c.geometry.splitKv != 1)
+        continue;
+      CHECK(c.schedule.getWarps() != 2); // one m-tile: not shared by two
+      if (c.schedule.getWarps() == 1)
+        oneWarp = c.predictedMs;
+      if (c.schedule.getWarps() == 4)
+        fourWarps = c.predictedMs;
+      CHECK(c.schedule.getWarps() <= 4);
+    }
+    REQUIRE(oneWarp > 0);
+    REQUIRE(fourWarps > 0);
+    CHECK(oneWarp <= fourWarps);
+    CHECK(s.pruned.count("a wgmma tile needs a warpgroup (4 warps)"));
   }
   SECTION("decode: one token, 16 sequences, 64k keys") {
     SearchSpace s = onlySpace(t, kSelected, {16, 1, 65536});
