@@ -160,9 +160,9 @@ attention("kvmajor_f32_h8x2_d64_kvb128_noncausal_T100_S1000", 8, 2, 64, T=100, S
           causal=False, sel=(2, 4, 128, 1, False), schedule="order = kv_major")
 # Per-token selection tiles in CTAs of one or two warps (a schedule's warps
 # is the CTA on NVIDIA), split-KV decode among them.
-attention("tpt1w1_bf16_h16x1_d128_n16_T200_S600", 16, 1, 128, t="bf16", T=200, S=600,
+attention("tpt1w1_bf16_h16x1_d128_n16_T48_S600", 16, 1, 128, t="bf16", T=48, S=600,
           sel=(1, 16, 64, 1, False), schedule="tokens_per_tile = 1, warps = 1")
-attention("tpt2w2_bf16_h16x1_d128_n8_bn32_T99_S700", 16, 1, 128, t="bf16", T=99, S=700,
+attention("tpt2w2_bf16_h16x1_d128_n8_bn32_T33_S500", 16, 1, 128, t="bf16", T=33, S=500,
           sel=(1, 8, 64, 1, False), schedule="tokens_per_tile = 2, warps = 2, block_n = 32")
 attention("tpt1w1_split4_bf16_h16x1_d128_n16_B3_T1_S2000", 16, 1, 128, t="bf16", B=3, T=1,
           S=2000, sel=(1, 16, 128, 1, False),
