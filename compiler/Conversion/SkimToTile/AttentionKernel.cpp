@@ -60,31 +60,33 @@ public:
 
 private:
   void setUpGeometry();
-  /// `rowMask` (an M-row f32 tile, or null) zeroes the rows whose own
-  /// selection does (in a selection pass) or does not (in a window pass)
-  /// contain this chunk's block.
+  /// `tokenBits` (an index, or null): bit t set where the tile's token t
+  /// may see this chunk (its own selection does, in a selection pass, or
+  /// does not, in a window pass, contain the chunk's block); the other
+  /// tokens' rows are masked out.
   ///
   /// `prefetchNext`, when given, means this chunk's keys were already asked
   /// for (by the loop's prologue or the previous chunk) and is called right
   /// after Q·Kᵀ, when K is free, to ask for the next chunk's keys: where
   /// copies are asynchronous they land during this chunk's softmax and P·V.
-  void processChunk(Value c0, Value valid, bool fromSelection, Value rowMask = {},
+  void processChunk(Value c0, Value valid, bool fromSelection,
+                    Value tokenBits = {},
                     const std::function<void()> &prefetchNext = {});
   /// The scores of the chunk at c0 in `scores`, in base 2, with the allowed
   /// key rule applied (K must be loaded and Q·Kᵀ issued into `scores`).
   void maskAndScale(Value scores, Value c0, Value valid, bool fromSelection,
-                    Value rowMask);
+                    Value tokenBits);
   /// The online-softmax step: m, l and alpha from `scores`, which become
   /// probabilities; acc rescaled by alpha.
   void softmaxStep(Value scores);
   /// A walk over chunks for pipelinedChunks: a cursor of index values, the
   /// first one, the one after, and the chunk a cursor names (its first key,
-  /// its valid keys, and its row mask or null, made right before use).
+  /// its valid keys, and its token bits or null).
   struct ChunkWalk {
     std::function<SmallVector<Value>()> first;
     std::function<SmallVector<Value>(ValueRange)> next;
     std::function<Value(ValueRange)> start, valid;
-    std::function<Value(ValueRange)> rowMask;
+    std::function<Value(ValueRange)> tokenBits;
     bool fromSelection = false;
   };
   /// `count` chunks of `walk`, software-pipelined (FlashAttention-3's
@@ -128,8 +130,9 @@ private:
   /// The position of `block` in the first `count` union entries, or −1.
   Value unionIndex(Value block, Value count);
   void collectSelection();
-  /// rowMask[r] = member(token of r, entry u), or 1 − that when `invert`.
-  void fillRowMask(Value u, bool invert);
+  /// The tokens that chose union entry u (bit t: token t), or, with
+  /// `invert`, the tile's other tokens.
+  Value tokensOf(Value u, bool invert);
   void finish();
   void emitNsaSelection();
   Value rowPosition(Value r); // query position of tile row r (in a map body)
@@ -176,7 +179,18 @@ private:
   // Selection.
   // The union of the tile's tokens' selections and, per token and union
   // entry, whether the token chose it (1.0) or not (0.0).
-  Value unionBlocks, numUnion, member, rowMaskTile, numKvBlocks;
+  /// memberBits[u]: bit t set where token t chose union entry u (bit 0
+  /// for all of them where the tile's tokens share one selection). One
+  /// uniform word a chunk, read by every thread: per-row masks filled by
+  /// thread 0 cost a serial loop and two barriers a chunk.
+  Value unionBlocks, numUnion, memberBits, numKvBlocks;
+  /// The tile's tokens share one selection row (one token, or tokens of
+  /// one query block): membership is one bit for them all.
+  bool uniformMembership = false;
+  /// The word whose bits are every token of the tile.
+  int64_t allTokens() const {
+    return uniformMembership ? 1 : (int64_t(1) << rows.tokens) - 1;
+  }
   int64_t unionCap = 0;
 };
 
@@ -214,7 +228,7 @@ void AttentionEmitter::setUpGeometry() {
 }
 
 void AttentionEmitter::processChunk(Value c0, Value valid, bool fromSelection,
-                                    Value rowMask,
+                                    Value tokenBits,
                                     const std::function<void()> &prefetchNext) {
   if (!prefetchNext)
     loadKeys(c0, valid, /*stage=*/0);
@@ -225,13 +239,13 @@ void AttentionEmitter::processChunk(Value c0, Value valid, bool fromSelection,
   kb.gemm(Q, K, St, /*transposeB=*/!kTransposed);
   if (prefetchNext)
     prefetchNext();
-  maskAndScale(St, c0, valid, fromSelection, rowMask);
+  maskAndScale(St, c0, valid, fromSelection, tokenBits);
   softmaxStep(St);
   kb.gemm(St, V, acc, /*transposeB=*/false);
 }
 
 void AttentionEmitter::maskAndScale(Value scores, Value c0, Value valid,
-                                    bool fromSelection, Value rowMask) {
+                                    bool fromSelection, Value tokenBits) {
   OpBuilder &b = kb.b;
   Location loc = kb.loc;
   // Scores in base 2: scale · log2 e, or softcap · tanh(scale / softcap · x)
@@ -249,13 +263,7 @@ void AttentionEmitter::maskAndScale(Value scores, Value c0, Value valid,
   bool windowed = !fromSelection && !unrestricted;
   // The exact allowed-key rule, element by element.
   auto maskScores = [&] {
-    SmallVector<Value> maskInputs;
-    SmallVector<StringRef> maskIndexing;
-    if (rowMask) {
-      maskInputs.push_back(rowMask);
-      maskIndexing.push_back("i");
-    }
-    kb.map(maskInputs, maskIndexing, scores, [&](ValueRange a) -> Value {
+    kb.map({}, {}, scores, [&](ValueRange a) -> Value {
       Value r = a[0], j = a[1], cur = a.back();
       Value key = kb.add(c0, j);
       Value p = rowPosition(r);
@@ -271,16 +279,20 @@ void AttentionEmitter::maskAndScale(Value scores, Value c0, Value valid,
           any = kb.orI(any, kb.cmp(P::slt, key, kb.c(s.sink)));
         ok = kb.andI(ok, any);
       }
-      if (rowMask)
-        ok = kb.andI(ok, arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
-                                               a[2], kb.f32(0.5)));
+      if (tokenBits) {
+        Value token =
+            uniformMembership ? kb.c(0) : kb.floorDiv(r, kb.c(rows.heads));
+        Value bit = arith::AndIOp::create(
+            b, loc, arith::ShRUIOp::create(b, loc, tokenBits, token), kb.c(1));
+        ok = kb.andI(ok, kb.cmp(P::eq, bit, kb.c(1)));
+      }
       return kb.select(ok, scaled(cur), kb.f32(kNegInf));
     });
   };
   // A chunk every valid row sees whole (below the causal diagonal, inside
   // the window) needs no per-element rule: only the scale. Most chunks of a
   // long causal or windowed row are such chunks.
-  if (rowMask || (windowed && s.window == 0)) {
+  if (tokenBits || (windowed && s.window == 0)) {
     maskScores();
   } else {
     auto position = [&](Value key) {
@@ -374,7 +386,7 @@ void AttentionEmitter::pipelinedChunks(Value count, const ChunkWalk &walk) {
                    SmallVector<Value> after = walk.next(at);
                    processChunk(
                        walk.start(at), walk.valid(at), walk.fromSelection,
-                       walk.rowMask ? walk.rowMask(at) : Value(), [&] {
+                       walk.tokenBits ? walk.tokenBits(at) : Value(), [&] {
                          requestAt(after,
                                    kb.cmp(P::slt, kb.add(i, kb.c(1)), count),
                                    at);
@@ -392,7 +404,7 @@ void AttentionEmitter::pipelinedChunks(Value count, const ChunkWalk &walk) {
     kb.gemm(Q, K, St, /*transposeB=*/!kTransposed);
     requestAt(walk.next(first), kb.cmp(P::sgt, count, kb.c(1)), first);
     maskAndScale(St, c0, valid0, walk.fromSelection,
-                 walk.rowMask ? walk.rowMask(first) : Value());
+                 walk.tokenBits ? walk.tokenBits(first) : Value());
     softmaxStep(St);
     loadValues(c0, valid0, /*stage=*/1);
     // Steady state, for chunk i (St holds the probabilities of chunk i − 1):
@@ -411,7 +423,7 @@ void AttentionEmitter::pipelinedChunks(Value count, const ChunkWalk &walk) {
                  requestAt(after, kb.cmp(P::slt, kb.add(i, kb.c(1)), count),
                            at);
                  maskAndScale(nextScores, c, valid, walk.fromSelection,
-                              walk.rowMask ? walk.rowMask(at) : Value());
+                              walk.tokenBits ? walk.tokenBits(at) : Value());
                  softmaxStep(nextScores);
                  loadValues(c, valid, /*stage=*/1);
                  kb.map({nextScores}, {"ij"}, St,
@@ -499,9 +511,8 @@ void AttentionEmitter::pipelinedSelectionChunks(Value first, Value end,
     return kb.max(kb.c(0), kb.min(bnV, keys));
   };
   if (!sharedSelection)
-    walk.rowMask = [&](ValueRange at) -> Value {
-      fillRowMask(at[0], /*invert=*/false);
-      return rowMaskTile;
+    walk.tokenBits = [&](ValueRange at) {
+      return tokensOf(at[0], /*invert=*/false);
     };
   pipelinedChunks(count, walk);
 }
@@ -534,8 +545,7 @@ void AttentionEmitter::rangeChunks(Value lo, Value hi, bool skipSelected) {
     Value u = unionIndex(block, numUnion);
     kb.ifThen(kb.cmp(P::slt, u, kb.c(0)), [&] { processChunk(c0, valid, false); });
     kb.ifThen(kb.cmp(P::sge, u, kb.c(0)), [&] {
-      fillRowMask(u, /*invert=*/true);
-      processChunk(c0, valid, false, rowMaskTile);
+      processChunk(c0, valid, false, tokensOf(u, /*invert=*/true));
     });
   });
 }
@@ -550,17 +560,11 @@ Value AttentionEmitter::unionIndex(Value block, Value count) {
                     })[0];
 }
 
-void AttentionEmitter::fillRowMask(Value u, bool invert) {
-  OpBuilder &b = kb.b;
-  Location loc = kb.loc;
-  kb.forLoop(kb.c(0), kb.c(rows.rows()), kb.c(1), [&](Value r) {
-    Value token = kb.floorDiv(r, kb.c(rows.heads));
-    Value chose = memref::LoadOp::create(
-        b, loc, member, ValueRange{kb.add(kb.mul(token, kb.c(unionCap)), u)});
-    Value value = invert ? arith::SubFOp::create(b, loc, kb.f32(1.0), chose).getResult()
-                         : chose;
-    memref::StoreOp::create(b, loc, value, rowMaskTile, ValueRange{r});
-  });
+Value AttentionEmitter::tokensOf(Value u, bool invert) {
+  Value bits = memref::LoadOp::create(kb.b, kb.loc, memberBits, ValueRange{u});
+  if (!invert)
+    return bits;
+  return arith::XOrIOp::create(kb.b, kb.loc, bits, kb.c(allTokens()));
 }
 
 /// Each token's valid selection entries (within counts, or before the first
@@ -578,13 +582,16 @@ void AttentionEmitter::collectSelection() {
 
   unionCap = rows.tokens * s.entries;
   unionBlocks = memref::AllocaOp::create(b, loc, MemRefType::get({unionCap}, index));
-  member = memref::AllocaOp::create(
-      b, loc, MemRefType::get({rows.tokens * unionCap}, b.getF32Type()));
-  rowMaskTile = kb.alloc({rows.rows()});
+  bool oneSelection = rows.tokens == 1 || s.qBlock % rows.tokens == 0;
+  uniformMembership = oneSelection;
+  assert((oneSelection || rows.tokens <= 64) &&
+         "skim-tile refuses more per-token tokens than bits in a word");
+  memberBits =
+      memref::AllocaOp::create(b, loc, MemRefType::get({unionCap}, index));
   Value count = memref::AllocaOp::create(b, loc, MemRefType::get({1}, index));
   memref::StoreOp::create(b, loc, kb.c(0), count, ValueRange{kb.c(0)});
-  kb.forLoop(kb.c(0), kb.c(rows.tokens * unionCap), kb.c(1), [&](Value i) {
-    memref::StoreOp::create(b, loc, kb.f32(0.0), member, ValueRange{i});
+  kb.forLoop(kb.c(0), kb.c(unionCap), kb.c(1), [&](Value i) {
+    memref::StoreOp::create(b, loc, kb.c(0), memberBits, ValueRange{i});
   });
 
   // Every entry the tile's tokens read, first, in straight-line loads into
@@ -608,7 +615,6 @@ void AttentionEmitter::collectSelection() {
   // tokens × 21 entries: ~1.8k on thread 0 while the other warps wait).
   // Below 8 entries (MoBA's top-3) the loop costs little and the unrolled
   // row only registers. One statement, as below.
-  bool oneSelection = rows.tokens == 1 || s.qBlock % rows.tokens == 0;
   if (oneSelection && s.entries >= 8 && s.entries <= 64) {
     kb.ifThen(kb.cmp(P::sgt, validTokens, kb.c(0)), [&] {
       Value tq = kb.floorDiv(t0, kb.c(s.qBlock));
@@ -628,11 +634,9 @@ void AttentionEmitter::collectSelection() {
       }
       memref::StoreOp::create(b, loc, kept, count, ValueRange{kb.c(0)});
       // Every token of the tile chose every entry.
-      kb.forLoop(kb.c(0), kb.c(rows.tokens), kb.c(1), [&](Value t) {
-        kb.forLoop(kb.c(0), kept, kb.c(1), [&](Value u) {
-          memref::StoreOp::create(b, loc, kb.f32(1.0), member,
-                                  ValueRange{kb.add(kb.mul(t, kb.c(unionCap)), u)});
-        });
+      kb.forLoop(kb.c(0), kept, kb.c(1), [&](Value u) {
+        memref::StoreOp::create(b, loc, kb.c(allTokens()), memberBits,
+                                ValueRange{u});
       });
     });
     numUnion = memref::LoadOp::create(b, loc, count, ValueRange{kb.c(0)});
@@ -680,7 +684,10 @@ void AttentionEmitter::collectSelection() {
       Value cnt = memref::LoadOp::create(b, loc, cntG, ValueRange{cOff});
       limit = kb.max(kb.c(0), kb.min(limit, arith::IndexCastOp::create(b, loc, index, cnt)));
     }
-    Value memberRow = kb.mul(t, kb.c(unionCap));
+    Value tokenBit =
+        uniformMembership
+            ? kb.c(1)
+            : arith::ShLIOp::create(b, loc, kb.c(1), t).getResult();
     Value init[] = {falseV};
     kb.forLoop(kb.c(0), limit, kb.c(1), init,
         [&](Value e, ValueRange acc) -> SmallVector<Value> {
@@ -702,10 +709,10 @@ void AttentionEmitter::collectSelection() {
           Value total = memref::LoadOp::create(b, loc, count, ValueRange{kb.c(0)});
           Value u = unionIndex(blk, total);
           Value known = kb.cmp(P::sge, u, kb.c(0));
-          Value mine = memref::LoadOp::create(
-              b, loc, member, ValueRange{kb.add(memberRow, kb.select(known, u, kb.c(0)))});
-          Value duplicate = kb.andI(known, arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
-                                                                 mine, kb.f32(0.5)));
+          Value bits = memref::LoadOp::create(
+              b, loc, memberBits, ValueRange{kb.select(known, u, kb.c(0))});
+          Value mine = arith::AndIOp::create(b, loc, bits, tokenBit);
+          Value duplicate = kb.andI(known, kb.cmp(P::ne, mine, kb.c(0)));
           Value keep = kb.andI(kb.andI(inRange, kb.cmp(P::eq, stopped, falseV)),
                                kb.cmp(P::eq, duplicate, falseV));
           kb.ifThen(keep, [&] {
@@ -713,8 +720,10 @@ void AttentionEmitter::collectSelection() {
             memref::StoreOp::create(b, loc, blk, unionBlocks, ValueRange{slot});
             memref::StoreOp::create(b, loc, kb.select(known, total, kb.add(total, kb.c(1))),
                                     count, ValueRange{kb.c(0)});
-            memref::StoreOp::create(b, loc, kb.f32(1.0), member,
-                                    ValueRange{kb.add(memberRow, slot)});
+            Value old = kb.select(known, bits, kb.c(0));
+            memref::StoreOp::create(b, loc,
+                                    arith::OrIOp::create(b, loc, old, tokenBit),
+                                    memberBits, ValueRange{slot});
           });
           return {stopped};
         });
@@ -807,11 +816,10 @@ std::array<SizeExpr, 3> AttentionEmitter::emit() {
         Value blk = memref::LoadOp::create(b, loc, unionBlocks, ValueRange{u});
         Value lo = kb.mul(blk, kb.c(s.kvBlock));
         Value end = kb.min(kb.add(lo, kb.c(s.kvBlock)), hi);
-        if (!sharedSelection)
-          fillRowMask(u, /*invert=*/false);
+        Value bits = sharedSelection ? Value() : tokensOf(u, /*invert=*/false);
         kb.forLoop(lo, end, kb.c(bn), [&](Value c0) {
-          processChunk(c0, kb.min(kb.c(bn), kb.sub(end, c0)), /*fromSelection=*/true,
-                       sharedSelection ? Value() : rowMaskTile);
+          processChunk(c0, kb.min(kb.c(bn), kb.sub(end, c0)),
+                       /*fromSelection=*/true, bits);
         });
       });
     }

@@ -289,6 +289,12 @@ LogicalResult PlanBuilder::visitAttention(AttentionOp op) {
   spec.blockN = schedule.getBlockN();
   spec.packGqa = schedule.getPackGqa();
   spec.tokensPerTile = schedule.getTokensPerTile();
+  // A tile of per-token selections keeps which of its tokens chose each
+  // block in one 64-bit word.
+  if (op.getIndices() && op.getQBlock() == 1 && spec.tokensPerTile > 64)
+    return op.emitOpError("schedule tokens_per_tile = ")
+           << spec.tokensPerTile
+           << ": a tile of per-token selections takes at most 64 tokens";
   spec.splitKv = schedule.getSplitKv();
   // The pass options say what the target can do; the schedule, whether
   // this stage does it.

@@ -94,3 +94,15 @@ func.func @shared_selection(%q: tensor<?x?x16x64xbf16>, %k: tensor<?x?x1x64xbf16
       : tensor<?x?x16x64xbf16>, tensor<?x?x1x64xbf16>, tensor<?x?x1x64xbf16>
   return %o, %lse : tensor<?x?x16x64xbf16>, tensor<?x16x?xf32>
 }
+
+// -----
+
+// A tile of per-token selections records which of its tokens chose each
+// block in one 64-bit word: more tokens than that are refused by name.
+func.func @too_many_tokens(%q: tensor<?x?x4x64xbf16>, %k: tensor<?x?x1x64xbf16>, %v: tensor<?x?x1x64xbf16>, %idx: tensor<?x?x1x8xi32>)
+    -> (tensor<?x?x4x64xbf16>, tensor<?x4x?xf32>) {
+  // expected-error @+1 {{schedule tokens_per_tile = 65: a tile of per-token selections takes at most 64 tokens}}
+  %o, %lse = skim.attention %q, %k, %v indices(%idx : tensor<?x?x1x8xi32>) {mask = #skim.mask<causal>, kv_block = 64, q_block = 1, schedule = #skim.schedule<tokens_per_tile = 65>}
+      : tensor<?x?x4x64xbf16>, tensor<?x?x1x64xbf16>, tensor<?x?x1x64xbf16>
+  return %o, %lse : tensor<?x?x4x64xbf16>, tensor<?x4x?xf32>
+}
