@@ -264,7 +264,7 @@ attention("f32_split5_h4x1_d64_T70_S500", 4, 1, 64, T=70, S=500, schedule="split
 # shape of NSA's window branch) and a causal run of many whole chunks.
 attention("bf16_h16x1_d64_window512_T64_S1100", 16, 1, 64, t="bf16", T=64, S=1100, window=512)
 attention("bf16_h16x1_d64_window100_T64_S1100", 16, 1, 64, t="bf16", T=64, S=1100, window=100)
-attention("bf16_h16x1_d128_T640_S640", 16, 1, 128, t="bf16", T=640, S=640)
+attention("bf16_h16x1_d128_T384_S384", 16, 1, 128, t="bf16", T=384, S=384)
 attention("bf16_h16x1_d128_warps8_bm128_T300_S300", 16, 1, 128, 128, t="bf16", T=300, S=300,
           schedule="block_m = 128, warps = 8")
 attention("f16_h8x2_d64_warps8_bm64_T150_S300", 8, 2, 64, 64, t="f16", T=150, S=300,
