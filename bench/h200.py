@@ -84,7 +84,8 @@ PATTERNS = {
 PATTERNS.update({name: (name, 2) for name in cases.CAUSAL_SCHEDULES})
 PATTERNS.update({name: (name, 1) for name in ("decode_split16", "decode_split8", "decode_tpt1",
                                                "decode_tpt1_split4", "decode_tpt1_split8",
-                                               "decode_tpt1_split16", "decode_tpt1w1_split4")})
+                                               "decode_tpt1_split16", "decode_tpt1w1_split4",
+                                               "decode_w1_split2")})
 # The same kernels with K and V by cp.async instead of TMA (`--tma=false`).
 PATTERNS.update({name: (name, 2 if name.startswith("causal") else 1) for name in cases.OVERLAP})
 PATTERNS.update({"causal_cpasync": ("causal_cpasync", 2),

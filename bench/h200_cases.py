@@ -162,6 +162,9 @@ ARTIFACTS = {
     "decode_tpt1_split16": selected_mlir(16, BS, 1, "tokens_per_tile = 1, split_kv = 16"),
     "decode_tpt1w1_split4": selected_mlir(16, BS, 1,
                                           "tokens_per_tile = 1, warps = 1, split_kv = 4"),
+    # The autotuner's model's pick for this shape without a device
+    # (`skim tune --dry-run`: one warp, a 16-row tile, two parts).
+    "decode_w1_split2": selected_mlir(16, BS, 1, "warps = 1, split_kv = 2"),
     "nsa_given": nsa_given_mlir(),
     "nsa_preset": ["--variant", "nsa"] + _PRESET,
 }
