@@ -98,8 +98,7 @@ private:
   void pipelinedRangeChunks(Value start, Value hi);
   /// The selection's union entries [first, end), each block's chunks up to
   /// `hi`, through pipelinedChunks.
-  void pipelinedSelectionChunks(Value first, Value end, Value hi,
-                                bool sharedSelection);
+  void pipelinedSelectionChunks(Value first, Value end, Value hi);
   /// K (or V) rows [c0, c0 + bn) of this CTA's batch and KV head, also
   /// named by coordinates so that a target may copy them as a box (TMA);
   /// rows past `valid` are masked by every consumer.
@@ -177,19 +176,19 @@ private:
   /// Otherwise each score is multiplied first, then the max subtracted.
   bool scaleInExponent() const { return !s.softcap && scoreScale() > 0; }
   // Selection.
-  // The union of the tile's tokens' selections and, per token and union
-  // entry, whether the token chose it (1.0) or not (0.0).
-  /// memberBits[u]: bit t set where token t chose union entry u (bit 0
-  /// for all of them where the tile's tokens share one selection). One
-  /// uniform word a chunk, read by every thread: per-row masks filled by
-  /// thread 0 cost a serial loop and two barriers a chunk.
+  // The union of the tile's tokens' selections, and memberBits[u]: bit t
+  // set where token t chose union entry u (bit 0 for all of them with a
+  // shared selection). One uniform word a chunk, read by every thread:
+  // per-row masks filled by thread 0 cost a serial loop and two barriers a
+  // chunk.
   Value unionBlocks, numUnion, memberBits, numKvBlocks;
   /// The tile's tokens share one selection row (one token, or tokens of
-  /// one query block): membership is one bit for them all.
-  bool uniformMembership = false;
+  /// one query block, which tokens divide): every row chose every union
+  /// entry, chunks need no per-row mask, and membership is one bit.
+  bool sharedSelection = false;
   /// The word whose bits are every token of the tile.
   int64_t allTokens() const {
-    return uniformMembership ? 1 : (int64_t(1) << rows.tokens) - 1;
+    return sharedSelection ? 1 : (int64_t(1) << rows.tokens) - 1;
   }
   int64_t unionCap = 0;
 };
@@ -218,6 +217,7 @@ void AttentionEmitter::setUpGeometry() {
     tokens = rows.heads < 8 ? std::min<int64_t>(16, tokens) : 1;
   }
   rows.tokens = tokens;
+  sharedSelection = tokens == 1 || s.qBlock % tokens == 0;
   bn = s.blockN;
   if (s.indices)
     bn = std::gcd(s.blockN, s.kvBlock);
@@ -281,7 +281,7 @@ void AttentionEmitter::maskAndScale(Value scores, Value c0, Value valid,
       }
       if (tokenBits) {
         Value token =
-            uniformMembership ? kb.c(0) : kb.floorDiv(r, kb.c(rows.heads));
+            sharedSelection ? kb.c(0) : kb.floorDiv(r, kb.c(rows.heads));
         Value bit = arith::AndIOp::create(
             b, loc, arith::ShRUIOp::create(b, loc, tokenBits, token), kb.c(1));
         ok = kb.andI(ok, kb.cmp(P::eq, bit, kb.c(1)));
@@ -450,8 +450,7 @@ void AttentionEmitter::pipelinedRangeChunks(Value start, Value hi) {
 }
 
 void AttentionEmitter::pipelinedSelectionChunks(Value first, Value end,
-                                                Value hi,
-                                                bool sharedSelection) {
+                                                Value hi) {
   OpBuilder &b = kb.b;
   Location loc = kb.loc;
   Value bnV = kb.c(bn);
@@ -582,9 +581,7 @@ void AttentionEmitter::collectSelection() {
 
   unionCap = rows.tokens * s.entries;
   unionBlocks = memref::AllocaOp::create(b, loc, MemRefType::get({unionCap}, index));
-  bool oneSelection = rows.tokens == 1 || s.qBlock % rows.tokens == 0;
-  uniformMembership = oneSelection;
-  assert((oneSelection || rows.tokens <= 64) &&
+  assert((sharedSelection || rows.tokens <= 64) &&
          "skim-tile refuses more per-token tokens than bits in a word");
   memberBits =
       memref::AllocaOp::create(b, loc, MemRefType::get({unionCap}, index));
@@ -615,7 +612,7 @@ void AttentionEmitter::collectSelection() {
   // tokens × 21 entries: ~1.8k on thread 0 while the other warps wait).
   // Below 8 entries (MoBA's top-3) the loop costs little and the unrolled
   // row only registers. One statement, as below.
-  if (oneSelection && s.entries >= 8 && s.entries <= 64) {
+  if (sharedSelection && s.entries >= 8 && s.entries <= 64) {
     kb.ifThen(kb.cmp(P::sgt, validTokens, kb.c(0)), [&] {
       Value tq = kb.floorDiv(t0, kb.c(s.qBlock));
       Value limit =
@@ -685,9 +682,8 @@ void AttentionEmitter::collectSelection() {
       limit = kb.max(kb.c(0), kb.min(limit, arith::IndexCastOp::create(b, loc, index, cnt)));
     }
     Value tokenBit =
-        uniformMembership
-            ? kb.c(1)
-            : arith::ShLIOp::create(b, loc, kb.c(1), t).getResult();
+        sharedSelection ? kb.c(1)
+                        : arith::ShLIOp::create(b, loc, kb.c(1), t).getResult();
     Value init[] = {falseV};
     kb.forLoop(kb.c(0), limit, kb.c(1), init,
         [&](Value e, ValueRange acc) -> SmallVector<Value> {
@@ -798,19 +794,12 @@ std::array<SizeExpr, 3> AttentionEmitter::emit() {
     numKvBlocks = kb.floorDiv(kb.add(S, kb.c(s.kvBlock - 1)), kb.c(s.kvBlock));
     collectSelection();
     auto [firstEntry, endEntry] = splitRange(kb.c(0), numUnion, 1);
-    // The tile's tokens lie in one query block (tokens divide q_block):
-    // they share one selection, every row chose every union entry, and
-    // chunks need no per-row mask (and whole ones no mask at all).
-    // A tile of one token needs no row masks either: its union is its own
-    // selection.
-    bool sharedSelection =
-        (s.qBlock > 1 && s.qBlock % rows.tokens == 0) || rows.tokens == 1;
     // The flattened walk pays for itself where a tile is a warpgroup MMA's
     // 64 rows (per-token NSA tiles: 24% on the H200); MoBA's 16-row
     // per-head tiles (mma.sync) lost 10% to its scalar work.
     bool flattened = (s.prefetchSelections && rows.rows() >= 64) || s.overlapSoftmax;
     if (flattened) {
-      pipelinedSelectionChunks(firstEntry, endEntry, hi, sharedSelection);
+      pipelinedSelectionChunks(firstEntry, endEntry, hi);
     } else {
       kb.forLoop(firstEntry, endEntry, kb.c(1), [&](Value u) {
         Value blk = memref::LoadOp::create(b, loc, unionBlocks, ValueRange{u});
