@@ -78,8 +78,9 @@ PATTERNS = {
     "nsa_given_random": ("nsa_given", 1),
     "nsa_given_local": ("nsa_given", 1),
     "nsa_preset": ("nsa_preset", 1),
-    "nsa_preset_cmp32x32": ("nsa_preset_cmp32x32", 1),
-    "nsa_preset_cmp16x64": ("nsa_preset_cmp16x64", 1),
+    "nsa_preset_cmp64x64": ("nsa_preset_cmp64x64", 1),
+    "nsa_preset_cmp32w2": ("nsa_preset_cmp32w2", 1),
+    "nsa_preset_cmp16w1": ("nsa_preset_cmp16w1", 1),
 }
 PATTERNS.update({name: (name, 2) for name in cases.CAUSAL_SCHEDULES})
 PATTERNS.update({name: (name, 1) for name in ("decode_split16", "decode_split8", "decode_tpt1",
@@ -101,7 +102,8 @@ TRUE_NSA = ("nsa_selected_random", "nsa_selected_local", "nsa_selected_tpt4_rand
             "nsa_selected_kvmajor_random", "nsa_selected_kvmajor_local",
             "nsa_selected_g4_random", "nsa_selected_g4_local", "nsa_selected_g4_kvmajor_random",
             "nsa_selected_g4_kvmajor_local", "nsa_given_random",
-            "nsa_given_local", "nsa_preset", "nsa_preset_cmp32x32", "nsa_preset_cmp16x64")
+            "nsa_given_local", "nsa_preset", "nsa_preset_cmp64x64", "nsa_preset_cmp32w2",
+            "nsa_preset_cmp16w1")
 
 # --- prepare (here) ----------------------------------------------------------
 

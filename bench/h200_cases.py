@@ -173,7 +173,7 @@ ARTIFACTS.update({name: causal_mlir(sched) for name, sched in CAUSAL_SCHEDULES.i
 
 def nsa_preset_mlir(compressed_schedule):
     """The NSA preset's variant with a schedule for its fused compressed
-    stage (a SIMT kernel whose tiles all live in shared memory)."""
+    stage (compressed attention, block scores and top-n in one kernel)."""
     g = GATE_T
     return (f"func.func @nsa(%q: {Q_T}, %k: {KV_T}, %v: {KV_T}, %gc: {g}, %gs: {g}, "
             f"%gw: {g}) -> {Q_T} {{\n"
@@ -184,10 +184,12 @@ def nsa_preset_mlir(compressed_schedule):
             f"gates {g}\n  return %o : {Q_T}\n}}\n")
 
 
-# Smaller compressed-stage tiles: 155.6 KB of shared memory at 64 x 64 (one
-# CTA per SM), 72 KB at 32 x 32 (three), 91 KB at 16 x 64 (two).
-ARTIFACTS["nsa_preset_cmp32x32"] = nsa_preset_mlir("block_m = 32, block_n = 32")
-ARTIFACTS["nsa_preset_cmp16x64"] = nsa_preset_mlir("block_m = 16, block_n = 64")
+# Compressed-stage tiles on mma.sync: the default 32 rows (two tokens) in
+# four warps leave two warps without rows; 64 rows in four warps, or 32 in
+# two and 16 in one, give every warp its 16.
+ARTIFACTS["nsa_preset_cmp64x64"] = nsa_preset_mlir("block_m = 64, block_n = 64")
+ARTIFACTS["nsa_preset_cmp32w2"] = nsa_preset_mlir("block_m = 32, block_n = 64, warps = 2")
+ARTIFACTS["nsa_preset_cmp16w1"] = nsa_preset_mlir("block_m = 16, block_n = 64, warps = 1")
 # K and V by cp.async rather than TMA, to show what TMA buys in the same run.
 ARTIFACTS["causal_cpasync"] = (ARTIFACTS["causal"], ["--tma=false"])
 ARTIFACTS["window512_bm128w4"] = causal_mlir("block_m = 128, block_n = 64, warps = 4", WINDOW)

@@ -521,3 +521,57 @@ TEST_CASE("emulated AMD kernels against the reference", "[emulator][variants][am
   decode.indices = selection(sel, 3, 1, 700, 141);
   expectClean(checkAttention(sel, decode));
 }
+
+TEST_CASE("emulated bf16 NSA: the fused compressed stage on tensor cores",
+          "[emulator][variants][wgmma]") {
+  // The compressed attention's scores stay in mma.sync or wgmma fragments;
+  // their probabilities go to a shared tile (a map from a fragment into
+  // shared memory), where two SIMT gemms fold them into block scores that
+  // every thread adds to the tile's score rows. Against the host on the
+  // same inputs: O, and through it the blocks the top-n picked.
+  const char *mlir = R"mlir(
+    func.func @nsa(%q: tensor<?x?x16x64xbf16>, %k: tensor<?x?x1x64xbf16>, %v: tensor<?x?x1x64xbf16>,
+                   %gc: tensor<?x?x16xbf16>, %gs: tensor<?x?x16xbf16>, %gw: tensor<?x?x16xbf16>)
+        -> tensor<?x?x16x64xbf16> {
+      %o = skim.nsa %q, keys(%k), values(%v), gates(%gc, %gs, %gw)
+          {cmp_block = 32, cmp_stride = 16, sel_block = 32, num_selected = 5, window = 32}
+          : tensor<?x?x16x64xbf16>, keys(tensor<?x?x1x64xbf16>), values(tensor<?x?x1x64xbf16>),
+            gates tensor<?x?x16xbf16>
+      return %o : tensor<?x?x16x64xbf16>
+    })mlir";
+  // 45 queries at the end of 330 tokens: 11 selection blocks, 5 kept (three
+  // forced), so two are picked by score.
+  ElementType bf16 = ElementType::BF16;
+  std::vector<Argument> args = {input({1, 45, 16, 64}, 150, bf16, -2.f, 2.f),
+                                input({1, 330, 1, 64}, 151, bf16),
+                                input({1, 330, 1, 64}, 152, bf16),
+                                input({1, 45, 16}, 153, bf16, 0.f, 1.f),
+                                input({1, 45, 16}, 154, bf16, 0.f, 1.f),
+                                input({1, 45, 16}, 155, bf16, 0.f, 1.f)};
+  auto host = run(compile(mlir, Target::Host), args, bf16);
+  REQUIRE(host);
+  for (bool sm90a : {false, true}) {
+    INFO((sm90a ? "sm_90a" : "sm_80"));
+    // 64-row tiles (four tokens): mma.sync on sm_80, wgmma on sm_90a.
+    std::string gpu = lowerForNvidia(mlir, sm90a);
+    size_t stage = gpu.find("gpu.func @skim_k2_nsa_compressed");
+    REQUIRE(stage != std::string::npos);
+    size_t distribution = gpu.find("skim.distribution = ", stage);
+    REQUIRE(distribution != std::string::npos);
+    std::string want = sm90a ? "wgmma" : "mma.sync";
+    CHECK(gpu.substr(distribution, 22 + want.size()) ==
+          "skim.distribution = \"" + want + "\"");
+    (void)emu::takeCounters();
+    auto got = run(
+        compile(mlir, sm90a ? Target::LaneEmulatorSm90a : Target::LaneEmulator),
+        args, bf16);
+    REQUIRE(got);
+    // Each branch's P·V rounds P to bf16 on the tensor cores, not on the
+    // host: at most u · max|V| = 2^-8 a branch (ARCHITECTURE.md §7), times
+    // a gate below 1, on top of the output's own rounding.
+    Tolerance pRounding{3.0 / 256, 0.0, true};
+    expectClean(compare("O", (*got)[0], (*host)[0], pRounding));
+    emu::Counters c = emu::takeCounters();
+    CHECK((sm90a ? c.wgmma : c.mma) > 0);
+  }
+}

@@ -637,6 +637,13 @@ TEST_CASE("nsa with other forced blocks, a scale and stage schedules",
                    "selected = #skim.schedule<block_m = 16, block_n = 16>";
   for (const Shape &shape : kNsaShapes)
     checkNsa(wide, shape, seed += 20);
+  // Nothing forced: a token that sees no compressed key yet (p < l − 1)
+  // scores every block −inf and selects none.
+  NsaIR unforced;
+  unforced.hq = 4, unforced.hkv = 1;
+  unforced.numSelected = 2, unforced.forceFirst = 0, unforced.forceLast = 0;
+  for (const Shape &shape : kNsaShapes)
+    checkNsa(unforced, shape, seed += 20);
   // Tiles of odd sizes in every stage (the fused selection rounds the
   // compressed chunk to whole selection blocks).
   NsaIR odd;

@@ -885,13 +885,17 @@ void AttentionEmitter::emitNsaSelection() {
   Value nsel = kb.scalar(s.kvTokens.ceilDiv(SizeExpr::constant(nsa->selBlock)));
 
   // E sums the G heads of each token (Eq. 10); W is the Eq. 9 overlap of the
-  // chunk's compressed keys with the selection blocks it touches.
-  Value E = kb.alloc({tpt, mRows});
+  // chunk's compressed keys with the selection blocks it touches. These and
+  // the chunk's probabilities live in shared memory: the scores stay a
+  // fragment (tensor cores), and the two small f32 gemms that fold them
+  // into block scores run SIMT beside them.
+  auto shared = MemoryKind::shared;
+  Value E = kb.alloc({tpt, mRows}, shared);
   kb.map({}, {}, E, [&](ValueRange a) -> Value {
     Value same = kb.cmp(P::eq, arith::DivUIOp::create(b, loc, a[1], kb.c(g)), a[0]);
     return kb.select(same, kb.f32(1.0), kb.f32(0.0));
   });
-  Value W = kb.alloc({bn, nj});
+  Value W = kb.alloc({bn, nj}, shared);
   kb.map({}, {}, W, [&](ValueRange a) -> Value {
     Value ii = a[0], jj = a[1];
     Value lo = kb.max(ii, kb.mul(jj, kb.c(ratio)));
@@ -900,14 +904,22 @@ void AttentionEmitter::emitNsaSelection() {
     Value asInt = arith::IndexCastOp::create(b, loc, b.getI64Type(), overlap);
     return arith::SIToFPOp::create(b, loc, b.getF32Type(), asInt);
   });
-  Value Pg = kb.alloc({tpt, bn});
-  Value Sc = kb.alloc({tpt, nj});
+  Value Ps = kb.alloc({mRows, bn}, shared);
+  Value Pg = kb.alloc({tpt, bn}, shared);
+  Value Sc = kb.alloc({tpt, nj}, shared);
 
+  // Token t's block scores at t · nsel. A chunk adds all nj columns of its
+  // block scores: those past the last block are exactly 0 (no visible
+  // compressed key overlaps them), so they may land in the next token's
+  // row, and the last token's go to cells of padding. The rows start at 0,
+  // written bn columns at a time by every thread (the zeros past a row's
+  // end land in the next row or the padding too).
   Value rowScores = memref::AllocaOp::create(
       b, loc, MemRefType::get({ShapedType::kDynamic}, b.getF32Type()),
-      ValueRange{kb.mul(nsel, kb.c(tpt))});
-  kb.forLoop(kb.c(0), kb.mul(nsel, kb.c(tpt)), kb.c(1), [&](Value i) {
-    memref::StoreOp::create(b, loc, kb.f32(0.0), rowScores, ValueRange{i});
+      ValueRange{kb.add(kb.mul(nsel, kb.c(tpt)), kb.c(std::max(nj, bn)))});
+  kb.fill(Pg, 0.0);
+  kb.forLoop(kb.c(0), nsel, kb.c(bn), [&](Value c) {
+    kb.store(Pg, rowScores, c, nsel, kb.c(0), kb.c(tpt));
   });
 
   // Visible compressed keys of the tile (the same causal range as above).
@@ -921,7 +933,7 @@ void AttentionEmitter::emitNsaSelection() {
     kb.fill(St, 0.0);
     kb.gemm(Q, K, St, /*transposeB=*/!kTransposed);
     // p_cmp = 2^(s − lse2) on visible keys, 0 elsewhere.
-    kb.map({mNew}, {"i"}, St, [&](ValueRange a) -> Value {
+    kb.map({mNew, St}, {"i", "ij"}, Ps, [&](ValueRange a) -> Value {
       Value r = a[0], j = a[1], lse2 = a[2], cur = a[3];
       Value pos = kb.add(kb.mul(kb.add(c0, j), kb.c(s.keyStride)), kb.c(s.keyOffset));
       Value ok = kb.andI(kb.cmp(P::ult, j, valid), kb.cmp(P::sle, pos, rowPosition(r)));
@@ -933,26 +945,18 @@ void AttentionEmitter::emitNsaSelection() {
       return kb.select(ok, p, kb.f32(0.0));
     });
     kb.fill(Pg, 0.0);
-    kb.gemm(E, St, Pg, false);
+    kb.gemm(E, Ps, Pg, false);
     kb.fill(Sc, 0.0);
     kb.gemm(Pg, W, Sc, false);
-    Value j0 = kb.floorDiv(c0, kb.c(ratio));
-    kb.forLoop(kb.c(0), kb.c(tpt), kb.c(1), [&](Value t) {
-      kb.forLoop(kb.c(0), kb.c(nj), kb.c(1), [&](Value jj) {
-        Value j = kb.add(j0, jj);
-        kb.ifThen(kb.cmp(P::slt, j, nsel), [&] {
-          Value at = kb.add(kb.mul(t, nsel), j);
-          Value old = memref::LoadOp::create(b, loc, rowScores, ValueRange{at});
-          Value add = memref::LoadOp::create(b, loc, Sc, ValueRange{t, jj});
-          memref::StoreOp::create(b, loc, arith::AddFOp::create(b, loc, old, add),
-                                  rowScores, ValueRange{at});
-        });
-      });
-    });
+    // Every thread adds its elements (one add per element and chunk, so
+    // the sum does not depend on thread timing).
+    kb.store(Sc, rowScores, kb.floorDiv(c0, kb.c(ratio)), nsel, kb.c(0),
+             validTokens, /*group=*/1, /*accumulate=*/true);
   });
 
-  // Future blocks, and every block of a token that sees no compressed key,
-  // score −inf; then each token keeps its top n.
+  // Every block of a token that sees no compressed key scores −inf (the
+  // top-n reads no block past the token's own); then each token keeps its
+  // top n.
   Value idxG = kb.tensor(nsa->indices.id, nsa->indices.elementType);
   Value cntG = kb.tensor(nsa->counts.id, nsa->counts.elementType);
   Strides4 is = strides(kb, nsa->indices.id);
@@ -964,10 +968,11 @@ void AttentionEmitter::emitNsaSelection() {
     Value token = kb.add(t0, t);
     Value p = kb.sub(kb.add(token, L), T);
     Value base = kb.mul(t, nsel);
+    // The top-n never reads past the own block, so only a blind token's
+    // blocks need the −inf.
     Value blind = kb.cmp(P::slt, p, kb.c(nsa->cmpBlock - 1));
-    kb.forLoop(kb.c(0), nsel, kb.c(1), [&](Value j) {
-      Value future = kb.cmp(P::sgt, kb.mul(j, kb.c(nsa->selBlock)), p);
-      kb.ifThen(kb.orI(future, blind), [&] {
+    kb.ifThen(blind, [&] {
+      kb.forLoop(kb.c(0), nsel, kb.c(1), [&](Value j) {
         memref::StoreOp::create(b, loc, kb.f32(kNegInf), rowScores,
                                 ValueRange{kb.add(base, j)});
       });

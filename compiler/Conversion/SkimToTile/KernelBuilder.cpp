@@ -126,9 +126,10 @@ void KernelBuilder::gather(Value global, Value offset, Value outer, Value inner,
 }
 
 void KernelBuilder::store(Value tile, Value global, Value offset, Value outer,
-                          Value inner, Value valid, int64_t group) {
+                          Value inner, Value valid, int64_t group,
+                          bool accumulate) {
   StoreOp::create(b, loc, tile, global, offset, outer, inner, valid,
-                  /*row_offsets=*/Value(), group, /*accumulate=*/false);
+                  /*row_offsets=*/Value(), group, accumulate);
 }
 
 void KernelBuilder::scatter(Value tile, Value global, Value offset, Value outer,

@@ -69,8 +69,9 @@ public:
   void load(Value global, Value offset, Value outer, Value inner, Value valid,
             Value tile, const Box &box, std::optional<int64_t> stage,
             bool transpose);
+  /// `accumulate` adds each element atomically (an f32 destination).
   void store(Value tile, Value global, Value offset, Value outer, Value inner,
-             Value valid, int64_t group = 1);
+             Value valid, int64_t group = 1, bool accumulate = false);
   /// A load whose row group i starts at offset + groups[i] · outer
   /// (`groups` a memref of index: token numbers), and the store that
   /// scatters the same way; `accumulate` adds atomically into an f32 tensor.

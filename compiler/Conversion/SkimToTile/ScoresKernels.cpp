@@ -52,12 +52,20 @@ PlanKernel mlir::skim::emitMobaScoresKernel(ModuleOp module, StringRef name,
       return arith::MulFOp::create(b, kb.loc, a[2], kb.f32(spec.scale));
     });
 
-  // One scores row per tile row, −inf until a visible block fills it.
+  // One scores row per tile row, −inf until a visible block fills it. Rows
+  // are whole chunks long, so each chunk's scores go in with one tile store
+  // by every thread (a masked column past the last block lands in its own
+  // row's padding); the tile itself, filled with −inf, clears them.
+  Value rowStride =
+      kb.scalar(spec.kvTokens.ceilDiv(SizeExpr::constant(spec.block))
+                    .ceilDiv(SizeExpr::constant(bn)) *
+                SizeExpr::constant(bn));
   Value rowsBuf = memref::AllocaOp::create(
       b, kb.loc, MemRefType::get({ShapedType::kDynamic}, b.getF32Type()),
-      ValueRange{kb.mul(blocks, kb.c(mRows))});
-  kb.forLoop(kb.c(0), kb.mul(blocks, kb.c(mRows)), kb.c(1), [&](Value i) {
-    memref::StoreOp::create(b, kb.loc, kb.f32(kNegInf), rowsBuf, ValueRange{i});
+      ValueRange{kb.mul(rowStride, kb.c(mRows))});
+  kb.fill(St, kNegInf);
+  kb.forLoop(kb.c(0), rowStride, kb.c(bn), [&](Value c) {
+    kb.store(St, rowsBuf, c, rowStride, kb.c(0), kb.c(mRows));
   });
   auto position = [&](Value r) {
     Value token = kb.add(t0, arith::DivUIOp::create(b, kb.loc, r, kb.c(heads)));
@@ -76,20 +84,14 @@ PlanKernel mlir::skim::emitMobaScoresKernel(ModuleOp module, StringRef name,
       Value ok = kb.andI(kb.cmp(P::ult, a[1], n), kb.cmp(P::slt, j, own));
       return kb.select(ok, a[2], kb.f32(kNegInf));
     });
-    kb.forLoop(kb.c(0), kb.c(mRows), kb.c(1), [&](Value r) {
-      kb.forLoop(kb.c(0), n, kb.c(1), [&](Value j) {
-        Value x = memref::LoadOp::create(b, kb.loc, St, ValueRange{r, j});
-        memref::StoreOp::create(b, kb.loc, x, rowsBuf,
-                                ValueRange{kb.add(kb.mul(r, blocks), kb.add(c0, j))});
-      });
-    });
+    kb.store(St, rowsBuf, c0, rowStride, kb.c(0), kb.c(mRows));
   });
 
   // Per row: select, or store the scores.
   kb.forLoop(kb.c(0), kb.mul(valid, kb.c(heads)), kb.c(1), [&](Value r) {
     Value tok = kb.add(t0, kb.floorDiv(r, kb.c(heads)));
     Value h = kb.add(h0, arith::RemUIOp::create(b, kb.loc, r, kb.c(heads)));
-    Value base = kb.mul(r, blocks);
+    Value base = kb.mul(r, rowStride);
     if (spec.indices) {
       SelectionOut out;
       out.indices = kb.tensor(spec.indices.id, spec.indices.elementType);

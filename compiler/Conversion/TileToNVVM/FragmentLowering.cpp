@@ -144,6 +144,20 @@ static void planTmaTiles(gpu::GPUFuncOp func, FragmentPlan &plan) {
   });
 }
 
+Value mlir::skim::mapFragmentLayout(MapOp op,
+                                    function_ref<bool(Value)> isFragment,
+                                    function_ref<MemRefType(Value)> typeOf) {
+  MemRefType destType = typeOf(op.getDest());
+  if (destType.getRank() != 2)
+    return Value();
+  for (auto [input, kind] :
+       llvm::zip(op.getInputs(), op.getIndexing().getAsRange<StringAttr>()))
+    if (kind.getValue() == "ij" && isFragment(input) &&
+        typeOf(input).getShape() == destType.getShape())
+      return input;
+  return Value();
+}
+
 SmallVector<int64_t> mlir::skim::tmaBox(LoadOp load, MemRefType tileType,
                                         const HalfTile &half) {
   SmallVector<int64_t> box(load.getCoords().size(), 1);
@@ -180,6 +194,10 @@ bool mlir::skim::planFragments(gpu::GPUFuncOp func, int64_t threads, bool wgmma,
     return a && candidates.contains(a);
   };
   auto rankOf = [](Value v) { return cast<MemRefType>(v.getType()).getRank(); };
+  auto fragmentLayoutOf = [&](MapOp op) {
+    return static_cast<bool>(mapFragmentLayout(
+        op, isFragment, [](Value v) { return cast<MemRefType>(v.getType()); }));
+  };
   auto shapeOf = [](Value v) {
     return cast<MemRefType>(v.getType()).getShape();
   };
@@ -224,14 +242,17 @@ bool mlir::skim::planFragments(gpu::GPUFuncOp func, int64_t threads, bool wgmma,
                 return true;
               })
               .Case<MapOp>([&](MapOp op) {
-                if (!isFragment(op.getDest()))
-                  return refuse.fail(
-                      "a fragment read by a map into a shared tile");
                 if (tile == op.getDest())
                   return true;
                 int64_t i = use.getOperandNumber();
                 StringRef kind =
                     cast<StringAttr>(op.getIndexing()[i]).getValue();
+                // Into a shared tile, the map walks the registers of a
+                // fragment input of the destination's shape, and each lane
+                // stores the elements it holds.
+                if (!isFragment(op.getDest()) && !fragmentLayoutOf(op))
+                  return refuse.fail("a fragment read by a map into a shared "
+                                     "tile of another shape");
                 if (rankOf(op.getDest()) == 2 && rankOf(tile) == 2 &&
                     (kind != "ij" || shapeOf(tile) != shapeOf(op.getDest())))
                   return refuse.fail(
@@ -282,7 +303,9 @@ bool mlir::skim::planFragments(gpu::GPUFuncOp func, int64_t threads, bool wgmma,
   };
   bool operandsOk = true;
   func.walk([&](GemmOp op) {
-    if (!operandsOk)
+    // A gemm of shared tiles only (f32 helpers beside the matrix-unit ones)
+    // runs SIMT.
+    if (!operandsOk || !isFragment(op.getAcc()))
       return;
     ArrayRef<int64_t> a = shapeOf(op.getA()), acc = shapeOf(op.getAcc());
     int64_t nStep = plan.amd ? plan.amd->tile() : 8;

@@ -122,6 +122,13 @@ struct FragmentPlan {
 bool planFragments(gpu::GPUFuncOp func, int64_t threads, bool wgmma, bool tma,
                    FragmentPlan &plan, std::string &why);
 
+/// The fragment whose registers a map into a shared tile walks: its first
+/// input read element-wise ("ij") that is a fragment of the destination's
+/// 2-D shape; null when it has none. `typeOf` gives a tile's logical type
+/// (a lowering replaces fragments by flat register arrays).
+Value mapFragmentLayout(tile::MapOp op, function_ref<bool(Value)> isFragment,
+                        function_ref<MemRefType(Value)> typeOf);
+
 /// The box (in the buffer's dimension order, innermost last) that one TMA
 /// copy of a load into `tileType` moves: the tile's physical rows along the
 /// load's `row_dim`, one 64-element swizzle panel along the innermost

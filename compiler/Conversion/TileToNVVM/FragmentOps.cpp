@@ -71,9 +71,19 @@ LogicalResult FragmentOpsBase::lowerMap(MapOp op) {
   Location loc = op.getLoc();
   b.setInsertionPoint(op);
   Value dest = op.getDest();
+  // Into a shared tile the map walks a fragment input of the same shape
+  // (planFragments checked there is one), and each lane stores the
+  // elements it holds.
+  bool intoFragment = isFragment(dest);
+  Value layout = intoFragment ? dest
+                              : mapFragmentLayout(
+                                    op, [&](Value v) { return isFragment(v); },
+                                    [&](Value v) { return logicalType(v); });
+  if (!layout)
+    return op.emitOpError("has no fragment whose registers it could walk");
   int64_t rank = logicalType(dest).getRank();
   Block &body = op.getBody().front();
-  forEachRegister(loc, dest, [&](int64_t r, Value row, Value col) {
+  forEachRegister(loc, layout, [&](int64_t r, Value row, Value col) {
     IRMapping mapping;
     unsigned arg = 0;
     mapping.map(body.getArgument(arg++), row);
@@ -85,7 +95,7 @@ LogicalResult FragmentOpsBase::lowerMap(MapOp op) {
       MemRefType inputType = logicalType(input);
       if (isFragment(input)) {
         bool rowVector = inputType.getRank() == 1 && rank == 2;
-        v = reg(loc, input, rowVector ? rowRegister(dest, r) : r);
+        v = reg(loc, input, rowVector ? rowRegister(layout, r) : r);
       } else if (rank == 1) {
         v = memref::LoadOp::create(b, loc, input, ValueRange{row});
       } else if (kind.getValue() == "ij") {
@@ -100,11 +110,19 @@ LogicalResult FragmentOpsBase::lowerMap(MapOp op) {
       }
       mapping.map(body.getArgument(arg++), v);
     }
-    mapping.map(body.getArgument(arg++), reg(loc, dest, r));
+    Value current = intoFragment ? reg(loc, dest, r)
+                                 : memref::LoadOp::create(b, loc, dest,
+                                                          ValueRange{row, col})
+                                       .getResult();
+    mapping.map(body.getArgument(arg++), current);
     for (Operation &inner : body.without_terminator())
       b.clone(inner, mapping);
-    setReg(loc, dest, r,
-           mapping.lookup(cast<YieldOp>(body.getTerminator()).getValue()));
+    Value result =
+        mapping.lookup(cast<YieldOp>(body.getTerminator()).getValue());
+    if (intoFragment)
+      setReg(loc, dest, r, result);
+    else
+      memref::StoreOp::create(b, loc, result, dest, ValueRange{row, col});
   });
   b.eraseOp(op);
   return success();

@@ -27,20 +27,20 @@
 
 // Kernels whose scratch grows with the sequence (MoBA's fused scores +
 // top-k, NSA's fused compressed attention + top-n: the score row of
-// ⌈L / block⌉ × rows) keep that part in a global scratch pool: lock words
+// ⌈L / block⌉ × rows, MoBA's rounded up to whole 64-key chunks) keep that part in a global scratch pool: lock words
 // zeroed before each run, and min(grid, 1024) slots of the kernel's words,
 // passed after the plan's own arguments with the slot count and the words
 // per slot. Static scratch (selection lists, membership flags, top-k state)
 // lives in shared memory, so attention over selections needs no pool.
 // MOBA: buffer 8 workspace -1 i32 1 [[SLOTS:d0.1,16,cdiv,2,\*,d0.0,\*,1024,min]] zero
-// MOBA-NEXT: buffer 9 workspace -1 f32 2 [[SLOTS]] [[WORDS:0,d1.1,512,cdiv,64,\*,0,max,4,\*,64,cdiv,16,\*,\+]]
+// MOBA-NEXT: buffer 9 workspace -1 f32 2 [[SLOTS]] [[WORDS:0,d1.1,512,cdiv,64,cdiv,64,\*,64,\*,0,max,4,\*,64,cdiv,16,\*,\+]]
 // MOBA-NOT: buffer 10
-// MOBA: kernel skim_k1_moba_select grid d0.1,16,cdiv 2 d0.0 args 25 {{.*}} t8 t9 e[[SLOTS]] e[[WORDS]] block 128 1 1 smem {{[0-9]+}} cluster 1 1 1
+// MOBA: kernel skim_k1_moba_select grid d0.1,16,cdiv 2 d0.0 args 26 {{.*}} t8 t9 e[[SLOTS]] e[[WORDS]] block 128 1 1 smem {{[0-9]+}} cluster 1 1 1
 // MOBA: kernel skim_k2_attention grid d0.1,16,cdiv 8 d0.0 args 31 {{.*}} es7.2 block 128
 // (The NVIDIA pipeline gives the compressed stage 32 x 32 tiles: 2 tokens
-// of 16 heads.)
+// of 16 heads, and one chunk of padding after their rows.)
 // NSA: buffer 17 workspace -1 i32 1 [[SLOTS:d0.1,2,cdiv,d0.0,\*,1024,min]] zero
-// NSA-NEXT: buffer 18 workspace -1 f32 2 [[SLOTS]] [[WORDS:0,d1.1,64,cdiv,2,\*,0,max,4,\*,64,cdiv,16,\*,\+]]
+// NSA-NEXT: buffer 18 workspace -1 f32 2 [[SLOTS]] [[WORDS:0,d1.1,64,cdiv,2,\*,32,\+,0,max,4,\*,64,cdiv,16,\*,\+]]
 // NSA: kernel skim_k2_nsa_compressed grid d0.1,2,cdiv 1 d0.0 args 37 {{.*}} t17 t18 e[[SLOTS]] e[[WORDS]] block 128
 
 // LAUNCH: skim: error: {{(no CUDA device: .*|skim run does not launch GPU artifacts yet.*)}}

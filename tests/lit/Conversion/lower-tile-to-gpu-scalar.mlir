@@ -46,9 +46,10 @@
 // CHECK: memref.store %{{.+}}, %[[ROW]]
 // CHECK: gpu.barrier
 
-// The selection list and its count: shared memory after the slot's cell.
-// CHECK: %[[CHOSEN:.+]] = memref.view %{{.+}}[%c16][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<4xindex, #gpu.address_space<workgroup>>
-// CHECK: %[[COUNT:.+]] = memref.view %{{.+}}[%c48][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<1xindex, #gpu.address_space<workgroup>>
+// The selection list and its count: shared memory after the cells of the
+// slot and of the scored pass's two results.
+// CHECK: %[[CHOSEN:.+]] = memref.view %{{.+}}[%c48][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<4xindex, #gpu.address_space<workgroup>>
+// CHECK: %[[COUNT:.+]] = memref.view %{{.+}}[%c80][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<1xindex, #gpu.address_space<workgroup>>
 // Thread 0 zeroes the count: the barrier before it is the row's (only index
 // arithmetic in between, so no second one), the one after publishes it.
 // CHECK-NEXT: scf.if %[[FIRST]] {
@@ -69,14 +70,21 @@
 // CHECK-NEXT: scf.for
 
 // Every thread reads the count of forced blocks after the barrier that
-// publishes it; thread 0 then picks the rest by score.
+// publishes it; thread 0 then picks the rest by score in one pass over the
+// row, keeping the best so far in a list (shared memory) and the score to
+// beat in the loop.
 // CHECK: }
 // CHECK-NEXT: }
 // CHECK-NEXT: gpu.barrier
 // CHECK-NEXT: %[[FORCED:.+]] = memref.load %[[COUNT]]
+// CHECK-NEXT: %[[ROOM:.+]] = arith.subi %c4, %[[FORCED]]
+// CHECK: memref.view {{.+}} to memref<4xindex, #gpu.address_space<workgroup>>
+// CHECK: memref.view {{.+}} to memref<4xf32, #gpu.address_space<workgroup>>
 // CHECK: gpu.barrier
 // CHECK-NEXT: scf.if %[[FIRST]] {
-// CHECK-NEXT: scf.for %{{.+}} = %[[FORCED]] to
+// CHECK-NEXT: scf.for %{{.+}} = %c0 to %{{.+}} step %c1 iter_args(%{{.+}} = %c0, %{{.+}} = %{{.+}}) -> (index, f32) {
+// CHECK: memref.load %[[ROW]]
+// CHECK-NEXT: arith.cmpf ogt
 
 // The index and count stores (global) stay on thread 0. Then the slot is
 // freed, once every thread is past its last use.
