@@ -74,19 +74,22 @@ void mlir::skim::emitTopkRow(KernelBuilder &kb, Value row, Value rowBase,
   // Blocks 0 .. min(own + 1, blocks) may be chosen.
   Value end = kb.max(zero, kb.min(kb.add(own, one), blocks));
 
-  auto take = [&](Value j) {
+  auto choose = [&](Value j) {
     Value cnt = memref::LoadOp::create(b, loc, count, ValueRange{zero});
     memref::StoreOp::create(b, loc, j, chosen, ValueRange{cnt});
     memref::StoreOp::create(b, loc, kb.add(cnt, one), count, ValueRange{zero});
-    // A taken block scores −inf, so no later pass takes it again.
+  };
+  // A forced block scores −inf, so the pass by score does not take it again.
+  auto force = [&](Value j) {
+    choose(j);
     memref::StoreOp::create(b, loc, negInf, row, ValueRange{kb.add(rowBase, j)});
   };
 
   // Forced: the first blocks, then the last ones ending at the own block
   // (skipping those already forced as first).
-  kb.forLoop(zero, kb.min(kb.c(forceFirst), end), one, take);
+  kb.forLoop(zero, kb.min(kb.c(forceFirst), end), one, force);
   Value lastStart = kb.max(kb.c(forceFirst), kb.sub(kb.add(own, one), kb.c(forceLast)));
-  kb.forLoop(kb.min(lastStart, end), end, one, take);
+  kb.forLoop(kb.min(lastStart, end), end, one, force);
 
   // The rest by score: `best` holds up to `room` entries by descending score,
   // ties in block order (a later block never passes an equal score), so the
@@ -127,8 +130,9 @@ void mlir::skim::emitTopkRow(KernelBuilder &kb, Value row, Value rowBase,
               })[0];
           // Entries from there move down one; a full list drops its last.
           Value grown = kb.min(kb.add(size, one), room);
-          kb.forLoop(zero, kb.sub(kb.sub(grown, one), at), one, [&](Value k) {
-            Value to = kb.sub(kb.sub(grown, one), k);
+          Value lastSlot = kb.sub(grown, one);
+          kb.forLoop(zero, kb.sub(lastSlot, at), one, [&](Value k) {
+            Value to = kb.sub(lastSlot, k);
             Value from = kb.sub(to, one);
             memref::StoreOp::create(
                 b, loc,
@@ -142,8 +146,8 @@ void mlir::skim::emitTopkRow(KernelBuilder &kb, Value row, Value rowBase,
           memref::StoreOp::create(b, loc, j, bestBlock, ValueRange{at});
           memref::StoreOp::create(b, loc, s, bestScore, ValueRange{at});
           Value full = kb.cmp(P::eq, grown, room);
-          Value last = memref::LoadOp::create(
-              b, loc, bestScore, ValueRange{kb.max(kb.sub(grown, one), zero)});
+          Value last =
+              memref::LoadOp::create(b, loc, bestScore, ValueRange{lastSlot});
           scf::YieldOp::create(
               b, loc, ValueRange{grown, kb.select(full, last, negInf)});
           b.setInsertionPointToStart(ifOp.elseBlock());
@@ -152,7 +156,7 @@ void mlir::skim::emitTopkRow(KernelBuilder &kb, Value row, Value rowBase,
         return {ifOp.getResult(0), ifOp.getResult(1)};
       });
   kb.forLoop(zero, kept[0], one, [&](Value e) {
-    take(memref::LoadOp::create(b, loc, bestBlock, ValueRange{e}));
+    choose(memref::LoadOp::create(b, loc, bestBlock, ValueRange{e}));
   });
 
   // Ascending order: selection sort of at most n entries.
